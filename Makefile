@@ -1,0 +1,57 @@
+# The verbs people type. Every verb depends on `setup`, so a fresh clone needs no other step.
+PYTHON  ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+ITS     := $(BIN)/its
+SEEDS   ?= 16
+BOARD   ?= ulx3s-85f
+TEST    ?=
+APT_PKGS := iverilog gtkwave
+
+.PHONY: setup demo test regress verilog waves bench bitstream program clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[fpga]'
+	@missing=""; for tool in $(APT_PKGS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing$$missing with apt-get"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  else \
+	    echo "missing$$missing: run  sudo apt-get install$$missing"; \
+	  fi; \
+	fi
+	@touch $@
+
+demo: setup
+	$(ITS) demo
+
+test: setup
+	$(BIN)/python -m pytest -n auto -q
+
+regress: setup
+	$(ITS) not-built regress
+
+verilog: setup
+	$(ITS) not-built verilog
+
+waves: setup
+	$(ITS) not-built waves
+
+bench: setup
+	$(ITS) not-built bench
+
+bitstream: setup
+	$(ITS) not-built bitstream
+
+program: setup
+	$(ITS) not-built program
+
+clean:
+	rm -rf build .pytest_cache sim_build
+	find . -name __pycache__ -prune -exec rm -rf {} +
