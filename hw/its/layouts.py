@@ -20,7 +20,7 @@ __all__ = [
     "GitsCtlr", "GitsIidr", "GitsTyper", "GitsCbaser", "GitsCwriter", "GitsCreadr", "GitsBaser",
     "GitsPidr2", "ErrCmdRecord", "ErrMsiRecord", "QueryRequest", "QueryResponse", "CacheCtl",
     "DeviceTableEntry", "Level1Entry", "IttEntry", "CollectionTableEntry",
-    "MsiRequest", "GicPacket", "GicAck",
+    "MsiRequest", "GicPacket", "GicAck", "RoutedPacket", "InvalKind", "InvalRequest", "DropReport",
     "LPI_BASE", "COMMAND_BYTES", "ENTRY_BYTES", "ITT_ALIGN", "CBASER_PAGE", "PAGE_BYTES",
 ]
 
@@ -497,3 +497,33 @@ class GicPacket(data.Struct):
 class GicAck(data.Struct):
     """A redistributor's answer on the acknowledge stream: one per SYNC."""
     sync: 1
+
+
+# ---------------------------------------------------------------------------
+# Internal streams between the ITS blocks.
+
+class RoutedPacket(data.Struct):
+    """A GIC stream packet with the redistributor it goes to (into the forwarder)."""
+    rd:     8
+    packet: GicPacket
+
+
+class InvalKind(enum.Enum, shape=2):
+    """What a cache invalidation removes."""
+    ALL    = 0  #: every entry (MAPC, GITS_CACHE_CTL.Invalidate)
+    DEVICE = 1  #: every entry of ``device_id`` (MAPD)
+    EVENT  = 2  #: the entry of (``device_id``, ``event_id``) (MAPTI, MAPI, MOVI, DISCARD)
+
+
+class InvalRequest(data.Struct):
+    """An invalidation from the executor to the translation path's caches."""
+    kind:      InvalKind
+    device_id: 32
+    event_id:  32
+
+
+class DropReport(data.Struct):
+    """A dropped MSI, for the error record and the counters."""
+    reason:    DropReason
+    device_id: 32
+    event_id:  32
