@@ -1,0 +1,333 @@
+"""The translator: MSIs and queries -> LPIs (SET packets), drops and query answers."""
+
+from amaranth.hdl import Module, Mux, Signal
+from amaranth.lib import data, fifo, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from ..bus.mem import MemReadSignature
+from .collections import CollectionReadSignature, RD_BITS
+from .layouts import (DropReason, DropReport, GicOp, GitsBaser, InvalRequest, MsiRequest,
+                      QueryResponse, RoutedPacket)
+from .params import ItsParams
+from .tcache import DeviceCache, TranslationCache
+from .walker import Walker
+
+__all__ = ["Translator"]
+
+
+class _Decision(data.Struct):
+    """An entry of the in-order decision queue.
+
+    ``walk`` = 0: decided at look-up (a translation-cache hit, or DISABLED);
+    ``status``, ``pintid`` and ``rd`` hold the outcome. ``walk`` = 1: the
+    outcome is the walker's result, taken when this entry reaches the head.
+    """
+    walk:      1
+    query:     1    # a query: answer on query_resp, send nothing
+    status:    DropReason
+    pintid:    16
+    rd:        RD_BITS
+    device_id: 32
+    event_id:  32
+
+
+class Translator(wiring.Component):
+    """Translates MSIs into SET packets to redistributors, through the caches and the walker.
+
+    Each MSI or query is looked up in the translation cache and the device
+    cache one cycle after it is accepted (``docs/behaviour.md``, "MSI
+    translation"). An MSI accepted while ``enabled`` is 0 is dropped as
+    DISABLED; a query then answers DISABLED. A translation-cache hit is decided
+    at once; a miss goes to the :class:`~hw.its.walker.Walker` (starting after
+    the DTE when the device cache hits) and fills the caches with what it
+    found (queries too; only the caches' ``reserve`` rule can refuse a fill).
+    ``cache_disable`` = 1 makes every look-up miss and stops the fills.
+
+    Order: every decision enters one in-order queue (``queue_depth``
+    entries), a miss as a placeholder completed by the walker, and leaves it
+    in the order the MSIs and queries were accepted, whatever its output
+    stream. So no packet overtakes an earlier one (per redistributor, and
+    globally), drops and query answers keep their order too. Hit-under-miss:
+    while the one walk in flight waits for memory, later hits are still
+    accepted one per cycle, looked up and queued (until the queue is full);
+    they leave right after the miss's outcome. A second miss waits until the
+    walker is free (no miss-under-miss).
+
+    Invalidation (``inval``, always ready): the request is applied to both
+    caches at the end of the cycle it is offered, so a look-up from the next
+    cycle on sees it; a fill of a walk that started before it is dropped.
+    The executor holds (``hold`` = 1: no MSI or query is accepted), waits for
+    ``idle``, changes the tables, invalidates, then releases ``hold``.
+
+    Latency (cycle *n*: ``msi.valid & msi.ready``): a translation-cache hit
+    offers its packet on ``lpi`` on cycle *n* + 2, and the translator accepts
+    one MSI a cycle on hits. A miss offers its outcome on cycle
+    *n* + 3 + the memory round trips of the walk (each from the cycle its
+    request is accepted to the cycle its data arrives). Both are the times when
+    the queue ahead of it is empty and the outputs are ready. A hit:
+
+    .. wavedrom::
+
+        { "signal": [
+            { "name": "clk",        "wave": "p...." },
+            { "name": "msi.valid",  "wave": "01.0." },
+            { "name": "msi.ready",  "wave": "1...." },
+            { "name": "look-up",    "wave": "0.==0", "data": ["A", "B"] },
+            { "name": "lpi.valid",  "wave": "0..1." },
+            { "name": "lpi.payload","wave": "x..==", "data": ["A", "B"] }
+        ]}
+
+    Parameters
+    ----------
+    params : ItsParams
+        ``tcache_entries``, ``dcache_entries``, the ID widths, ``hcc``.
+    queue_depth : int
+        Entries of the decision queue, 2..64: how many decisions may wait
+        behind a miss (or for the output streams).
+
+    Members
+    -------
+    msi : In(stream.Signature(MsiRequest))
+        MSIs (the MSI stream and GITS_TRANSLATER writes).
+    query : In(stream.Signature(MsiRequest))
+        Queries: answered on ``query_resp``; nothing is sent, recorded or counted.
+        When both ``msi`` and ``query`` offer, they take turns.
+    query_resp : Out(stream.Signature(QueryResponse))
+        One answer per query (``done`` = 1, ``status``, and ``pintid`` /
+        ``target`` when OK, else 0).
+    lpi : Out(stream.Signature(RoutedPacket))
+        SET(pINTID) to the collection's redistributor, one per translated MSI.
+    drop : Out(stream.Signature(DropReport))
+        One report per dropped MSI.
+    mem : Out(MemReadSignature())
+        The walker's table reads.
+    inval : In(stream.Signature(InvalRequest))
+        Cache invalidations from the executor; always ready.
+    coll : Out(CollectionReadSignature())
+        To the collection table's translator read port.
+    enabled : In(1)
+        GITS_CTLR.Enabled, sampled when an MSI or query is accepted.
+    baser_dev, baser_coll : In(GitsBaser)
+        GITS_BASER0 (devices) and GITS_BASER1 (collections).
+    cache_disable : In(1)
+        GITS_CACHE_CTL.Disable.
+    hold : In(1)
+        Accept no MSI or query (translations in flight complete).
+    idle : Out(1)
+        Nothing accepted is still in flight (every outcome has been handed over).
+    tcache_hit, tcache_miss : Out(1)
+        One-cycle pulse per MSI looked up while enabled (queries do not count).
+
+    Raises
+    ------
+    TypeError
+        If ``params`` is not an :class:`ItsParams`.
+    ValueError
+        If ``queue_depth`` is out of range.
+    """
+
+    msi: In(stream.Signature(MsiRequest))
+    query: In(stream.Signature(MsiRequest))
+    query_resp: Out(stream.Signature(QueryResponse))
+    lpi: Out(stream.Signature(RoutedPacket))
+    drop: Out(stream.Signature(DropReport))
+    mem: Out(MemReadSignature())
+    inval: In(stream.Signature(InvalRequest))
+    coll: Out(CollectionReadSignature())
+    enabled: In(1)
+    baser_dev: In(GitsBaser)
+    baser_coll: In(GitsBaser)
+    cache_disable: In(1)
+    hold: In(1)
+    idle: Out(1)
+    tcache_hit: Out(1)
+    tcache_miss: Out(1)
+
+    def __init__(self, params, *, queue_depth=8):
+        if not isinstance(params, ItsParams):
+            raise TypeError(f"params must be an ItsParams, not {params!r}")
+        if not isinstance(queue_depth, int) or isinstance(queue_depth, bool) or \
+                not 2 <= queue_depth <= 64:
+            raise ValueError(f"queue_depth must be an integer in 2..64, not {queue_depth!r}")
+        self._params = params
+        self._queue_depth = queue_depth
+        super().__init__()
+
+    def elaborate(self, platform):
+        m = Module()
+        params = self._params
+
+        m.submodules.tcache = tcache = TranslationCache(params)
+        m.submodules.dcache = dcache = DeviceCache(params)
+        m.submodules.walker = walker = Walker(params)
+        m.submodules.queue = queue = fifo.SyncFIFO(
+            width=data.Layout.cast(_Decision).size, depth=self._queue_depth)
+
+        wiring.connect(m, walker.mem, wiring.flipped(self.mem))
+        wiring.connect(m, walker.coll, wiring.flipped(self.coll))
+        m.d.comb += [
+            walker.baser_dev.eq(self.baser_dev),
+            walker.baser_coll.eq(self.baser_coll),
+        ]
+
+        # Invalidations go to both caches as they are; the device cache ignores EVENT.
+        m.d.comb += [
+            self.inval.ready.eq(1),
+            tcache.inval.valid.eq(self.inval.valid),
+            tcache.inval.payload.eq(self.inval.payload),
+            dcache.inval.valid.eq(self.inval.valid),
+            dcache.inval.payload.eq(self.inval.payload),
+        ]
+
+        # --- accept: MSI and query take turns when both offer -----------------------------
+        lookup_valid = Signal()
+        lookup_query = Signal()
+        lookup_enabled = Signal()
+        lookup_request = Signal(MsiRequest)
+        lookup_advance = Signal()
+        query_turn = Signal()
+
+        take_query = Signal()
+        accept = Signal()
+        m.d.comb += [
+            take_query.eq(self.query.valid & (~self.msi.valid | query_turn)),
+            accept.eq(~self.hold & (~lookup_valid | lookup_advance)),
+            self.msi.ready.eq(accept & ~take_query),
+            self.query.ready.eq(accept & take_query),
+        ]
+        with m.If(lookup_advance):
+            m.d.sync += lookup_valid.eq(0)
+        with m.If((self.msi.valid & self.msi.ready) | (self.query.valid & self.query.ready)):
+            m.d.sync += [
+                lookup_valid.eq(1),
+                lookup_query.eq(take_query),
+                lookup_enabled.eq(self.enabled),
+                lookup_request.eq(Mux(take_query, self.query.payload, self.msi.payload)),
+                query_turn.eq(~take_query),
+            ]
+
+        # --- look-up: caches, then a decision or a walk -----------------------------------
+        device_id = lookup_request.device_id
+        event_id = lookup_request.event_id
+        device_cacheable = Signal()
+        translation_cacheable = Signal()
+        translation_hit = Signal()
+        device_hit = Signal()
+        m.d.comb += [
+            # An ID too wide for a cache key is never cached (it would alias).
+            device_cacheable.eq(~self.cache_disable & ~(device_id >> params.device_bits).any()),
+            translation_cacheable.eq(device_cacheable & ~(event_id >> params.event_bits).any()),
+            tcache.lookup.key.device_id.eq(device_id),
+            tcache.lookup.key.event_id.eq(event_id),
+            dcache.lookup.key.device_id.eq(device_id),
+            translation_hit.eq(tcache.lookup.hit & translation_cacheable),
+            device_hit.eq(dcache.lookup.hit & device_cacheable),
+        ]
+
+        decision = Signal(_Decision)
+        needs_walk = Signal()
+        m.d.comb += [
+            needs_walk.eq(lookup_enabled & ~translation_hit),
+            decision.walk.eq(needs_walk),
+            decision.query.eq(lookup_query),
+            decision.device_id.eq(device_id),
+            decision.event_id.eq(event_id),
+        ]
+        with m.If(~lookup_enabled):
+            m.d.comb += decision.status.eq(DropReason.DISABLED)
+        with m.Else():
+            m.d.comb += [
+                decision.status.eq(DropReason.OK),
+                decision.pintid.eq(tcache.lookup.value.pintid),
+                decision.rd.eq(tcache.lookup.value.rd),
+            ]
+
+        # The walker takes a request only when idle. A request it has not taken may be
+        # withdrawn: the walk in flight filled the cache and the look-up now hits.
+        m.d.comb += [
+            walker.request.valid.eq(lookup_valid & needs_walk & queue.w_rdy),
+            walker.request.payload.device_id.eq(device_id),
+            walker.request.payload.event_id.eq(event_id),
+            walker.request.payload.dte_cached.eq(device_hit),
+            walker.request.payload.dte.eq(dcache.lookup.value),
+            lookup_advance.eq(lookup_valid & queue.w_rdy & (~needs_walk | walker.request.ready)),
+            queue.w_en.eq(lookup_advance),
+            queue.w_data.eq(decision),
+        ]
+
+        # A walk may fill the caches only if no invalidation happens before its fill.
+        walk_starts = walker.request.valid & walker.request.ready
+        fill_device = Signal()
+        fill_translation = Signal()
+        m.d.comb += [
+            dcache.reserve.eq(walk_starts & device_cacheable),
+            tcache.reserve.eq(walk_starts & translation_cacheable),
+        ]
+        with m.If(walk_starts):
+            m.d.sync += [
+                fill_device.eq(device_cacheable),
+                fill_translation.eq(translation_cacheable),
+            ]
+
+        counted = lookup_advance & ~lookup_query & lookup_enabled
+        m.d.comb += [
+            self.tcache_hit.eq(counted & translation_hit),
+            self.tcache_miss.eq(counted & ~translation_hit),
+        ]
+
+        # --- outcome: the head of the queue, completed by the walker when it walked -------
+        head = _Decision(queue.r_data)
+        walked = walker.result.payload
+        outcome_valid = Signal()
+        status = Signal(DropReason)
+        pintid = Signal(16)
+        rd = Signal(RD_BITS)
+        m.d.comb += [
+            outcome_valid.eq(queue.r_rdy & (~head.walk | walker.result.valid)),
+            status.eq(Mux(head.walk, walked.status, head.status)),
+            pintid.eq(Mux(head.walk, walked.pintid, head.pintid)),
+            rd.eq(Mux(head.walk, walked.rd, head.rd)),
+        ]
+        translated = status == DropReason.OK
+        m.d.comb += [
+            self.lpi.valid.eq(outcome_valid & ~head.query & translated),
+            self.lpi.payload.rd.eq(rd),
+            self.lpi.payload.packet.op.eq(GicOp.SET),
+            self.lpi.payload.packet.lpi.eq(pintid),
+            self.drop.valid.eq(outcome_valid & ~head.query & ~translated),
+            self.drop.payload.reason.eq(status),
+            self.drop.payload.device_id.eq(head.device_id),
+            self.drop.payload.event_id.eq(head.event_id),
+            self.query_resp.valid.eq(outcome_valid & head.query),
+            self.query_resp.payload.done.eq(1),
+            self.query_resp.payload.status.eq(status),
+        ]
+        with m.If(translated):
+            m.d.comb += [
+                self.query_resp.payload.pintid.eq(pintid),
+                self.query_resp.payload.target.eq(rd),
+            ]
+
+        taken = Signal()
+        m.d.comb += [
+            taken.eq((self.lpi.valid & self.lpi.ready) | (self.drop.valid & self.drop.ready) |
+                     (self.query_resp.valid & self.query_resp.ready)),
+            queue.r_en.eq(taken),
+            walker.result.ready.eq(taken & head.walk),
+        ]
+
+        walk_done = walker.result.valid & walker.result.ready
+        m.d.comb += [
+            dcache.fill.valid.eq(walk_done & fill_device & walked.dte_read),
+            dcache.fill.payload.key.device_id.eq(walked.device_id),
+            dcache.fill.payload.value.eq(walked.dte),
+            tcache.fill.valid.eq(walk_done & fill_translation & (walked.status == DropReason.OK)),
+            tcache.fill.payload.key.device_id.eq(walked.device_id),
+            tcache.fill.payload.key.event_id.eq(walked.event_id),
+            tcache.fill.payload.value.pintid.eq(walked.pintid),
+            tcache.fill.payload.value.rd.eq(walked.rd),
+        ]
+
+        m.d.comb += self.idle.eq(~lookup_valid & ~queue.r_rdy)
+
+        return m

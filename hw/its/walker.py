@@ -1,0 +1,311 @@
+"""The table walker: (DeviceID, EventID) -> LPI and redistributor, from the tables in memory."""
+
+from amaranth.hdl import Module, Signal
+from amaranth.lib import data, enum, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from ..bus.mem import ADDR_BITS, MemReadSignature
+from .collections import CollectionReadSignature, RD_BITS
+from .layouts import (ENTRY_BYTES, ITT_ALIGN, PAGE_BYTES, CollectionTableEntry, DeviceTableEntry,
+                      DropReason, GitsBaser, IttEntry, Level1Entry, PageSize)
+from .params import ItsParams
+from .tcache import DeviceCacheValue
+
+__all__ = ["WalkRequest", "WalkResult", "Walker"]
+
+_PA_SHIFT = 12                             # BASER.PA and Level1Entry.addr: address bits [n:12]
+_ITT_SHIFT = (ITT_ALIGN - 1).bit_length()  # DTE.itt_addr: address bits [51:8]
+_ENTRY_SHIFT = (ENTRY_BYTES - 1).bit_length()
+
+
+class WalkRequest(data.Struct):
+    """A translation to walk; ``dte`` is the device's valid DTE when ``dte_cached``."""
+    device_id:  32
+    event_id:   32
+    dte_cached: 1
+    dte:        DeviceCacheValue
+
+
+class WalkResult(data.Struct):
+    """The outcome of a walk.
+
+    ``pintid`` and ``rd`` are meaningful when ``status`` is OK; ``dte`` when
+    ``dte_read`` (a valid DTE was read from memory, so the device cache may keep it).
+    """
+    status:    DropReason
+    pintid:    16
+    rd:        RD_BITS
+    device_id: 32
+    event_id:  32
+    dte_read:  1
+    dte:       DeviceCacheValue
+
+
+class _Table(enum.Enum, shape=2):
+    """Which table entry a memory read fetches."""
+    LEVEL1     = 0  #: level-1 entry of a two-level device table
+    DEVICE     = 1  #: DTE
+    ITT        = 2  #: ITE
+    COLLECTION = 3  #: CTE
+
+
+class Walker(wiring.Component):
+    """Walks the tables of ``docs/behaviour.md`` for one translation at a time.
+
+    In order: the DeviceID is in range (below ``2**device_bits``, BASER0 Valid,
+    inside a flat table, or inside a two-level table and its level-1 entry
+    Valid) else DEVICE_OOR; the DTE is Valid else UNMAPPED_DEVICE; the EventID
+    is below ``2**(DTE.size+1)`` else EVENT_OOR; the ITE is Valid else
+    UNMAPPED_INTERRUPT; the ITE's collection is mapped else UNMAPPED_COLLECTION.
+    A collection below ``hcc`` is read on chip through ``coll``; one above it
+    exists when it is below ``2**collection_bits`` and inside a Valid BASER1
+    table, and is mapped when its CTE is Valid and names a redistributor below
+    ``num_redistributors`` (as the reference model). A read answered with an
+    error, or whose address needs more than :data:`hw.bus.mem.ADDR_BITS` bits
+    (the bus would answer DECERR), gives MEMORY_ERROR. With ``dte_cached``, the
+    device table is not read and the walk starts at the EventID check.
+
+    Reads are single doublewords (``count`` = 0), one at a time, each depending
+    on the previous one: level-1 entry (two-level tables only), DTE (unless
+    cached), ITE, CTE (ICIDs at or above ``hcc`` only).
+
+    Latency: a request accepted on cycle *n* sends its first read on cycle
+    *n* + 1; each following read is sent in the cycle the previous one's data
+    arrives (if ``mem.req`` is ready), and the result is offered the cycle
+    after the last data (or after the checks, if nothing is read):
+    *n* + 2 + the sum of the memory round trips (request cycle to data cycle).
+
+    Parameters
+    ----------
+    params : ItsParams
+        ``device_bits``, ``collection_bits``, ``hcc`` and ``num_redistributors``.
+
+    Members
+    -------
+    request : In(stream.Signature(WalkRequest))
+        Translations to walk; ready when idle.
+    result : Out(stream.Signature(WalkResult))
+        One result per request; the walker takes no request until it is taken.
+    mem : Out(MemReadSignature())
+        Table reads.
+    coll : Out(CollectionReadSignature())
+        To the collection table's read port (ICIDs below ``hcc``).
+    baser_dev : In(GitsBaser)
+        GITS_BASER0, the device table.
+    baser_coll : In(GitsBaser)
+        GITS_BASER1, the collection table.
+
+    Raises
+    ------
+    TypeError
+        If ``params`` is not an :class:`ItsParams`.
+    """
+
+    request: In(stream.Signature(WalkRequest))
+    result: Out(stream.Signature(WalkResult))
+    mem: Out(MemReadSignature())
+    coll: Out(CollectionReadSignature())
+    baser_dev: In(GitsBaser)
+    baser_coll: In(GitsBaser)
+
+    def __init__(self, params):
+        if not isinstance(params, ItsParams):
+            raise TypeError(f"params must be an ItsParams, not {params!r}")
+        self._params = params
+        super().__init__()
+
+    @staticmethod
+    def _table_geometry(m, baser, index):
+        """Where entry ``index`` of ``baser``'s table is, for its page size.
+
+        Returns ``(base, page, slot, level1_page)``: the table base (PA rounded down
+        to the page size); the page holding entry ``index`` and the entry's slot in
+        it (``index`` divided by the entries of a page, and the remainder); and, for
+        a two-level table, the page of the level-1 table holding entry ``page``.
+        """
+        base = Signal(ADDR_BITS)
+        page = Signal(len(index))
+        slot = Signal(len(index))
+        level1_page = Signal(len(index))
+        pa = baser.pa << _PA_SHIFT
+        with m.Switch(baser.page_size):
+            # Page_Size = 3 is reserved and taken as 64K (it reads back as 64K).
+            for size in (PageSize.SIZE_4K, PageSize.SIZE_16K, None):
+                page_bytes = PAGE_BYTES[size or PageSize.SIZE_64K]
+                shift = (page_bytes // ENTRY_BYTES - 1).bit_length()
+                with (m.Case(size) if size is not None else m.Default()):
+                    m.d.comb += [
+                        base.eq(pa & ~(page_bytes - 1)),
+                        page.eq(index >> shift),
+                        slot.eq(index & ((1 << shift) - 1)),
+                        level1_page.eq(index >> (2 * shift)),
+                    ]
+        return base, page, slot, level1_page
+
+    def elaborate(self, platform):
+        m = Module()
+        params = self._params
+
+        request = Signal(WalkRequest)
+        dte = Signal(DeviceCacheValue)
+        dte_read = Signal()
+        pintid = Signal(16)
+        status = Signal(DropReason)
+        rd = Signal(RD_BITS)
+        table = Signal(_Table)       # what the outstanding read fetches
+        read_addr = Signal(ADDR_BITS)  # the read waiting for mem.req.ready
+
+        # The decision of this cycle (combinational): read an entry, or finish.
+        read = Signal()
+        read_table = Signal(_Table)
+        read_next = Signal(ADDR_BITS)
+        finish = Signal()
+        finish_status = Signal(DropReason)
+        finish_rd = Signal(RD_BITS)
+
+        def finish_with(reason, target=0):
+            m.d.comb += [finish.eq(1), finish_status.eq(reason), finish_rd.eq(target)]
+
+        def read_entry(kind, address):
+            def issue():
+                m.d.comb += [read.eq(1), read_table.eq(kind), read_next.eq(address)]
+            if len(address) <= ADDR_BITS:
+                issue()
+                return
+            # An address beyond the bus is one the bus answers DECERR for.
+            with m.If(address[ADDR_BITS:].any()):
+                finish_with(DropReason.MEMORY_ERROR)
+            with m.Else():
+                issue()
+
+        device_id = request.device_id
+        dev_base, dev_page, dev_slot, dev_level1_page = self._table_geometry(
+            m, self.baser_dev, device_id)
+        coll_icid = Signal(16)
+        coll_base, coll_page, _, _ = self._table_geometry(m, self.baser_coll, coll_icid)
+
+        def check_device():
+            # Size + 1 pages of entries: flat, DTEs; two-level, level-1 entries.
+            with m.If((device_id >> params.device_bits).any() | ~self.baser_dev.valid):
+                finish_with(DropReason.DEVICE_OOR)
+            with m.Elif(self.baser_dev.indirect):
+                with m.If(dev_level1_page > self.baser_dev.size):
+                    finish_with(DropReason.DEVICE_OOR)
+                with m.Else():
+                    read_entry(_Table.LEVEL1, dev_base + (dev_page << _ENTRY_SHIFT))
+            with m.Elif(dev_page > self.baser_dev.size):
+                finish_with(DropReason.DEVICE_OOR)
+            with m.Else():
+                read_entry(_Table.DEVICE, dev_base + (device_id << _ENTRY_SHIFT))
+
+        def check_event(itt_addr, size):
+            event_id = request.event_id
+            with m.If((event_id >> (size + 1)).any()):
+                finish_with(DropReason.EVENT_OOR)
+            with m.Else():
+                read_entry(_Table.ITT, (itt_addr << _ITT_SHIFT) + (event_id << _ENTRY_SHIFT))
+
+        def check_collection(icid):
+            m.d.comb += coll_icid.eq(icid)
+            with m.If(icid < params.hcc):
+                m.d.comb += self.coll.icid.eq(icid)
+                with m.If(self.coll.mapped):
+                    finish_with(DropReason.OK, self.coll.rd)
+                with m.Else():
+                    finish_with(DropReason.UNMAPPED_COLLECTION)
+            with m.Elif((icid >> params.collection_bits).any() | ~self.baser_coll.valid |
+                        (coll_page > self.baser_coll.size)):
+                finish_with(DropReason.UNMAPPED_COLLECTION)
+            with m.Else():
+                read_entry(_Table.COLLECTION, coll_base + (icid << _ENTRY_SHIFT))
+
+        def check_data(data_word):
+            level1 = Level1Entry(data_word)
+            entry = DeviceTableEntry(data_word)
+            ite = IttEntry(data_word)
+            cte = CollectionTableEntry(data_word)
+            with m.Switch(table):
+                with m.Case(_Table.LEVEL1):
+                    with m.If(~level1.valid):
+                        finish_with(DropReason.DEVICE_OOR)
+                    with m.Else():
+                        read_entry(_Table.DEVICE, (level1.addr << _PA_SHIFT) +
+                                   (dev_slot << _ENTRY_SHIFT))
+                with m.Case(_Table.DEVICE):
+                    with m.If(~entry.valid):
+                        finish_with(DropReason.UNMAPPED_DEVICE)
+                    with m.Else():
+                        m.d.sync += [
+                            dte.itt_addr.eq(entry.itt_addr),
+                            dte.size.eq(entry.size),
+                            dte_read.eq(1),
+                        ]
+                        check_event(entry.itt_addr, entry.size)
+                with m.Case(_Table.ITT):
+                    with m.If(~ite.valid):
+                        finish_with(DropReason.UNMAPPED_INTERRUPT)
+                    with m.Else():
+                        m.d.sync += pintid.eq(ite.intid)
+                        check_collection(ite.icid)
+                with m.Case(_Table.COLLECTION):
+                    with m.If(~cte.valid | (cte.rdbase >= params.num_redistributors)):
+                        finish_with(DropReason.UNMAPPED_COLLECTION)
+                    with m.Else():
+                        finish_with(DropReason.OK, cte.rdbase)
+
+        def act_on_decision():
+            with m.If(finish):
+                m.d.sync += [status.eq(finish_status), rd.eq(finish_rd)]
+                m.next = "WAIT_RESULT_TAKEN"
+            with m.Elif(read):
+                m.d.comb += [self.mem.req.valid.eq(1), self.mem.req.payload.addr.eq(read_next)]
+                m.d.sync += [table.eq(read_table), read_addr.eq(read_next)]
+                with m.If(self.mem.req.ready):
+                    m.next = "WAIT_READ_DATA"
+                with m.Else():
+                    m.next = "WAIT_READ_READY"
+
+        m.d.comb += [
+            self.result.payload.status.eq(status),
+            self.result.payload.pintid.eq(pintid),
+            self.result.payload.rd.eq(rd),
+            self.result.payload.device_id.eq(request.device_id),
+            self.result.payload.event_id.eq(request.event_id),
+            self.result.payload.dte_read.eq(dte_read),
+            self.result.payload.dte.eq(dte),
+        ]
+
+        with m.FSM():
+            with m.State("WAIT_REQUEST"):
+                m.d.comb += self.request.ready.eq(1)
+                with m.If(self.request.valid):
+                    m.d.sync += [
+                        request.eq(self.request.payload),
+                        dte.eq(self.request.payload.dte),
+                        dte_read.eq(0),
+                    ]
+                    m.next = "CHECK"
+            with m.State("CHECK"):
+                with m.If(request.dte_cached):
+                    check_event(dte.itt_addr, dte.size)
+                with m.Else():
+                    check_device()
+                act_on_decision()
+            with m.State("WAIT_READ_READY"):
+                m.d.comb += [self.mem.req.valid.eq(1), self.mem.req.payload.addr.eq(read_addr)]
+                with m.If(self.mem.req.ready):
+                    m.next = "WAIT_READ_DATA"
+            with m.State("WAIT_READ_DATA"):
+                m.d.comb += self.mem.resp.ready.eq(1)
+                with m.If(self.mem.resp.valid):
+                    with m.If(self.mem.resp.payload.error):
+                        finish_with(DropReason.MEMORY_ERROR)
+                    with m.Else():
+                        check_data(self.mem.resp.payload.data)
+                act_on_decision()
+            with m.State("WAIT_RESULT_TAKEN"):
+                m.d.comb += self.result.valid.eq(1)
+                with m.If(self.result.ready):
+                    m.next = "WAIT_REQUEST"
+
+        return m
