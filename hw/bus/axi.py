@@ -1,0 +1,703 @@
+"""AXI4 and AXI4-Lite signatures, and the two bridges the ITS needs.
+
+* :class:`Axi4LiteSignature` / :class:`Axi4Signature`: flat bundles whose
+  members are named exactly as the AXI specification (IHI 0022) names them
+  (``awaddr``, ``awvalid``, ``awready``, ...). A component port ``axil:
+  In(Axi4LiteSignature())`` becomes Verilog ports ``axil__awaddr``,
+  ``axil__awvalid``, ...: cocotbext-axi finds them with
+  ``AxiLiteBus.from_prefix(dut, "axil_")``.
+* :class:`RegisterBusSignature`: the single-cycle register bus the ITS register
+  block sits on.
+* :class:`Axi4LiteRegisterBridge`: AXI4-Lite slave -> register bus.
+* :class:`Axi4MemoryMaster`: the ITS's internal memory ports
+  (:mod:`hw.bus.mem`) -> one AXI4 master.
+
+Signatures are seen from the master (the initiator): ``Out`` members are driven
+by the master, ``In`` members by the slave. A slave port is
+``In(Axi4LiteSignature(...))``.
+"""
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal
+from amaranth.lib import enum, fifo, wiring
+from amaranth.lib.wiring import In, Out
+
+from .mem import ADDR_BITS, MemReadSignature, MemWriteSignature
+
+__all__ = ["AxiResp", "AxiBurst", "Axi4LiteSignature", "Axi4Signature", "RegisterBusSignature",
+           "Axi4LiteRegisterBridge", "Axi4MemoryMaster"]
+
+
+class AxiResp(enum.Enum, shape=2):
+    """AXI ``BRESP`` / ``RRESP`` encodings."""
+    OKAY   = 0  #: normal access success
+    EXOKAY = 1  #: exclusive access success (never produced by this design)
+    SLVERR = 2  #: the slave was reached and reported an error
+    DECERR = 3  #: no slave at the address (decode error)
+
+
+class AxiBurst(enum.Enum, shape=2):
+    """AXI ``AxBURST`` encodings."""
+    FIXED = 0  #: every beat at the same address
+    INCR  = 1  #: incrementing address (the only type the memory master issues)
+    WRAP  = 2  #: incrementing, wrapping at the burst-size boundary
+
+
+def _check_int(name, value, allowed, what):
+    if not isinstance(value, int) or isinstance(value, bool) or value not in allowed:
+        raise ValueError(f"{name} must be {what}, not {value!r}")
+
+
+def _check_data_width(value, allowed):
+    _check_int("data_width", value, allowed, " or ".join(map(str, allowed)))
+
+
+class Axi4LiteSignature(wiring.Signature):
+    """An AXI4-Lite bus, seen from the master.
+
+    Parameters
+    ----------
+    addr_width : int
+        Byte address bits, 1..64. The ITS frame needs 17 (128 KiB).
+    data_width : int
+        Data bits, 32 or 64.
+
+    Members
+    -------
+    awaddr, awprot, awvalid : Out
+        Write address channel; ``awready`` : In.
+    wdata, wstrb, wvalid : Out
+        Write data channel (one strobe bit per byte); ``wready`` : In.
+    bresp : In(AxiResp)
+        With ``bvalid`` : In, write response channel; ``bready`` : Out.
+    araddr, arprot, arvalid : Out
+        Read address channel; ``arready`` : In.
+    rdata, rresp : In(AxiResp)
+        With ``rvalid`` : In, read data channel; ``rready`` : Out.
+
+    Raises
+    ------
+    ValueError
+        If ``addr_width`` or ``data_width`` is out of range.
+    """
+
+    def __init__(self, *, addr_width=17, data_width=64):
+        _check_int("addr_width", addr_width, range(1, 65), "an integer in 1..64")
+        _check_data_width(data_width, (32, 64))
+        self._addr_width = addr_width
+        self._data_width = data_width
+        super().__init__({
+            "awaddr":  Out(addr_width),
+            "awprot":  Out(3),
+            "awvalid": Out(1),
+            "awready": In(1),
+            "wdata":   Out(data_width),
+            "wstrb":   Out(data_width // 8),
+            "wvalid":  Out(1),
+            "wready":  In(1),
+            "bresp":   In(AxiResp),
+            "bvalid":  In(1),
+            "bready":  Out(1),
+            "araddr":  Out(addr_width),
+            "arprot":  Out(3),
+            "arvalid": Out(1),
+            "arready": In(1),
+            "rdata":   In(data_width),
+            "rresp":   In(AxiResp),
+            "rvalid":  In(1),
+            "rready":  Out(1),
+        })
+
+    @property
+    def addr_width(self):
+        return self._addr_width
+
+    @property
+    def data_width(self):
+        return self._data_width
+
+    def __eq__(self, other):
+        return (type(other) is type(self) and other.addr_width == self.addr_width and
+                other.data_width == self.data_width)
+
+    def __repr__(self):
+        return f"Axi4LiteSignature(addr_width={self.addr_width}, data_width={self.data_width})"
+
+
+class Axi4Signature(wiring.Signature):
+    """A full AXI4 bus (the subset the ITS uses: no lock, cache, prot, qos, region, user), seen
+    from the master.
+
+    Parameters
+    ----------
+    addr_width : int
+        Byte address bits, 12..64 (bursts stop at 4 KiB boundaries).
+    data_width : int
+        Data bits: 64, 128 or 256.
+    id_width : int
+        Transaction ID bits, 1..16.
+
+    Members
+    -------
+    awid, awaddr, awlen, awsize, awburst(AxiBurst), awvalid : Out
+        Write address channel (``awlen`` = beats - 1, ``awsize`` = log2(bytes per beat));
+        ``awready`` : In.
+    wdata, wstrb, wlast, wvalid : Out
+        Write data channel; ``wready`` : In.
+    bid, bresp(AxiResp), bvalid : In
+        Write response channel; ``bready`` : Out.
+    arid, araddr, arlen, arsize, arburst(AxiBurst), arvalid : Out
+        Read address channel; ``arready`` : In.
+    rid, rdata, rresp(AxiResp), rlast, rvalid : In
+        Read data channel; ``rready`` : Out.
+
+    Raises
+    ------
+    ValueError
+        If a parameter is out of range.
+    """
+
+    def __init__(self, *, addr_width=ADDR_BITS, data_width=64, id_width=4):
+        _check_int("addr_width", addr_width, range(12, 65), "an integer in 12..64")
+        _check_data_width(data_width, (64, 128, 256))
+        _check_int("id_width", id_width, range(1, 17), "an integer in 1..16")
+        self._addr_width = addr_width
+        self._data_width = data_width
+        self._id_width = id_width
+        super().__init__({
+            "awid":    Out(id_width),
+            "awaddr":  Out(addr_width),
+            "awlen":   Out(8),
+            "awsize":  Out(3),
+            "awburst": Out(AxiBurst),
+            "awvalid": Out(1),
+            "awready": In(1),
+            "wdata":   Out(data_width),
+            "wstrb":   Out(data_width // 8),
+            "wlast":   Out(1),
+            "wvalid":  Out(1),
+            "wready":  In(1),
+            "bid":     In(id_width),
+            "bresp":   In(AxiResp),
+            "bvalid":  In(1),
+            "bready":  Out(1),
+            "arid":    Out(id_width),
+            "araddr":  Out(addr_width),
+            "arlen":   Out(8),
+            "arsize":  Out(3),
+            "arburst": Out(AxiBurst),
+            "arvalid": Out(1),
+            "arready": In(1),
+            "rid":     In(id_width),
+            "rdata":   In(data_width),
+            "rresp":   In(AxiResp),
+            "rlast":   In(1),
+            "rvalid":  In(1),
+            "rready":  Out(1),
+        })
+
+    @property
+    def addr_width(self):
+        return self._addr_width
+
+    @property
+    def data_width(self):
+        return self._data_width
+
+    @property
+    def id_width(self):
+        return self._id_width
+
+    def __eq__(self, other):
+        return (type(other) is type(self) and other.addr_width == self.addr_width and
+                other.data_width == self.data_width and other.id_width == self.id_width)
+
+    def __repr__(self):
+        return (f"Axi4Signature(addr_width={self.addr_width}, data_width={self.data_width}, "
+                f"id_width={self.id_width})")
+
+
+class RegisterBusSignature(wiring.Signature):
+    """A single-cycle register bus, seen from the initiator (:class:`Axi4LiteRegisterBridge`).
+
+    One access at a time; a strobe is high for exactly one cycle and the target answers in
+    the next cycle:
+
+    .. wavedrom::
+
+        {"signal": [
+            {"name": "clk",    "wave": "p...."},
+            {"name": "addr",   "wave": "x3x..", "data": ["A"]},
+            {"name": "r_stb",  "wave": "010.."},
+            {"name": "r_data", "wave": "x.4x.", "data": ["reg[A]"]},
+            {"name": "err",    "wave": "x.0x."}
+        ]}
+
+    Parameters
+    ----------
+    addr_width : int
+        Byte address bits, 1..64.
+    data_width : int
+        Data bits, 32 or 64.
+
+    Members
+    -------
+    addr : Out(addr_width)
+        Byte address of the register word, aligned to ``data_width // 8`` (low bits zero);
+        valid while ``r_stb`` or ``w_stb`` is high.
+    r_stb : Out(1)
+        Read strobe. A register with read side effects acts on it.
+    r_data : In(data_width)
+        The word at ``addr``, valid in the cycle after ``r_stb`` (sampled only then).
+    w_stb : Out(1)
+        Write strobe: write the bytes of ``w_data`` selected by ``w_strb`` at ``addr``.
+    w_data : Out(data_width)
+        Write data, valid with ``w_stb``.
+    w_strb : Out(data_width // 8)
+        Byte enables, valid with ``w_stb``. A 32-bit access to the upper half of a 64-bit
+        register has ``w_strb == 0xF0`` and its data in ``w_data[32:64]``.
+    err : In(1)
+        The access failed (answered SLVERR); sampled in the cycle after either strobe.
+
+    Raises
+    ------
+    ValueError
+        If ``addr_width`` or ``data_width`` is out of range.
+    """
+
+    def __init__(self, *, addr_width=17, data_width=64):
+        _check_int("addr_width", addr_width, range(1, 65), "an integer in 1..64")
+        _check_data_width(data_width, (32, 64))
+        self._addr_width = addr_width
+        self._data_width = data_width
+        super().__init__({
+            "addr":   Out(addr_width),
+            "r_stb":  Out(1),
+            "r_data": In(data_width),
+            "w_stb":  Out(1),
+            "w_data": Out(data_width),
+            "w_strb": Out(data_width // 8),
+            "err":    In(1),
+        })
+
+    @property
+    def addr_width(self):
+        return self._addr_width
+
+    @property
+    def data_width(self):
+        return self._data_width
+
+    def __eq__(self, other):
+        return (type(other) is type(self) and other.addr_width == self.addr_width and
+                other.data_width == self.data_width)
+
+    def __repr__(self):
+        return f"RegisterBusSignature(addr_width={self.addr_width}, data_width={self.data_width})"
+
+
+class Axi4LiteRegisterBridge(wiring.Component):
+    """AXI4-Lite slave in front of a :class:`RegisterBusSignature` register block.
+
+    One transaction at a time. ``AW`` and ``W`` are each taken into a holding register as
+    soon as they arrive, in either order or together; a write starts once both are held.
+    When a read and a write are both waiting, they take turns, so neither starves. The
+    register bus address is the AXI address with its low ``log2(data_width // 8)`` bits
+    cleared; the AXI ``wstrb`` pass through, so 32-bit accesses to either half of a 64-bit
+    register work (for reads the master picks its half out of ``rdata``). ``err`` from the
+    register block becomes ``SLVERR``; otherwise the answer is ``OKAY``.
+
+    Latency (no backpressure), counted in clock edges from the address handshake: a read's
+    ``R`` handshake can happen at the 3rd edge after its ``AR`` handshake (``r_stb`` in the
+    cycle right after it, ``r_data`` sampled in the next one); a write's ``B`` handshake at
+    the 4th edge after the later of its ``AW``/``W`` handshakes (``w_stb`` in the second
+    cycle, ``err`` sampled in the third). Throughput: one read every 4 cycles, one write
+    every 5.
+
+    .. wavedrom::
+
+        {"signal": [
+            {"name": "clk",     "wave": "p...."},
+            {"name": "arvalid", "wave": "010.."},
+            {"name": "arready", "wave": "1.0.."},
+            {"name": "r_stb",   "wave": "0.10."},
+            {"name": "r_data",  "wave": "x..4x"},
+            {"name": "rvalid",  "wave": "0...1"}
+        ]}
+
+    Parameters
+    ----------
+    addr_width : int
+        Byte address bits of the AXI4-Lite port and the register bus, 1..64.
+    data_width : int
+        32 or 64.
+
+    Members
+    -------
+    axil : In(Axi4LiteSignature(addr_width=addr_width, data_width=data_width))
+        The slave port.
+    regs : Out(RegisterBusSignature(addr_width=addr_width, data_width=data_width))
+        The register block.
+
+    Raises
+    ------
+    ValueError
+        If a parameter is out of range.
+    """
+
+    def __init__(self, *, addr_width=17, data_width=64):
+        super().__init__({
+            "axil": In(Axi4LiteSignature(addr_width=addr_width, data_width=data_width)),
+            "regs": Out(RegisterBusSignature(addr_width=addr_width, data_width=data_width)),
+        })
+        self._addr_width = addr_width
+        self._data_width = data_width
+
+    def elaborate(self, platform):
+        m = Module()
+        axil, regs = self.axil, self.regs
+        offset_bits = (self._data_width // 8).bit_length() - 1
+
+        def aligned(addr):
+            return Cat(Const(0, offset_bits), addr[offset_bits:])
+
+        # AW and W are held independently: AXI lets them arrive in any order.
+        aw_held = Signal()
+        aw_addr = Signal(self._addr_width)
+        w_held = Signal()
+        w_data = Signal(self._data_width)
+        w_strb = Signal(self._data_width // 8)
+        write_waiting = aw_held & w_held
+        prefer_write = Signal()    # the last access was a read: a waiting write goes next
+        addr = Signal(self._addr_width)
+        rdata = Signal(self._data_width)
+        resp = Signal(AxiResp)
+
+        m.d.comb += [
+            axil.awready.eq(~aw_held),
+            axil.wready.eq(~w_held),
+            regs.addr.eq(addr),
+            regs.w_data.eq(w_data),
+            regs.w_strb.eq(w_strb),
+            axil.rdata.eq(rdata),
+            axil.rresp.eq(resp),
+            axil.bresp.eq(resp),
+        ]
+        with m.If(axil.awvalid & axil.awready):
+            m.d.sync += [aw_held.eq(1), aw_addr.eq(axil.awaddr)]
+        with m.If(axil.wvalid & axil.wready):
+            m.d.sync += [w_held.eq(1), w_data.eq(axil.wdata), w_strb.eq(axil.wstrb)]
+
+        with m.FSM():
+            with m.State("IDLE"):
+                m.d.comb += axil.arready.eq(~(write_waiting & prefer_write))
+                with m.If(axil.arvalid & axil.arready):
+                    m.d.sync += addr.eq(aligned(axil.araddr))
+                    m.next = "READ"
+                with m.Elif(write_waiting):
+                    m.d.sync += addr.eq(aligned(aw_addr))
+                    m.next = "WRITE"
+            with m.State("READ"):
+                m.d.comb += regs.r_stb.eq(1)
+                m.next = "WAIT_READ_DATA"
+            with m.State("WAIT_READ_DATA"):
+                m.d.sync += [rdata.eq(regs.r_data),
+                             resp.eq(Mux(regs.err, AxiResp.SLVERR, AxiResp.OKAY))]
+                m.next = "WAIT_RREADY"
+            with m.State("WAIT_RREADY"):
+                m.d.comb += axil.rvalid.eq(1)
+                with m.If(axil.rready):
+                    m.d.sync += prefer_write.eq(1)
+                    m.next = "IDLE"
+            with m.State("WRITE"):
+                m.d.comb += regs.w_stb.eq(1)
+                m.next = "WAIT_WRITE_ERR"
+            with m.State("WAIT_WRITE_ERR"):
+                m.d.sync += [resp.eq(Mux(regs.err, AxiResp.SLVERR, AxiResp.OKAY)),
+                             aw_held.eq(0), w_held.eq(0)]
+                m.next = "WAIT_BREADY"
+            with m.State("WAIT_BREADY"):
+                m.d.comb += axil.bvalid.eq(1)
+                with m.If(axil.bready):
+                    m.d.sync += prefer_write.eq(0)
+                    m.next = "IDLE"
+        return m
+
+
+def _round_robin(m, name, requests):
+    """Grant one of ``requests`` (a list of 1-bit values), starting after the last winner.
+
+    Returns ``(grant, any_request, advance)``: the granted index, whether any request is
+    up, and a signal to drive high when the grant was used (moves the priority on).
+    """
+    count = len(requests)
+    grant = Signal(range(max(count, 2)), name=f"{name}_grant")
+    last = Signal(range(max(count, 2)), init=count - 1, name=f"{name}_last")
+    advance = Signal(name=f"{name}_advance")
+    with m.Switch(last):
+        for previous in range(count):
+            with m.Case(previous):
+                # Later assignments win: walk from lowest to highest priority.
+                for offset in reversed(range(count)):
+                    index = (previous + 1 + offset) % count
+                    with m.If(requests[index]):
+                        m.d.comb += grant.eq(index)
+    with m.If(advance):
+        m.d.sync += last.eq(grant)
+    return grant, Cat(requests).any(), advance
+
+
+class Axi4MemoryMaster(wiring.Component):
+    """The ITS's internal memory ports (:mod:`hw.bus.mem`) onto one AXI4 master.
+
+    Reads: each read client has its own AXI ID (client ``i`` uses ID ``i``), so its
+    responses come back in its request order while other clients' bursts may be answered
+    before, after or interleaved with them (as AXI allows between IDs). A request of
+    ``count + 1`` doublewords at ``addr`` becomes one ``INCR`` burst of full-width beats
+    (``arsize = log2(data_width / 8)``, ``araddr = addr``, possibly not aligned to the beat)
+    covering those doublewords: 4 doublewords at a 32-byte aligned address take 4 beats at
+    64 bits, 2 at 128 and 1 at 256. A request crossing a 4 KiB boundary is split into two
+    bursts. Up to ``max_outstanding`` requests per client may be in flight; clients are
+    served round-robin, one ``AR`` per cycle. Returned doublewords are taken out of the
+    beats according to the address, one per cycle, marked ``last`` at the request's end,
+    with ``error`` set when their beat was answered ``SLVERR`` or ``DECERR``. A client not
+    taking its data stalls the ``R`` channel (``rready`` low).
+
+    Writes: one doubleword a request, issued as a single full-width beat (``awlen = 0``)
+    whose ``wstrb`` selects the doubleword's 8 bytes; client ``i`` uses write ID ``i`` and
+    gets one completion per write in order, ``error`` on ``SLVERR``/``DECERR``. AXI does not
+    order reads against writes: a client that reads what it wrote waits for the completion.
+
+    Latency: a request accepted at a clock edge has its ``AR``/``AW`` valid in the next
+    cycle; ``R`` beats and ``B`` responses reach the clients in the same cycle
+    (combinational path from ``rvalid``/``rid``/``rdata`` to the client streams and from
+    the clients' ``ready`` to ``rready``/``bready``).
+
+    Parameters
+    ----------
+    read_clients : int
+        Number of read ports, 0..2**id_width.
+    write_clients : int
+        Number of write ports, 0..2**id_width.
+    data_width : int or None
+        AXI data bits: 64, 128 or 256 (default 64, or ``params.mem_data_width``).
+    params : ItsParams or None
+        Take ``data_width`` from ``params.mem_data_width`` (give this or ``data_width``).
+    id_width : int
+        AXI ID bits, 1..16.
+    max_outstanding : int
+        Read requests in flight per client, 1..256.
+
+    Members
+    -------
+    axi : Out(Axi4Signature(addr_width=48, data_width=data_width, id_width=id_width))
+        The master port.
+    read : In(MemReadSignature()).array(read_clients)
+        Read ports (present when ``read_clients`` > 0).
+    write : In(MemWriteSignature()).array(write_clients)
+        Write ports (present when ``write_clients`` > 0).
+
+    Raises
+    ------
+    ValueError
+        If a parameter is out of range, or both ``params`` and ``data_width`` are given.
+    """
+
+    def __init__(self, *, read_clients, write_clients, data_width=None, params=None, id_width=4,
+                 max_outstanding=4):
+        if params is not None and data_width is not None:
+            raise ValueError("give params or data_width, not both")
+        if params is not None:
+            data_width = params.mem_data_width
+        elif data_width is None:
+            data_width = 64
+        _check_data_width(data_width, (64, 128, 256))
+        _check_int("id_width", id_width, range(1, 17), "an integer in 1..16")
+        ids = range(0, (1 << id_width) + 1)
+        _check_int("read_clients", read_clients, ids, f"an integer in 0..{1 << id_width} "
+                   f"(one AXI ID each with id_width={id_width})")
+        _check_int("write_clients", write_clients, ids, f"an integer in 0..{1 << id_width} "
+                   f"(one AXI ID each with id_width={id_width})")
+        if read_clients + write_clients == 0:
+            raise ValueError("Axi4MemoryMaster needs at least one read or write client")
+        _check_int("max_outstanding", max_outstanding, range(1, 257), "an integer in 1..256")
+        self._data_width = data_width
+        self._id_width = id_width
+        self._read_clients = read_clients
+        self._write_clients = write_clients
+        self._max_outstanding = max_outstanding
+        members = {"axi": Out(Axi4Signature(addr_width=ADDR_BITS, data_width=data_width,
+                                            id_width=id_width))}
+        if read_clients:
+            members["read"] = In(MemReadSignature()).array(read_clients)
+        if write_clients:
+            members["write"] = In(MemWriteSignature()).array(write_clients)
+        super().__init__(members)
+
+    @property
+    def data_width(self):
+        return self._data_width
+
+    def elaborate(self, platform):
+        m = Module()
+        axi = self.axi
+        lanes = self._data_width // 64
+        lane_bits = lanes.bit_length() - 1
+        beat_size = (self._data_width // 8).bit_length() - 1
+        m.d.comb += [
+            axi.arsize.eq(beat_size),
+            axi.arburst.eq(AxiBurst.INCR),
+            axi.awsize.eq(beat_size),
+            axi.awburst.eq(AxiBurst.INCR),
+            axi.awlen.eq(0),
+            axi.wlast.eq(1),
+        ]
+        if self._read_clients:
+            self._elaborate_reads(m, lanes, lane_bits)
+        if self._write_clients:
+            self._elaborate_writes(m, lane_bits)
+        return m
+
+    def _elaborate_reads(self, m, lanes, lane_bits):
+        axi, clients = self.axi, self.read
+        count_bits = 3
+        # Per client, the requests in flight: their first doubleword's lane and their count.
+        descriptors = []
+        for index in range(self._read_clients):
+            descriptor = fifo.SyncFIFO(width=lane_bits + count_bits, depth=self._max_outstanding)
+            m.submodules[f"read{index}_in_flight"] = descriptor
+            descriptors.append(descriptor)
+
+        # -- requests: arbitrate, then one AR (two when the request crosses 4 KiB) ---------------
+        ar_valid = Signal()
+        ar_second = Signal()          # a second burst of the same request is still to issue
+        second_addr = Signal(ADDR_BITS)
+        second_len = Signal(8)
+        m.d.comb += axi.arvalid.eq(ar_valid)
+        ar_free = ~ar_valid | (axi.arready & ~ar_second)
+
+        grant, any_request, advance = _round_robin(
+            m, "read", [client.req.valid & descriptor.w_rdy
+                        for client, descriptor in zip(clients, descriptors)])
+        accept = Signal()
+        m.d.comb += [accept.eq(ar_free & any_request), advance.eq(accept)]
+
+        addr = Signal(ADDR_BITS)
+        count = Signal(count_bits)
+        with m.Switch(grant):
+            for index, client in enumerate(clients):
+                with m.Case(index):
+                    m.d.comb += [
+                        addr.eq(client.req.payload.addr),
+                        count.eq(client.req.payload.count),
+                        client.req.ready.eq(accept),
+                        descriptors[index].w_en.eq(accept),
+                    ]
+        start_lane = addr[3:3 + lane_bits]
+        for descriptor in descriptors:
+            m.d.comb += descriptor.w_data.eq(Cat(start_lane, count))
+        # Beats covering doublewords [start_lane, start_lane + count] of the first beat on.
+        total_len = (start_lane + count) >> lane_bits
+        page_dw = addr[3:12]                 # doubleword index in the 4 KiB page
+        crosses = (page_dw + count)[9]
+        first_len = ((1 << (9 - lane_bits)) - 1) - (page_dw >> lane_bits)
+
+        with m.If(accept):
+            m.d.sync += [
+                ar_valid.eq(1),
+                axi.arid.eq(grant),
+                axi.araddr.eq(addr),
+                axi.arlen.eq(Mux(crosses, first_len, total_len)),
+                ar_second.eq(crosses),
+                second_addr.eq(Cat(Const(0, 12), addr[12:] + 1)),
+                second_len.eq(total_len - first_len - 1),
+            ]
+        with m.Elif(ar_valid & axi.arready):
+            with m.If(ar_second):
+                m.d.sync += [axi.araddr.eq(second_addr), axi.arlen.eq(second_len),
+                             ar_second.eq(0)]
+            with m.Else():
+                m.d.sync += ar_valid.eq(0)
+
+        # -- responses: route each R beat by RID, one doubleword a cycle ------------------------
+        error = (axi.rresp == AxiResp.SLVERR) | (axi.rresp == AxiResp.DECERR)
+        routes = []
+        for index, (client, descriptor) in enumerate(zip(clients, descriptors)):
+            done = Signal(count_bits, name=f"read{index}_done")   # doublewords delivered
+            last = Signal(name=f"read{index}_last")
+            beat_done = Signal(name=f"read{index}_beat_done")     # last wanted doubleword of the beat
+            take = Signal(name=f"read{index}_take")
+            m.d.comb += [
+                last.eq(done == descriptor.r_data[lane_bits:]),
+                client.resp.payload.last.eq(last),
+                client.resp.payload.error.eq(error),
+            ]
+            if lane_bits:
+                lane = Signal(lane_bits, name=f"read{index}_lane")
+                m.d.comb += [
+                    lane.eq(descriptor.r_data[:lane_bits] + done),
+                    client.resp.payload.data.eq(axi.rdata.word_select(lane, 64)),
+                    beat_done.eq(last | (lane == lanes - 1)),
+                ]
+            else:
+                m.d.comb += [client.resp.payload.data.eq(axi.rdata), beat_done.eq(1)]
+            with m.If(take):
+                m.d.sync += done.eq(Mux(last, 0, done + 1))
+                m.d.comb += descriptor.r_en.eq(last)
+            routes.append((client, descriptor, take, beat_done))
+
+        # An ID with nothing in flight is a slave's mistake: drop its beat rather than hang.
+        m.d.comb += axi.rready.eq(1)
+        with m.Switch(axi.rid):
+            for index, (client, descriptor, take, beat_done) in enumerate(routes):
+                with m.Case(index):
+                    m.d.comb += [
+                        client.resp.valid.eq(axi.rvalid & descriptor.r_rdy),
+                        take.eq(axi.rvalid & descriptor.r_rdy & client.resp.ready),
+                    ]
+                    with m.If(descriptor.r_rdy):
+                        # Hold the beat until its last wanted doubleword is taken.
+                        m.d.comb += axi.rready.eq(take & beat_done)
+
+    def _elaborate_writes(self, m, lane_bits):
+        axi, clients = self.axi, self.write
+        aw_valid = Signal()
+        w_valid = Signal()
+        m.d.comb += [axi.awvalid.eq(aw_valid), axi.wvalid.eq(w_valid)]
+        free = (~aw_valid | axi.awready) & (~w_valid | axi.wready)
+
+        grant, any_request, advance = _round_robin(m, "write",
+                                                   [client.req.valid for client in clients])
+        accept = Signal()
+        m.d.comb += [accept.eq(free & any_request), advance.eq(accept)]
+        addr = Signal(ADDR_BITS)
+        data = Signal(64)
+        with m.Switch(grant):
+            for index, client in enumerate(clients):
+                with m.Case(index):
+                    m.d.comb += [addr.eq(client.req.payload.addr),
+                                 data.eq(client.req.payload.data),
+                                 client.req.ready.eq(accept)]
+        lane = addr[3:3 + lane_bits]
+        with m.If(accept):
+            m.d.sync += [
+                aw_valid.eq(1), w_valid.eq(1),
+                axi.awid.eq(grant),
+                axi.awaddr.eq(addr),
+                axi.wdata.eq(data.replicate(self._data_width // 64)),
+                axi.wstrb.eq(Const(0xFF, 8) << (lane * 8) if lane_bits else 0xFF),
+            ]
+        with m.Else():
+            with m.If(axi.awready):
+                m.d.sync += aw_valid.eq(0)
+            with m.If(axi.wready):
+                m.d.sync += w_valid.eq(0)
+
+        error = (axi.bresp == AxiResp.SLVERR) | (axi.bresp == AxiResp.DECERR)
+        for client in clients:
+            m.d.comb += client.resp.payload.error.eq(error)
+        m.d.comb += axi.bready.eq(1)          # an ID nobody asked for is dropped, not hung on
+        with m.Switch(axi.bid):
+            for index, client in enumerate(clients):
+                with m.Case(index):
+                    m.d.comb += [client.resp.valid.eq(axi.bvalid),
+                                 axi.bready.eq(client.resp.ready)]
