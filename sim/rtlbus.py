@@ -1,0 +1,97 @@
+"""The :class:`~sim.bus.ItsBus` of the RTL in Amaranth's simulator.
+
+:class:`AmaranthItsBus` lets :class:`sim.driver.ItsDriver` (and any test script
+written against an ``ItsBus``) run unchanged inside an Amaranth testbench on
+:class:`hw.its.top.Its`: register accesses go over the ITS's AXI4-Lite port
+through an AXI4-Lite master model, memory accesses go straight to the
+:class:`~sim.memory.Memory` an AXI4 slave model serves to the ITS, ``idle``
+lets clock cycles pass, and ``msi`` drives the MSI stream (or writes
+GITS_TRANSLATER with the DeviceID on the sideband).
+
+Usage, in a testbench (``tests/rtl/simutil.py`` provides the bus models)::
+
+    async def testbench(ctx):
+        bus = AmaranthItsBus(ctx, its, Axi4LiteMasterModel(its.axil), memory)
+        driver = ItsDriver(bus)
+        await driver.probe()
+"""
+
+from hw.its.regmap import TRANSLATER
+
+from .bus import ItsBus
+
+__all__ = ["AmaranthItsBus"]
+
+
+class AmaranthItsBus(ItsBus):
+    """An :class:`ItsBus` on :class:`hw.its.top.Its` in an Amaranth testbench.
+
+    The reference model is untimed: an MSI has been translated when the next
+    register access happens. So that scripts see the same, every register
+    access first waits until the MSIs signalled so far have left the
+    translator (their packets are in the forwarder, their drops recorded).
+
+    Parameters
+    ----------
+    ctx : amaranth.sim testbench context
+        Of the testbench the driver runs in.
+    its : hw.its.top.Its
+        The simulated ITS.
+    axil : AXI4-Lite master model
+        Has ``async read(ctx, addr, size)`` and ``async write(ctx, addr, value, size)``
+        on ``its.axil`` (``tests.rtl.simutil.Axi4LiteMasterModel``).
+    memory : sim.memory.Memory
+        The memory the AXI4 slave model behind ``its.axi`` serves.
+    translater : bool
+        ``msi`` writes GITS_TRANSLATER (DeviceID on ``its.translater_device_id``)
+        instead of driving the ``its.msi`` stream.
+    poll_cycles : int
+        Clock cycles one :meth:`idle` lets pass.
+
+    Members
+    -------
+    memory : sim.memory.Memory
+    """
+
+    def __init__(self, ctx, its, axil, memory, *, translater=False, poll_cycles=8):
+        if not isinstance(poll_cycles, int) or poll_cycles < 1:
+            raise ValueError(f"poll_cycles must be a positive integer, not {poll_cycles!r}")
+        self.ctx = ctx
+        self.its = its
+        self.axil = axil
+        self.memory = memory
+        self.translater = translater
+        self.poll_cycles = poll_cycles
+        self._settled = (its.translator.idle & ~its.regs.translater.valid & ~its.msi.valid)
+
+    async def _settle(self):
+        while not self.ctx.get(self._settled):
+            await self.ctx.tick()
+
+    async def read_reg(self, offset, size=8):
+        await self._settle()
+        return await self.axil.read(self.ctx, offset, size)
+
+    async def write_reg(self, offset, value, size=8):
+        await self._settle()
+        await self.axil.write(self.ctx, offset, value, size)
+
+    async def read_mem(self, addr, length):
+        return self.memory.read(addr, length)
+
+    async def write_mem(self, addr, data):
+        self.memory.write(addr, data)
+
+    async def idle(self):
+        await self.ctx.tick().repeat(self.poll_cycles)
+
+    async def msi(self, device_id, event_id):
+        ctx, its = self.ctx, self.its
+        if self.translater:
+            ctx.set(its.translater_device_id, device_id)
+            await self.axil.write(ctx, TRANSLATER, event_id, 4)
+            return
+        ctx.set(its.msi.payload, {"device_id": device_id, "event_id": event_id})
+        ctx.set(its.msi.valid, 1)
+        await ctx.tick().until(its.msi.ready)
+        ctx.set(its.msi.valid, 0)
