@@ -448,6 +448,7 @@ class ItsModel:
             return translation
         self.drops.append((translation.status, device_id, event_id))
         self._count("MSI_DROPPED")
+        self._count(f"DROP_{translation.status.name}")
         self._err_msi = self._first_record(
             self._err_msi, ErrMsiRecord, reason=translation.status,
             device_id=_fit(ErrMsiRecord, "device_id", device_id),

@@ -854,6 +854,11 @@ def test_msi_drop(case):
                             "device_id": device_id, "overflow": 0}
     assert its.read(ERR_MSI, 4) & 0xF == reason
     assert its.stats["MSI_DROPPED"] == 1 and its.stats["MSI_TRANSLATED"] == 0
+    drop_names = {1: "DISABLED", 2: "DEVICE_OOR", 3: "UNMAPPED_DEVICE", 4: "EVENT_OOR",
+                  5: "UNMAPPED_INTERRUPT", 6: "UNMAPPED_COLLECTION", 7: "MEMORY_ERROR"}
+    counters = {name: its.stats[f"DROP_{name}"] for name in drop_names.values()}
+    assert counters == {name: int(number == reason) for number, name in drop_names.items()}
+    assert its.read(0xC100 + 4 * (6 + reason - 1), 4) == 1    # GITS_STAT_DROP_<reason>
     assert its.error_pulses == 1
     assert no_packets(its) and mem.writes == writes
 
@@ -906,7 +911,8 @@ def test_query_has_no_side_effects(device_id, event_id, expected):
     assert its.query(device_id, event_id) == expected
     assert no_packets(its) and its.drops == [] and its.error_pulses == 0
     assert its.stats == {"MSI_TRANSLATED": 0, "MSI_DROPPED": 0, "CMD_EXECUTED": 4,
-                         "CMD_ERRORS": 0, "TCACHE_HIT": 0, "TCACHE_MISS": 0}
+                         "CMD_ERRORS": 0, "TCACHE_HIT": 0, "TCACHE_MISS": 0,
+                         **{f"DROP_{reason.name}": 0 for reason in DropReason if reason.value}}
     assert its.read(ERR_MSI) == 0 and mem.writes == writes
 
 

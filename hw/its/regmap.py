@@ -32,8 +32,13 @@ STAT_COUNTERS = (
     ("CMD_ERRORS", "commands that failed"),
     ("TCACHE_HIT", "translations answered by the translation cache"),
     ("TCACHE_MISS", "translations that walked the tables"),
+    *((f"DROP_{reason.name}", f"MSIs dropped as {reason.name}")
+      for reason in L.DropReason if reason is not L.DropReason.OK),
 )
-"""Implementation-defined 32-bit statistics counters, in register order."""
+"""Implementation-defined 32-bit statistics counters, in register order.
+
+The ``DROP_<reason>`` counters split GITS_STAT_MSI_DROPPED by :class:`DropReason`.
+"""
 
 
 @dataclass(frozen=True)

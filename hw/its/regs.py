@@ -9,7 +9,7 @@ from .cmdq import SLOT_BITS, SLOTS_PER_PAGE
 from .executor import CommandFailure
 from .layouts import (
     COMMAND_BYTES, ENTRY_BYTES,
-    BaserType, CacheCtl, CmdError, DropReport, ErrCmdRecord, ErrMsiRecord, GitsBaser, GitsCbaser,
+    BaserType, CacheCtl, CmdError, DropReason, DropReport, ErrCmdRecord, ErrMsiRecord, GitsBaser, GitsCbaser,
     GitsCreadr, GitsCtlr, GitsCwriter, MsiRequest, PageSize, QueryRequest, QueryResponse,
 )
 from .params import ItsParams
@@ -307,6 +307,8 @@ class Registers(wiring.Component):
             "CMD_ERRORS": [self.failure.valid, cwriter_oor],
             "TCACHE_HIT": [self.tcache_hit],
             "TCACHE_MISS": [self.tcache_miss],
+            **{f"DROP_{reason.name}": [dropped & (self.drop.payload.reason == reason)]
+               for reason in DropReason if reason is not DropReason.OK},
         }
         for name, counter in counters.items():
             clear = written[f"GITS_STAT_{name}"][0]
