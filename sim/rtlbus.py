@@ -8,7 +8,7 @@ through an AXI4-Lite master model, memory accesses go straight to the
 lets clock cycles pass, and ``msi`` drives the MSI stream (or writes
 GITS_TRANSLATER with the DeviceID on the sideband).
 
-Usage, in a testbench (``tests/rtl/simutil.py`` provides the bus models)::
+Usage, in a testbench (``sim/rtlsim.py`` provides the bus models)::
 
     async def testbench(ctx):
         bus = AmaranthItsBus(ctx, its, Axi4LiteMasterModel(its.axil), memory)
@@ -39,7 +39,7 @@ class AmaranthItsBus(ItsBus):
         The simulated ITS.
     axil : AXI4-Lite master model
         Has ``async read(ctx, addr, size)`` and ``async write(ctx, addr, value, size)``
-        on ``its.axil`` (``tests.rtl.simutil.Axi4LiteMasterModel``).
+        on ``its.axil`` (``sim.rtlsim.Axi4LiteMasterModel``).
     memory : sim.memory.Memory
         The memory the AXI4 slave model behind ``its.axi`` serves.
     translater : bool

@@ -1,4 +1,4 @@
-"""Tests of hw/bus/axi.py, and of the shared simulation models of tests/rtl/simutil.py."""
+"""Tests of hw/bus/axi.py, and of the shared simulation models of sim/rtlsim.py."""
 
 import functools
 import random
@@ -19,7 +19,7 @@ from hw.bus.mem import MemReadSignature, MemWriteSignature
 from hw.its.params import ItsParams
 from sim.memory import Memory
 
-from .simutil import (Axi4LiteMasterModel, Axi4SlaveModel, AxiResponseError, MemPortModel,
+from sim.rtlsim import (Axi4LiteMasterModel, Axi4SlaveModel, AxiResponseError, MemPortModel,
                       run_sim, stream_get_many, stream_put, stream_put_many)
 
 WIDTHS = (64, 128, 256)

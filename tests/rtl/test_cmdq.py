@@ -9,7 +9,7 @@ from hw.its.layouts import CBASER_PAGE, COMMAND_BYTES, Cmd, GitsCbaser
 from sim.commands import encode_command
 from sim.memory import Memory
 
-from .simutil import MemPortModel, run_sim, stream_get
+from sim.rtlsim import MemPortModel, run_sim, stream_get
 
 RING = 0x8000
 PAGES = 1

@@ -27,8 +27,8 @@ from sim.commands import encode_command, pack
 from sim.memory import Memory
 from sim.model import ItsModel
 
-from .redistributors import RedistributorModel
-from .simutil import MemPortModel, run_sim, stream_put
+from sim.gicsink import GicStreamSink
+from sim.rtlsim import MemPortModel, run_sim, stream_put
 
 PARAMS = ItsParams(device_bits=10, event_bits=8, id_bits=14, collection_bits=10, hcc=2,
                    num_redistributors=3, tcache_entries=8, dcache_entries=2)
@@ -186,7 +186,7 @@ class Scenario:
         ex = dut.executor
         mem = MemPortModel(self.rtl_memory, read=ex.mem_read, write=ex.mem_write,
                            latency=latency, backpressure=backpressure, seed=seed)
-        rds = RedistributorModel(dut.forwarder.gic, dut.forwarder.ack,
+        rds = GicStreamSink(dut.forwarder.gic, dut.forwarder.ack,
                                  backpressure=backpressure, ack_delay=ack_delay, seed=seed)
         translator = StandInTranslator(ex, busy=busy)
         results = []
@@ -445,7 +445,7 @@ def test_sync_waits_for_acknowledge():
         s.add(Cmd.SYNC, rdbase=1)
         dut = Harness(PARAMS)
         ex = dut.executor
-        rds = RedistributorModel(dut.forwarder.gic, dut.forwarder.ack, ack_delay=delay)
+        rds = GicStreamSink(dut.forwarder.gic, dut.forwarder.ack, ack_delay=delay)
 
         async def testbench(ctx):
             async for _ in s.hand_over(ctx, ex):
@@ -494,7 +494,7 @@ def command_cycles(s, latency):
     dut = Harness(PARAMS)
     ex = dut.executor
     mem = MemPortModel(s.rtl_memory, read=ex.mem_read, write=ex.mem_write, latency=latency)
-    rds = RedistributorModel(dut.forwarder.gic, dut.forwarder.ack, ack_delay=1)
+    rds = GicStreamSink(dut.forwarder.gic, dut.forwarder.ack, ack_delay=1)
     cycles = []
 
     async def testbench(ctx):
@@ -553,7 +553,7 @@ def test_command_throughput():
     dut = Harness(PARAMS)
     ex = dut.executor
     mem = MemPortModel(s.rtl_memory, read=ex.mem_read, write=ex.mem_write, latency=4)
-    rds = RedistributorModel(dut.forwarder.gic, dut.forwarder.ack)
+    rds = GicStreamSink(dut.forwarder.gic, dut.forwarder.ack)
     translator = StandInTranslator(ex)
     retired = []
 

@@ -9,7 +9,7 @@ from hw.its.forwarder import Forwarder
 from hw.its.layouts import GicOp
 from hw.its.params import ItsParams
 
-from .simutil import run_sim, stream_get_many, stream_put, stream_put_many
+from sim.rtlsim import run_sim, stream_get_many, stream_put, stream_put_many
 
 PARAMS = ItsParams(num_redistributors=3)
 

@@ -16,7 +16,7 @@ from sim.commands import pack, unpack
 from sim.memory import Memory
 from sim.model import ItsModel
 
-from .simutil import run_sim, stream_get, stream_put
+from sim.rtlsim import run_sim, stream_get, stream_put
 
 PARAMS = ItsParams(device_bits=8, event_bits=8, tcache_entries=8, dcache_entries=2)
 UNKNOWN = (0x0010, 0x0098, 0x0140, 0x0200, 0xC028, 0xC030, 0xC118, 0xFFF0, 0x10048, 0x1FFF8)

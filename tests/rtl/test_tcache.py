@@ -15,7 +15,7 @@ from hw.its.layouts import InvalKind
 from hw.its.params import ItsParams
 from hw.its.tcache import Cache, DeviceCache, TranslationCache
 
-from .simutil import run_sim
+from sim.rtlsim import run_sim
 
 PARAMS = ItsParams(tcache_entries=4, dcache_entries=2, device_bits=8, event_bits=8)
 

@@ -27,8 +27,8 @@ from sim.driver import ItsDriver, ItsStalled
 from sim.memory import Memory
 from sim.rtlbus import AmaranthItsBus
 
-from .redistributors import RedistributorModel
-from .simutil import Axi4LiteMasterModel, Axi4SlaveModel, run_sim
+from sim.gicsink import GicStreamSink
+from sim.rtlsim import Axi4LiteMasterModel, Axi4SlaveModel, run_sim
 
 BASE_PARAMS = dict(device_bits=8, event_bits=14, id_bits=14, collection_bits=8, hcc=2,
                    num_redistributors=3, tcache_entries=8, dcache_entries=2)
@@ -224,7 +224,7 @@ def run_rtl(params, *, seed=0, latency=4, backpressure=0.0, translater=False):
     its = Its(params)
     axi = Axi4SlaveModel(memory, its.axi, latency=latency, backpressure=backpressure,
                          idle=backpressure, reorder=bool(backpressure), seed=seed)
-    rds = RedistributorModel(its.gic, its.ack, backpressure=backpressure, ack_delay=5,
+    rds = GicStreamSink(its.gic, its.ack, backpressure=backpressure, ack_delay=5,
                              seed=seed)
     log = []
     observed = {"irq": 0}
@@ -284,7 +284,7 @@ def test_query_port_beside_gits_query():
     model_bus = ModelBus.create(params, Memory())
     its = Its(params)
     axi = Axi4SlaveModel(memory, its.axi, latency=6)
-    rds = RedistributorModel(its.gic, its.ack)
+    rds = GicStreamSink(its.gic, its.ack)
     asked = [(0, e) for e in range(12)] + [(1, 0), (5, 0), (0, 40)]
 
     async def setup(driver):
@@ -335,7 +335,7 @@ def test_command_throughput(capsys):
         memory = Memory()
         its = Its(params)
         axi = Axi4SlaveModel(memory, its.axi, latency=latency)
-        rds = RedistributorModel(its.gic, its.ack)
+        rds = GicStreamSink(its.gic, its.ack)
         retired = []
 
         async def watch(ctx):

@@ -25,7 +25,7 @@ from hw.its.translator import Translator
 from sim.commands import pack, unpack
 
 from .its_tables import TableSet
-from .simutil import MemPortModel, run_sim, stream_put
+from sim.rtlsim import MemPortModel, run_sim, stream_put
 
 PARAMS = ItsParams(device_bits=12, event_bits=8, collection_bits=8, hcc=4,
                    num_redistributors=4, tcache_entries=8, dcache_entries=4)

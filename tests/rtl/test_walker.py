@@ -21,7 +21,7 @@ from hw.its.walker import Walker
 from sim.commands import unpack
 
 from .its_tables import TableSet
-from .simutil import MemPortModel, run_sim, stream_get, stream_put
+from sim.rtlsim import MemPortModel, run_sim, stream_get, stream_put
 
 PARAMS = ItsParams(device_bits=20, event_bits=16, collection_bits=8, hcc=4,
                    num_redistributors=4)

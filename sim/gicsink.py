@@ -1,6 +1,6 @@
 """Redistributors at the far end of the ITS's GIC streams, for simulation tests.
 
-:class:`RedistributorModel` takes the packets of every ``gic[rd]`` stream (with
+:class:`GicStreamSink` takes the packets of every ``gic[rd]`` stream (with
 optional random backpressure), keeps them per redistributor as
 :class:`sim.model.Packet`, and acknowledges each SYNC on ``ack[rd]`` a few cycles
 after taking it, so a test compares what each redistributor received with the
@@ -12,10 +12,10 @@ import random
 from hw.its.layouts import GicOp
 from sim.model import Packet
 
-__all__ = ["RedistributorModel"]
+__all__ = ["GicStreamSink"]
 
 
-class RedistributorModel:
+class GicStreamSink:
     """Sinks the GIC streams and acknowledges SYNCs, as a simulator process.
 
     Parameters
