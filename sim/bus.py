@@ -45,6 +45,14 @@ class ItsBus(abc.ABC):
     async def msi(self, device_id, event_id):
         """Signal an MSI: device ``device_id`` writes ``event_id`` to GITS_TRANSLATER."""
 
+    async def take_packets(self, rd):
+        """The GIC stream packets redistributor ``rd`` received since the last call.
+
+        Only targets that can watch the redistributors (models, simulations, the
+        board's recording sink) provide it.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot see the redistributors")
+
 
 class ModelBus(ItsBus):
     """The bus of the untimed reference model (:class:`sim.model.ItsModel`).
@@ -102,6 +110,6 @@ class ModelBus(ItsBus):
     async def msi(self, device_id, event_id):
         self.model.write(TRANSLATER, event_id, 4, device_id=device_id)
 
-    def take_packets(self, rd):
+    async def take_packets(self, rd):
         """The GIC stream packets redistributor ``rd`` received since the last call."""
         return self.model.take_packets(rd)

@@ -16,11 +16,17 @@ Usage, in a testbench (``sim/rtlsim.py`` provides the bus models)::
         await driver.probe()
 """
 
+from amaranth.hdl import Module, Signal
+
 from hw.its.regmap import TRANSLATER
+from hw.its.top import Its
 
 from .bus import ItsBus
+from .gicsink import GicStreamSink
+from .memory import Memory
+from .rtlsim import Axi4LiteMasterModel, Axi4SlaveModel, run_sim
 
-__all__ = ["AmaranthItsBus"]
+__all__ = ["AmaranthItsBus", "run_on_rtl"]
 
 
 class AmaranthItsBus(ItsBus):
@@ -53,7 +59,7 @@ class AmaranthItsBus(ItsBus):
     memory : sim.memory.Memory
     """
 
-    def __init__(self, ctx, its, axil, memory, *, translater=False, poll_cycles=8):
+    def __init__(self, ctx, its, axil, memory, *, translater=False, poll_cycles=8, sink=None):
         if not isinstance(poll_cycles, int) or poll_cycles < 1:
             raise ValueError(f"poll_cycles must be a positive integer, not {poll_cycles!r}")
         self.ctx = ctx
@@ -62,6 +68,7 @@ class AmaranthItsBus(ItsBus):
         self.memory = memory
         self.translater = translater
         self.poll_cycles = poll_cycles
+        self.sink = sink
         self._settled = (its.translator.idle & ~its.regs.translater.valid & ~its.msi.valid)
 
     async def _settle(self):
@@ -82,6 +89,16 @@ class AmaranthItsBus(ItsBus):
     async def write_mem(self, addr, data):
         self.memory.write(addr, data)
 
+    async def take_packets(self, rd):
+        """The packets redistributor ``rd`` received since the last call, once every MSI
+        signalled so far has been forwarded (needs ``sink``, a :class:`sim.gicsink.GicStreamSink`).
+        """
+        await self._settle()
+        while not self.ctx.get(self.its.forwarder.idle):
+            await self.ctx.tick()
+        await self.ctx.tick().repeat(2)     # the sink samples what the forwarder handed over
+        return self.sink.take(rd)
+
     async def idle(self):
         await self.ctx.tick().repeat(self.poll_cycles)
 
@@ -95,3 +112,48 @@ class AmaranthItsBus(ItsBus):
         ctx.set(its.msi.valid, 1)
         await ctx.tick().until(its.msi.ready)
         ctx.set(its.msi.valid, 0)
+
+
+def run_on_rtl(params, script, *, memory=None, mem_latency=4, vcd=None, backpressure=0.0,
+               translater=False, seed=0, max_cycles=None):
+    """Run ``await script(bus)`` against :class:`hw.its.top.Its` in Amaranth's simulator.
+
+    The ITS's AXI4 master is served from ``memory`` with ``mem_latency`` cycles per
+    request (:class:`sim.rtlsim.Axi4SlaveModel`); its GIC streams end in a
+    :class:`sim.gicsink.GicStreamSink` that acknowledges SYNCs; ``bus`` is an
+    :class:`AmaranthItsBus` whose ``take_packets(rd)`` reads that sink.
+
+    Parameters
+    ----------
+    vcd : str or Path or None
+        Write a waveform (and a GTKWave save file beside it), as :func:`sim.rtlsim.run_sim`.
+    backpressure : float
+        Probability that a redistributor is not ready in a cycle.
+
+    Returns
+    -------
+    (result, cycles)
+        What ``script`` returned, and the clock cycles simulated.
+    """
+    its = Its(params)
+    memory = Memory() if memory is None else memory
+    slave = Axi4SlaveModel(memory, its.axi, latency=mem_latency, seed=seed)
+    sink = GicStreamSink(its.gic, its.ack, backpressure=backpressure, seed=seed)
+    outcome = {}
+
+    async def testbench(ctx):
+        bus = AmaranthItsBus(ctx, its, Axi4LiteMasterModel(its.axil), memory,
+                             translater=translater, sink=sink)
+        start = ctx.get(cycle)
+        outcome["result"] = await script(bus)
+        outcome["cycles"] = ctx.get(cycle) - start
+
+    top = Module()
+    top.submodules.its = its
+    cycle = Signal(64)
+    top.d.sync += cycle.eq(cycle + 1)
+    traces = [its.axil, its.msi, its.translator.lpi, its.translator.mem, its.executor.mem_read,
+              its.executor.mem_write, *its.gic, *its.ack, its.error_irq]
+    run_sim(top, testbench, processes=[slave.run, sink.run], vcd=vcd, max_cycles=max_cycles,
+            traces=traces)
+    return outcome["result"], outcome["cycles"]

@@ -635,7 +635,8 @@ class Axi4SlaveModel:
 
 # --- running ------------------------------------------------------------------------------------
 
-def run_sim(dut, *testbenches, processes=(), vcd=None, clocks=None, max_cycles=200_000):
+def run_sim(dut, *testbenches, processes=(), vcd=None, clocks=None, max_cycles=200_000,
+            traces=()):
     """Simulate ``dut`` until every testbench returns.
 
     Parameters
@@ -654,6 +655,8 @@ def run_sim(dut, *testbenches, processes=(), vcd=None, clocks=None, max_cycles=2
     max_cycles : int or None
         Raise ``TimeoutError`` if the testbenches still run after this many cycles of the
         first domain (a hung handshake fails instead of running forever).
+    traces : iterable of signals or interfaces
+        What the GTKWave save file beside the waveform shows.
 
     Returns
     -------
@@ -693,6 +696,6 @@ def run_sim(dut, *testbenches, processes=(), vcd=None, clocks=None, max_cycles=2
     if path.parent == Path("."):
         path = BUILD_DIR / path.with_suffix(".vcd").name
     path.parent.mkdir(parents=True, exist_ok=True)
-    with sim.write_vcd(str(path), str(path.with_suffix(".gtkw"))):
+    with sim.write_vcd(str(path), str(path.with_suffix(".gtkw")), traces=list(traces)):
         sim.run()
     return sim

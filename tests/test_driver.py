@@ -37,9 +37,10 @@ async def up(params=ItsParams(), cpus=None, bus=None, **options):
     return bus, driver
 
 
-def delivered(bus, rds):
+async def delivered(bus, rds):
     """The LPIs SET on each redistributor since the last call."""
-    return {rd: [p.lpi for p in bus.take_packets(rd) if p.op is GicOp.SET] for rd in range(rds)}
+    return {rd: [p.lpi for p in await bus.take_packets(rd) if p.op is GicOp.SET]
+            for rd in range(rds)}
 
 
 async def baser(bus, n):
@@ -128,7 +129,7 @@ def test_probe_falls_back_to_the_page_size_that_sticks():
             await driver.map_device(device, 2)
             await driver.map_event(device, 1, LPI + device, 1)
             await bus.msi(device, 1)
-        assert delivered(bus, 4)[1] == [LPI + 3, LPI + 600]
+        assert (await delivered(bus, 4))[1] == [LPI + 3, LPI + 600]
     run(body())
 
 
@@ -178,7 +179,7 @@ def test_lpis_reach_the_redistributors_they_were_mapped_to(indirect, page_size):
     async def body():
         params = ItsParams(device_bits=14, num_redistributors=4, hcc=2)
         bus, driver = await up(params, indirect=indirect, page_size=page_size)
-        delivered(bus, 4)
+        await delivered(bus, 4)
         # ICIDs 2 and 3 are beyond HCC: they live in the collection table.
         expected = {rd: [] for rd in range(4)}
         devices = (0, 7, 511, 512, 4000, 16383)
@@ -192,7 +193,7 @@ def test_lpis_reach_the_redistributors_they_were_mapped_to(indirect, page_size):
         for number, device in enumerate(devices):
             for event in range(0, 32, 5):
                 await bus.msi(device, event)
-        assert delivered(bus, 4) == expected
+        assert await delivered(bus, 4) == expected
         assert (await driver.stats())["MSI_TRANSLATED"] == sum(map(len, expected.values()))
         answer = await driver.query(4000, 10)
         assert (answer.status, answer.pintid, answer.target) == (DropReason.OK, LPI + 410, 2)
@@ -219,7 +220,7 @@ def test_init_cpus_posts_mapc_invall_sync_per_cpu():
                 for (cmd, fields), (_, want) in zip(posted, expected)] == expected
         assert len(posted) == 9
         for rd in range(3):
-            assert [p.op for p in bus.take_packets(rd)] == [GicOp.INVALL, GicOp.SYNC]
+            assert [p.op for p in await bus.take_packets(rd)] == [GicOp.INVALL, GicOp.SYNC]
     run(body())
 
 
@@ -244,11 +245,11 @@ def test_movi_retargets_and_moves_the_pending_state():
         bus, driver = await up()
         await driver.map_device(5, 4)
         await driver.map_event(5, 9, LPI + 59, 0)
-        delivered(bus, 4)
+        await delivered(bus, 4)
         await bus.msi(5, 9)
         await driver.move(5, 9, 3)
         await bus.msi(5, 9)
-        packets = {rd: bus.take_packets(rd) for rd in range(4)}
+        packets = {rd: await bus.take_packets(rd) for rd in range(4)}
         assert [p for p in packets[0] if p.op is not GicOp.SYNC] == [
             (GicOp.SET, LPI + 59, 0), (GicOp.MOVLPI, LPI + 59, 3)]
         assert [p for p in packets[3] if p.op is GicOp.SET] == [(GicOp.SET, LPI + 59, 0)]
@@ -262,12 +263,12 @@ def test_discard_clears_and_unmaps():
         bus, driver = await up()
         await driver.map_device(2, 1)
         await driver.map_event(2, 1, LPI + 21, 1)
-        delivered(bus, 4)
+        await delivered(bus, 4)
         await driver.discard(2, 1)
-        assert [p for p in bus.take_packets(1) if p.op is GicOp.CLEAR] == [
+        assert [p for p in await bus.take_packets(1) if p.op is GicOp.CLEAR] == [
             (GicOp.CLEAR, LPI + 21, 0)]
         await bus.msi(2, 1)
-        assert delivered(bus, 4) == {0: [], 1: [], 2: [], 3: []}
+        assert await delivered(bus, 4) == {0: [], 1: [], 2: [], 3: []}
         assert (await driver.query(2, 1)).status is DropReason.UNMAPPED_INTERRUPT
         assert (await driver.stats())["MSI_DROPPED"] == 1
         drop = await driver.read_msi_error()
@@ -281,16 +282,16 @@ def test_unmap_device_and_move_all_and_other_helpers():
         bus, driver = await up()
         await driver.map_device(3, 2)
         await driver.map_event(3, 0, LPI + 30, 2)
-        delivered(bus, 4)
+        await delivered(bus, 4)
         await driver.int_(3, 0)
         await driver.inv(3, 0)
         await driver.clear(3, 0)
         await driver.invall(2)
         await driver.move_all(2, 0)
         await driver.sync(1)
-        assert [p.op for p in bus.take_packets(2) if p.op is not GicOp.SYNC] == [
+        assert [p.op for p in await bus.take_packets(2) if p.op is not GicOp.SYNC] == [
             GicOp.SET, GicOp.INV, GicOp.CLEAR, GicOp.INVALL, GicOp.MOVALL]
-        assert [p.op for p in bus.take_packets(1)] == [GicOp.SYNC]
+        assert [p.op for p in await bus.take_packets(1)] == [GicOp.SYNC]
         await driver.unmap_device(3)
         assert (await driver.query(3, 0)).status is DropReason.UNMAPPED_DEVICE
         assert await driver.read_error() is None
@@ -313,9 +314,9 @@ def test_a_stalled_queue_raises_with_the_code_and_offset_then_resumes():
         await driver.resume()
         await driver.map_device(6, 1)
         await driver.map_event(6, 0, LPI + 6, 2)
-        delivered(bus, 4)
+        await delivered(bus, 4)
         await bus.msi(6, 0)
-        assert delivered(bus, 4)[2] == [LPI + 6]
+        assert (await delivered(bus, 4))[2] == [LPI + 6]
         assert await driver.read_error() is None
     run(body())
 
@@ -360,17 +361,17 @@ def test_ring_wraps_around_with_thousands_of_ints(per_poll):
         for device, icid in ((1, 0), (2, 1), (3, 2), (4, 3)):
             await driver.map_device(device, 2)
             await driver.map_event(device, 3, LPI + device, icid)
-        delivered(bus, 4)
+        await delivered(bus, 4)
         writes = bus.cwriter_writes
         ints = [(Cmd.INT, {"device_id": 1 + n % 4, "event_id": 3}) for n in range(3000)]
         await driver.send_batch(ints)
         # A 128-slot ring takes at most 127 commands per CWRITER advance.
         assert bus.cwriter_writes - writes >= -(-3000 // 127)
-        assert delivered(bus, 4) == {rd: [LPI + rd + 1] * 750 for rd in range(4)}
+        assert await delivered(bus, 4) == {rd: [LPI + rd + 1] * 750 for rd in range(4)}
         # Commands one at a time (Linux style, each followed by a SYNC) wrap too.
         for n in range(300):
             await driver.int_(1 + n % 4, 3)
-        assert delivered(bus, 4) == {rd: [LPI + rd + 1] * 75 for rd in range(4)}
+        assert await delivered(bus, 4) == {rd: [LPI + rd + 1] * 75 for rd in range(4)}
         stats = await driver.stats()
         assert stats["CMD_EXECUTED"] == len(bus.model.executed) and stats["CMD_ERRORS"] == 0
     run(body())

@@ -1,0 +1,952 @@
+"""One redistributor: LPI pending state and configuration for one CPU, and its CPU interface."""
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal
+from amaranth.lib import data, enum, fifo, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from ..bus.axi import Axi4LiteRegisterBridge, Axi4LiteSignature
+from ..bus.mem import ADDR_BITS, MemReadSignature, MemWriteSignature
+from ..its.layouts import LPI_BASE, GicAck, GicOp, GicPacket
+from ..its.params import ItsParams
+from .layouts import (
+    MIN_LPI_ID_BITS, PENDBASER_ALIGN, PENDING_BITS_PER_DW, PRIORITY_LEVELS, PROPBASER_ALIGN,
+    SPECIAL_INTIDS, SPURIOUS_INTID,
+    GicrCtlr, GicrPendbaser, GicrPropbaser, GicrSyncr, GicrTyper, GicrWaker, IccEoir1, IccIar1,
+    LpiConfig, LpiMove,
+)
+from .regmap import FRAME_BYTES, IIDR_VALUE, PIDR2_VALUE, REGISTERS
+
+__all__ = ["Redistributor", "CpuInterfaceSignature", "RdOp", "RegisterOp", "AXIL_ADDR_BITS"]
+
+AXIL_ADDR_BITS = (FRAME_BYTES - 1).bit_length()
+"""The AXI4-Lite slave decodes one 128 KiB redistributor frame (RD_base + SGI_base)."""
+
+_PENDING_DW_SHIFT = (PENDING_BITS_PER_DW - 1).bit_length()   # INTID -> pending doubleword
+_FIRST_LPI_DW = LPI_BASE // PENDING_BITS_PER_DW               # doublewords below hold no LPI
+_PROP_SHIFT = PROPBASER_ALIGN.bit_length() - 1                # GICR_PROPBASER.PA: bits [51:12]
+_PEND_SHIFT = PENDBASER_ALIGN.bit_length() - 1                # GICR_PENDBASER.PA: bits [51:16]
+
+
+class RdOp(enum.Enum, shape=4):
+    """What the redistributor's sequencer does next. 0..6 are the GIC stream's :class:`GicOp`."""
+    SET     = 0  #: make ``lpi`` pending (GIC stream, GICR_SETLPIR)
+    CLEAR   = 1  #: clear ``lpi``'s pending state (GIC stream, GICR_CLRLPIR)
+    INV     = 2  #: reload ``lpi``'s configuration (GIC stream, GICR_INVLPIR)
+    INVALL  = 3  #: reload every pending LPI's configuration (GIC stream, GICR_INVALLR)
+    MOVLPI  = 4  #: send ``lpi``'s pending state to ``target`` on ``move_out``
+    MOVALL  = 5  #: send every pending LPI to ``target``
+    SYNC    = 6  #: acknowledge on ``ack`` once the other redistributors' moves are in
+    ENABLE  = 8  #: GICR_CTLR.EnableLPIs 0 -> 1: take the LPIs pending in the pending table
+    DISABLE = 9  #: GICR_CTLR.EnableLPIs 1 -> 0: write the LPIs held on chip to the pending table
+
+
+class RegisterOp(data.Struct):
+    """Work a register write queues (GICR_SYNCR.Busy and GICR_CTLR.RWP read 1 until done)."""
+    op:   RdOp
+    lpi:  16
+    wide: 1    # the INTID written has bits above 15 set: out of range
+
+
+class CpuInterfaceSignature(wiring.Signature):
+    """The redistributor's CPU interface, seen from the CPU (the initiator).
+
+    A redistributor's port is ``In(CpuInterfaceSignature())``.
+
+    Members
+    -------
+    irq : In(1)
+        An LPI can be acknowledged: the highest-priority pending enabled LPI is above the
+        running priority.
+    iar_req : Out(stream.Signature(0))
+        An acknowledge: a read of ICC_IAR1_EL1.
+    iar : In(stream.Signature(IccIar1))
+        Its answer: the LPI acknowledged (no longer pending, its priority active), or 1023.
+    eoir : Out(stream.Signature(IccEoir1))
+        An end of interrupt (a write of ICC_EOIR1_EL1): drops the highest active priority;
+        1020..1023 are ignored.
+    """
+
+    def __init__(self):
+        super().__init__({
+            "irq": In(1),
+            "iar_req": Out(stream.Signature(0)),
+            "iar": In(stream.Signature(IccIar1)),
+            "eoir": Out(stream.Signature(IccEoir1)),
+        })
+
+
+class _Return(enum.Enum, shape=2):
+    """Where an insertion goes back to when done."""
+    IDLE      = 0  #: a SET or a move arriving while idle
+    SCAN      = 1  #: the next bit of a pending-table scan
+    SEND_MOVE = 2  #: a move arriving while this redistributor waits to send one
+    SYNC_WAIT = 3  #: a move arriving while a SYNC waits for the other redistributors
+
+
+class _RmwReturn(enum.Enum, shape=2):
+    """Where a pending-table read-modify-write goes back to when done."""
+    INSERT = 0  #: the next memory step of an insertion
+    IDLE   = 1  #: CLEAR of an LPI held in memory
+    MOVLPI = 2  #: MOVLPI of an LPI held in memory: send it if its bit was set
+    FLUSH  = 3  #: the next cache slot of an EnableLPIs 1 -> 0 write-back
+
+
+class _MoveReturn(enum.Enum, shape=2):
+    """Where a sent move goes back to."""
+    IDLE   = 0  #: MOVLPI
+    SLOTS  = 1  #: MOVALL: the next cache slot
+    SWEEP  = 2  #: MOVALL: the next bit of the pending table
+
+
+def _lowest_set(m, name, value):
+    """Index of the lowest set bit of ``value`` (0 when none)."""
+    index = Signal(range(max(len(value), 2)), name=name)
+    for bit in reversed(range(len(value))):
+        with m.If(value[bit]):
+            m.d.comb += index.eq(bit)
+    return index
+
+
+def _tournament(m, name, entries, keep_lower):
+    """The valid entry with the lowest (``keep_lower``) or highest key, by a tree of compares.
+
+    ``entries`` is a list of ``(valid, key)``; returns ``(any_valid, key, index)``.
+    """
+    index_bits = max(1, (len(entries) - 1).bit_length())
+    level = [(valid, key, Const(index, index_bits)) for index, (valid, key) in enumerate(entries)]
+    depth = 0
+    while len(level) > 1:
+        following = []
+        for pair in range(0, len(level) - 1, 2):
+            (a_valid, a_key, a_index), (b_valid, b_key, b_index) = level[pair], level[pair + 1]
+            better = (b_key < a_key) if keep_lower else (b_key > a_key)
+            take_b = Signal(name=f"{name}_l{depth}_{pair // 2}_b")
+            valid = Signal(name=f"{name}_l{depth}_{pair // 2}_valid")
+            key = Signal(len(a_key), name=f"{name}_l{depth}_{pair // 2}_key")
+            index = Signal(index_bits, name=f"{name}_l{depth}_{pair // 2}_index")
+            m.d.comb += [
+                take_b.eq(b_valid & (~a_valid | better)),
+                valid.eq(a_valid | b_valid),
+                key.eq(Mux(take_b, b_key, a_key)),
+                index.eq(Mux(take_b, b_index, a_index)),
+            ]
+            following.append((valid, key, index))
+        if len(level) % 2:
+            following.append(level[-1])
+        level = following
+        depth += 1
+    return level[0]
+
+
+class Redistributor(wiring.Component):
+    """A GICv3 redistributor's LPI part, for the CPU with processor number ``processor_number``.
+
+    It takes the ITS's packets for this CPU on ``gic`` (SET, CLEAR, INV, INVALL, MOVLPI,
+    MOVALL, SYNC; each SYNC is answered on ``ack``), the direct-injection registers on
+    ``axil`` (GICR_SETLPIR, CLRLPIR, INVLPIR, INVALLR, SYNCR), pending state moved from
+    other redistributors on ``move_in``, and signals the highest-priority pending enabled
+    LPI to the CPU on ``cpu``. Behaviour: docs/redistributor.md; the reference model is
+    :class:`sim.gicr_model.RedistributorModel`.
+
+    Pending state is held in an on-chip **LPI cache** of ``lpi_cache`` entries, each an
+    INTID with its configuration (enable, priority) read from the property table when it
+    became pending and re-read on INV/INVALL. When the cache is full, the LPI that
+    would be signalled last (disabled ones after enabled ones, then lowest priority,
+    then highest INTID) goes to the pending table in memory, so the cache always holds
+    the LPIs that are signalled first; when the cache runs empty while LPIs wait in
+    memory, a scan of the pending table brings them back. Nothing is ever lost: the
+    number of LPIs pending at once is bounded only by the INTID range.
+
+    One sequencer does everything, one operation at a time. In the idle state it takes,
+    in this order of precedence: a move arriving on ``move_in``; a refill when the cache
+    is empty but LPIs wait in memory; an end of interrupt; an acknowledge; queued
+    register work; a GIC stream packet.
+
+    Latency (memory answering in ``L`` cycles): a SET of an LPI not yet pending raises
+    ``irq`` 6 + ``L`` cycles after the packet is taken (one property-table read; plus a
+    read-modify-write of the pending table when the cache is full); a SET of a pending
+    LPI takes 4 cycles, a CLEAR of a cached one 2. An acknowledge is answered on
+    ``cpu.iar`` in the cycle after ``cpu.iar_req`` is taken; an end of interrupt takes
+    effect at the clock edge it is taken. ``irq`` follows the cache combinationally. A
+    scan of the pending table reads one doubleword (64 INTIDs) at a time.
+
+    .. wavedrom::
+
+        {"signal": [
+            {"name": "clk",           "wave": "p...."},
+            {"name": "iar_req.valid", "wave": "01.0."},
+            {"name": "iar_req.ready", "wave": "0.10."},
+            {"name": "iar.valid",     "wave": "0..10"},
+            {"name": "iar.intid",     "wave": "x..4x", "data": ["LPI"]},
+            {"name": "irq",           "wave": "1..0."}
+        ]}
+
+    Parameters
+    ----------
+    params : ItsParams
+        ``id_bits`` bounds the INTIDs; ``num_redistributors`` the processor numbers.
+    processor_number : int
+        GICR_TYPER.Processor_Number (the RDbase the ITS uses: GITS_TYPER.PTA = 0).
+    last : bool or None
+        GICR_TYPER.Last; default: the highest processor number.
+    lpi_cache : int
+        On-chip LPI cache entries, 1..64.
+    op_depth : int
+        Register writes queued for the sequencer, 1..16; further writes wait on ``axil``.
+
+    Members
+    -------
+    axil : In(Axi4LiteSignature(addr_width=17, data_width=64))
+        The redistributor frame (RD_base, then SGI_base which reads as zero).
+    gic : In(stream.Signature(GicPacket))
+        Packets from the ITS.
+    ack : Out(stream.Signature(GicAck))
+        One per SYNC.
+    move_out : Out(stream.Signature(LpiMove))
+        Pending LPIs leaving (MOVLPI, MOVALL) for ``target``.
+    move_in : In(stream.Signature(LpiMove))
+        Pending LPIs arriving from other redistributors (taken as a SET).
+    mem_read : Out(MemReadSignature())
+    mem_write : Out(MemWriteSignature())
+        The property and pending tables; one access in flight at a time.
+    cpu : In(CpuInterfaceSignature())
+        The CPU interface.
+    sync_start : Out(1)
+        Pulses when a SYNC is taken from ``gic``.
+    move_quiet : Out(1)
+        No MOVLPI or MOVALL is being handled.
+    peers_done : In(1)
+        Every other redistributor has finished the moves the ITS sent it before this
+        SYNC (see :class:`hw.gicr.gic.Gic`); the SYNC is acknowledged only then. Defaults
+        to 1 for a redistributor on its own.
+    idle : Out(1)
+        Nothing to do: no operation, register work or cache refill under way.
+
+    Raises
+    ------
+    TypeError
+        If ``params`` is not an ItsParams.
+    ValueError
+        If a parameter is out of range.
+    """
+
+    def __init__(self, params, *, processor_number, last=None, lpi_cache=16, op_depth=4):
+        if not isinstance(params, ItsParams):
+            raise TypeError(f"params must be an ItsParams, not {params!r}")
+        n = params.num_redistributors
+        if not isinstance(processor_number, int) or isinstance(processor_number, bool) or \
+                not 0 <= processor_number < n:
+            raise ValueError(f"processor_number must be an integer in 0..{n - 1}, "
+                             f"not {processor_number!r}")
+        if not isinstance(lpi_cache, int) or isinstance(lpi_cache, bool) or \
+                not 1 <= lpi_cache <= 64:
+            raise ValueError(f"lpi_cache must be an integer in 1..64, not {lpi_cache!r}")
+        if not isinstance(op_depth, int) or isinstance(op_depth, bool) or \
+                not 1 <= op_depth <= 16:
+            raise ValueError(f"op_depth must be an integer in 1..16, not {op_depth!r}")
+        self._params = params
+        self._processor_number = processor_number
+        self._last = (processor_number == n - 1) if last is None else bool(last)
+        self._lpi_cache = lpi_cache
+        self._op_depth = op_depth
+        super().__init__({
+            "axil": In(Axi4LiteSignature(addr_width=AXIL_ADDR_BITS, data_width=64)),
+            "gic": In(stream.Signature(GicPacket)),
+            "ack": Out(stream.Signature(GicAck)),
+            "move_out": Out(stream.Signature(LpiMove)),
+            "move_in": In(stream.Signature(LpiMove)),
+            "mem_read": Out(MemReadSignature()),
+            "mem_write": Out(MemWriteSignature()),
+            "cpu": In(CpuInterfaceSignature()),
+            "sync_start": Out(1),
+            "move_quiet": Out(1),
+            "peers_done": In(1, init=1),
+            "idle": Out(1),
+        })
+
+    @property
+    def typer(self):
+        """The GICR_TYPER value (a 64-bit integer)."""
+        return GicrTyper.const({
+            "plpis": 1, "direct_lpi": 1, "last": int(self._last),
+            "processor_number": self._processor_number, "affinity": self._processor_number,
+        }).as_value().value
+
+    def elaborate(self, platform):
+        m = Module()
+        p = self._params
+        entries = self._lpi_cache
+
+        # -- submodules: the AXI4-Lite bridge and the register work queue ----------------------
+        m.submodules.bridge = bridge = Axi4LiteRegisterBridge(addr_width=AXIL_ADDR_BITS,
+                                                              data_width=64)
+        m.submodules.ops = ops = fifo.SyncFIFO(width=data.Layout.cast(RegisterOp).size,
+                                               depth=self._op_depth)
+        wiring.connect(m, wiring.flipped(self.axil), bridge.axil)
+        # A write address is taken only while the queue has room, so the one write in flight
+        # always finds it (the register bus cannot wait). Overrides the AW handshake above.
+        m.d.comb += [
+            bridge.axil.awvalid.eq(self.axil.awvalid & ops.w_rdy),
+            self.axil.awready.eq(bridge.axil.awready & ops.w_rdy),
+        ]
+
+        # -- state -----------------------------------------------------------------------------
+        enable_lpis = Signal()
+        processor_sleep = Signal(init=1)
+        propbaser = Signal(GicrPropbaser)
+        pendbaser = Signal(GicrPendbaser)
+        ptz = Signal()
+        reg_op_running = Signal()       # the sequencer is doing queued register work
+        busy = Signal()                 # GICR_SYNCR.Busy, GICR_CTLR.RWP
+        m.d.comb += busy.eq(ops.r_rdy | reg_op_running)
+
+        # The LPI range: 8192 .. 2**id_bits - 1, id_bits = min(IDbits + 1, params.id_bits).
+        id_bits = Signal(range(p.id_bits + 1))
+        lpis_exist = Signal()
+        with m.If(propbaser.id_bits >= p.id_bits - 1):
+            m.d.comb += id_bits.eq(p.id_bits)
+        with m.Else():
+            m.d.comb += id_bits.eq(propbaser.id_bits + 1)
+        m.d.comb += lpis_exist.eq(id_bits >= MIN_LPI_ID_BITS)
+
+        def in_range(lpi):
+            return lpis_exist & (lpi >= LPI_BASE) & ((lpi >> id_bits) == 0)
+
+        prop_base = Cat(Const(0, _PROP_SHIFT), propbaser.pa)[:ADDR_BITS]
+        pend_base = Cat(Const(0, _PEND_SHIFT), pendbaser.pa)[:ADDR_BITS]
+        scan_bits = max(1, p.id_bits - _PENDING_DW_SHIFT + 1)
+        scan_end = Signal(scan_bits)    # one past the last pending-table doubleword of LPIs
+        with m.Switch(id_bits):
+            for bits in range(MIN_LPI_ID_BITS, p.id_bits + 1):
+                with m.Case(bits):
+                    m.d.comb += scan_end.eq(1 << (bits - _PENDING_DW_SHIFT))
+
+        self._elaborate_registers(m, bridge.regs, ops, enable_lpis, processor_sleep, propbaser,
+                                  pendbaser, ptz, busy)
+
+        # -- the LPI cache ---------------------------------------------------------------------
+        valid = [Signal(name=f"entry{i}_valid") for i in range(entries)]
+        intid = [Signal(16, name=f"entry{i}_intid") for i in range(entries)]
+        priority = [Signal(6, name=f"entry{i}_priority") for i in range(entries)]
+        enable = [Signal(name=f"entry{i}_enable") for i in range(entries)]
+        # Signalling order: enabled first, then lower priority, then lower INTID.
+        keys = [Cat(intid[i], priority[i], ~enable[i]) for i in range(entries)]
+        any_valid, best_key, best = _tournament(m, "best", list(zip(valid, keys)), True)
+        _, worst_key, worst = _tournament(m, "worst", list(zip(valid, keys)), False)
+        free = _lowest_set(m, "free", Cat(~v for v in valid))
+        any_free = Cat(~v for v in valid).any()
+        best_enabled = any_valid & ~best_key[-1]
+        best_priority = best_key[16:22]
+        best_intid = best_key[:16]
+
+        # The LPI being worked on, and the hit search for it.
+        cur_op = Signal(RdOp)
+        cur_lpi = Signal(16)
+        cur_target = Signal(8)
+        cur_wide = Signal()
+        hits = Cat(valid[i] & (intid[i] == cur_lpi) for i in range(entries))
+        hit = hits.any()
+        hit_index = _lowest_set(m, "hit_index", hits)
+
+        # Configuration just read, and the key of the LPI to insert.
+        cfg = Signal(LpiConfig)
+        new_key = Cat(cur_lpi, cfg.priority, ~cfg.enable)
+
+        spilled = Signal()              # some pending LPI is held only in the pending table
+        must_refill = Signal()          # ... and the cache is empty: scan before answering
+        m.d.comb += must_refill.eq(spilled & ~any_valid)
+
+        # -- CPU interface ---------------------------------------------------------------------
+        active = Signal(PRIORITY_LEVELS)   # ICC_AP1R0: one bit per active priority level
+        running = _lowest_set(m, "running", active)
+        signalled = Signal()
+        m.d.comb += [
+            signalled.eq(best_enabled & ((active == 0) | (best_priority < running))),
+            self.cpu.irq.eq(signalled & ~must_refill),
+        ]
+        iar_valid = Signal()
+        iar_intid = Signal(24)
+        m.d.comb += [
+            self.cpu.iar.valid.eq(iar_valid),
+            self.cpu.iar.payload.intid.eq(iar_intid),
+        ]
+        with m.If(self.cpu.iar.valid & self.cpu.iar.ready):
+            m.d.sync += iar_valid.eq(0)
+
+        # -- memory requests: one at a time, one doubleword --------------------------------------
+        write_addr = Signal(ADDR_BITS)
+        write_data = Signal(64)
+        m.d.comb += [
+            self.mem_read.req.payload.count.eq(0),
+            self.mem_write.req.payload.addr.eq(write_addr),
+            self.mem_write.req.payload.data.eq(write_data),
+        ]
+        resp = self.mem_read.resp.payload
+
+        def pending_dw_addr(lpi):
+            return pend_base + Cat(Const(0, 3), lpi >> _PENDING_DW_SHIFT)
+
+        def prop_dw_addr(lpi):
+            return prop_base + Cat(Const(0, 3), (lpi - LPI_BASE)[3:])
+
+        # -- sequencer registers ------------------------------------------------------------------
+        from_gic = Signal()             # cur_op came from the GIC stream
+        slot = Signal(range(entries + 1))
+        cfg_reload = Signal()           # the configuration read is for slot ``slot``
+        scan_mode = Signal()            # inserting an LPI found set in the pending table
+        insert_return = Signal(_Return)
+        need_victim = Signal()
+        need_set = Signal()
+        need_clear = Signal()
+        victim = Signal(16)
+        rmw_lpi = Signal(16)
+        rmw_set = Signal()
+        rmw_was_set = Signal()
+        rmw_return = Signal(_RmwReturn)
+        scan_index = Signal(scan_bits)
+        scan_dw = Signal(64)
+        scan_left = Signal()            # the scan left LPIs in the pending table
+        scan_bit = _lowest_set(m, "scan_bit", scan_dw)
+        out_valid = Signal()
+        out_lpi = Signal(16)
+        move_return = Signal(_MoveReturn)
+
+        m.d.comb += [
+            self.move_out.valid.eq(out_valid),
+            self.move_out.payload.lpi.eq(out_lpi),
+            self.move_out.payload.target.eq(cur_target),
+        ]
+        with m.If(self.move_out.valid & self.move_out.ready):
+            m.d.sync += out_valid.eq(0)
+
+        def write_entry(index, lpi, config):
+            with m.Switch(index):
+                for i in range(entries):
+                    with m.Case(i):
+                        m.d.sync += [valid[i].eq(1), intid[i].eq(lpi),
+                                     priority[i].eq(config.priority), enable[i].eq(config.enable)]
+
+        def drop_entry(index):
+            with m.Switch(index):
+                for i in range(entries):
+                    with m.Case(i):
+                        m.d.sync += valid[i].eq(0)
+
+        def entry_intid(index):
+            value = Signal(16, name="entry_intid_sel")
+            with m.Switch(index):
+                for i in range(entries):
+                    with m.Case(i):
+                        m.d.comb += value.eq(intid[i])
+            return value
+
+        def entry_valid(index):
+            value = Signal(name="entry_valid_sel")
+            with m.Switch(index):
+                for i in range(entries):
+                    with m.Case(i):
+                        m.d.comb += value.eq(valid[i])
+            return value
+
+        slot_intid = entry_intid(slot)
+        slot_valid = entry_valid(slot)
+
+        def start_rmw(lpi, set_bit, back):
+            m.d.sync += [rmw_lpi.eq(lpi), rmw_set.eq(set_bit), rmw_return.eq(back)]
+            if set_bit:
+                m.d.sync += [spilled.eq(1), scan_left.eq(1)]
+            m.next = "RMW_READ"
+
+        def start_scan():
+            m.d.sync += [scan_index.eq(_FIRST_LPI_DW), scan_left.eq(0)]
+            m.next = "SCAN_READ"
+
+        def start_move(lpi, back):
+            m.d.sync += [out_valid.eq(1), out_lpi.eq(lpi), move_return.eq(back)]
+            m.next = "SEND_MOVE"
+
+        def take_move_in(back):
+            """Take the LPI arriving on ``move_in`` as a SET; come back to ``back``."""
+            m.d.comb += self.move_in.ready.eq(1)
+            m.d.sync += [cur_lpi.eq(self.move_in.payload.lpi), cur_wide.eq(0),
+                         insert_return.eq(back), scan_mode.eq(0)]
+            m.next = "SET_CHECK"
+
+        def finish_insert():
+            with m.Switch(insert_return):
+                with m.Case(_Return.IDLE):
+                    m.next = "IDLE"
+                with m.Case(_Return.SCAN):
+                    m.next = "SCAN_BITS"
+                with m.Case(_Return.SEND_MOVE):
+                    m.next = "SEND_MOVE"
+                with m.Case(_Return.SYNC_WAIT):
+                    m.next = "SYNC_WAIT"
+
+        moving = Signal()
+        m.d.comb += [
+            self.move_quiet.eq(~moving & ~out_valid),
+            self.ack.payload.sync.eq(1),
+        ]
+        op_in = RegisterOp(ops.r_data)
+
+        with m.FSM(name="sequencer") as fsm:
+            with m.State("IDLE"):
+                m.d.sync += reg_op_running.eq(0)
+                eoi = self.cpu.eoir.payload.intid
+                with m.If(self.move_in.valid):
+                    take_move_in(_Return.IDLE)
+                with m.Elif(must_refill & enable_lpis):
+                    start_scan()
+                with m.Elif(self.cpu.eoir.valid):
+                    m.d.comb += self.cpu.eoir.ready.eq(1)
+                    special = (eoi >= SPECIAL_INTIDS.start) & (eoi < SPECIAL_INTIDS.stop)
+                    with m.If(~special):
+                        m.d.sync += active.eq(active & (active - 1))   # drop the highest
+                with m.Elif(self.cpu.iar_req.valid & ~iar_valid):
+                    m.d.comb += self.cpu.iar_req.ready.eq(1)
+                    m.d.sync += iar_valid.eq(1)
+                    with m.If(signalled):
+                        m.d.sync += [iar_intid.eq(best_intid),
+                                     active.eq(active | (Const(1, PRIORITY_LEVELS) << best_priority))]
+                        drop_entry(best)
+                    with m.Else():
+                        m.d.sync += iar_intid.eq(SPURIOUS_INTID)
+                with m.Elif(ops.r_rdy):
+                    m.d.comb += ops.r_en.eq(1)
+                    m.d.sync += [cur_op.eq(op_in.op), cur_lpi.eq(op_in.lpi),
+                                 cur_wide.eq(op_in.wide), from_gic.eq(0),
+                                 reg_op_running.eq(1)]
+                    m.next = "EXECUTE"
+                with m.Elif(self.gic.valid):
+                    m.d.comb += self.gic.ready.eq(1)
+                    packet = self.gic.payload
+                    m.d.sync += [cur_op.eq(packet.op.as_value()), cur_lpi.eq(packet.lpi),
+                                 cur_target.eq(packet.target), cur_wide.eq(0), from_gic.eq(1)]
+                    m.d.comb += self.sync_start.eq(packet.op == GicOp.SYNC)
+                    m.next = "EXECUTE"
+
+            with m.State("EXECUTE"):
+                m.d.sync += [insert_return.eq(_Return.IDLE), scan_mode.eq(0), slot.eq(0)]
+                usable = enable_lpis & in_range(cur_lpi) & ~cur_wide
+                with m.Switch(cur_op):
+                    with m.Case(RdOp.SET):
+                        m.next = "SET_CHECK"
+                    with m.Case(RdOp.CLEAR):
+                        with m.If(hit):
+                            drop_entry(hit_index)
+                            m.next = "IDLE"
+                        with m.Elif(spilled & usable):
+                            start_rmw(cur_lpi, 0, _RmwReturn.IDLE)
+                        with m.Else():
+                            m.next = "IDLE"
+                    with m.Case(RdOp.INV):
+                        with m.If(hit):
+                            m.d.sync += [slot.eq(hit_index), cfg_reload.eq(1)]
+                            m.next = "CONFIG_READ"
+                        with m.Else():
+                            m.next = "AFTER_INV"
+                    with m.Case(RdOp.INVALL):
+                        m.next = "INVALL_NEXT"
+                    with m.Case(RdOp.MOVLPI):
+                        with m.If(cur_target == self._processor_number):
+                            m.next = "IDLE"
+                        with m.Elif(hit):
+                            drop_entry(hit_index)
+                            start_move(cur_lpi, _MoveReturn.IDLE)
+                        with m.Elif(spilled & usable):
+                            start_rmw(cur_lpi, 0, _RmwReturn.MOVLPI)
+                        with m.Else():
+                            m.next = "IDLE"
+                    with m.Case(RdOp.MOVALL):
+                        with m.If(cur_target == self._processor_number):
+                            m.next = "IDLE"
+                        with m.Else():
+                            m.next = "MOVALL_SLOTS"
+                    with m.Case(RdOp.SYNC):
+                        m.next = "SYNC_WAIT"
+                    with m.Case(RdOp.ENABLE):
+                        with m.If(ptz):
+                            m.d.sync += spilled.eq(0)
+                            m.next = "IDLE"
+                        with m.Else():
+                            start_scan()
+                    with m.Case(RdOp.DISABLE):
+                        m.next = "FLUSH_NEXT"
+                    with m.Default():
+                        m.next = "IDLE"
+
+            # -- insertion of cur_lpi (SET, move_in, scan) ------------------------------------
+            with m.State("SET_CHECK"):
+                with m.If(enable_lpis & in_range(cur_lpi) & ~cur_wide):
+                    m.next = "INSERT_CHECK"
+                with m.Else():
+                    finish_insert()
+
+            with m.State("INSERT_CHECK"):
+                m.d.sync += [need_victim.eq(0), need_set.eq(0), need_clear.eq(0)]
+                with m.If(hit):
+                    # Pending already. A copy found in the pending table is stale: clear it.
+                    m.d.sync += need_clear.eq(scan_mode)
+                    m.next = "INSERT_MEMORY"
+                with m.Else():
+                    m.d.sync += cfg_reload.eq(0)
+                    m.next = "CONFIG_READ"
+
+            with m.State("INSERT_DECIDE"):
+                # Keep the invariant: every LPI held in memory is signalled after every cached
+                # one. A scan fills free entries unconditionally (it visits all of memory).
+                better = any_valid & (new_key < worst_key)
+                with m.If(any_free & (scan_mode | ~spilled | better)):
+                    write_entry(free, cur_lpi, cfg)
+                    m.d.sync += need_clear.eq(scan_mode | spilled)
+                with m.Elif(~any_free & better):
+                    write_entry(worst, cur_lpi, cfg)
+                    m.d.sync += [victim.eq(worst_key[:16]), need_victim.eq(1),
+                                 need_clear.eq(scan_mode | spilled)]
+                with m.Else():
+                    m.d.sync += [need_set.eq(~scan_mode), scan_left.eq(1)]
+                m.next = "INSERT_MEMORY"
+
+            with m.State("INSERT_MEMORY"):
+                with m.If(need_victim):
+                    m.d.sync += need_victim.eq(0)
+                    start_rmw(victim, 1, _RmwReturn.INSERT)
+                with m.Elif(need_set):
+                    m.d.sync += need_set.eq(0)
+                    start_rmw(cur_lpi, 1, _RmwReturn.INSERT)
+                with m.Elif(need_clear):
+                    m.d.sync += need_clear.eq(0)
+                    start_rmw(cur_lpi, 0, _RmwReturn.INSERT)
+                with m.Else():
+                    finish_insert()
+
+            # -- the property table --------------------------------------------------------------
+            with m.State("CONFIG_READ"):
+                m.d.comb += [self.mem_read.req.valid.eq(1),
+                             self.mem_read.req.payload.addr.eq(prop_dw_addr(cur_lpi))]
+                with m.If(self.mem_read.req.ready):
+                    m.next = "CONFIG_WAIT"
+
+            with m.State("CONFIG_WAIT"):
+                m.d.comb += self.mem_read.resp.ready.eq(1)
+                with m.If(self.mem_read.resp.valid):
+                    # A memory error reads as 0: disabled (docs/redistributor.md).
+                    m.d.sync += cfg.eq(Mux(resp.error, 0, resp.data.word_select(cur_lpi[:3], 8)))
+                    m.next = "CONFIG_DONE"
+
+            with m.State("CONFIG_DONE"):
+                with m.If(cfg_reload):
+                    with m.Switch(slot):
+                        for i in range(entries):
+                            with m.Case(i):
+                                m.d.sync += [priority[i].eq(cfg.priority),
+                                             enable[i].eq(cfg.enable)]
+                    with m.If(cur_op == RdOp.INVALL):
+                        m.d.sync += slot.eq(slot + 1)
+                        m.next = "INVALL_NEXT"
+                    with m.Else():
+                        m.next = "AFTER_INV"
+                with m.Else():
+                    m.next = "INSERT_DECIDE"
+
+            # -- INV, INVALL ------------------------------------------------------------------------
+            with m.State("INVALL_NEXT"):
+                with m.If(slot == entries):
+                    m.next = "AFTER_INV"
+                with m.Elif(slot_valid):
+                    m.d.sync += [cur_lpi.eq(slot_intid), cfg_reload.eq(1)]
+                    m.next = "CONFIG_READ"
+                with m.Else():
+                    m.d.sync += slot.eq(slot + 1)
+
+            with m.State("AFTER_INV"):
+                # New configurations may put an LPI held in memory before a cached one.
+                with m.If(spilled):
+                    start_scan()
+                with m.Else():
+                    m.next = "IDLE"
+
+            # -- read-modify-write of one pending-table bit ----------------------------------------
+            with m.State("RMW_READ"):
+                m.d.comb += [self.mem_read.req.valid.eq(1),
+                             self.mem_read.req.payload.addr.eq(pending_dw_addr(rmw_lpi))]
+                with m.If(self.mem_read.req.ready):
+                    m.next = "RMW_WAIT"
+
+            with m.State("RMW_WAIT"):
+                m.d.comb += self.mem_read.resp.ready.eq(1)
+                bit = Const(1, 64) << rmw_lpi[:_PENDING_DW_SHIFT]
+                updated = Mux(rmw_set, resp.data | bit, resp.data & ~bit)
+                with m.If(self.mem_read.resp.valid):
+                    m.d.sync += [rmw_was_set.eq(~resp.error & (resp.data & bit).any()),
+                                 write_addr.eq(pending_dw_addr(rmw_lpi)),
+                                 write_data.eq(updated)]
+                    # An error leaves memory alone; an unchanged doubleword is not written.
+                    with m.If(resp.error | (updated == resp.data)):
+                        m.next = "RMW_DONE"
+                    with m.Else():
+                        m.next = "RMW_WRITE"
+
+            with m.State("RMW_WRITE"):
+                m.d.comb += self.mem_write.req.valid.eq(1)
+                with m.If(self.mem_write.req.ready):
+                    m.next = "RMW_WRITE_WAIT"
+
+            with m.State("RMW_WRITE_WAIT"):
+                m.d.comb += self.mem_write.resp.ready.eq(1)
+                with m.If(self.mem_write.resp.valid):
+                    m.next = "RMW_DONE"
+
+            with m.State("RMW_DONE"):
+                with m.Switch(rmw_return):
+                    with m.Case(_RmwReturn.INSERT):
+                        m.next = "INSERT_MEMORY"
+                    with m.Case(_RmwReturn.IDLE):
+                        m.next = "IDLE"
+                    with m.Case(_RmwReturn.MOVLPI):
+                        with m.If(rmw_was_set):
+                            start_move(rmw_lpi, _MoveReturn.IDLE)
+                        with m.Else():
+                            m.next = "IDLE"
+                    with m.Case(_RmwReturn.FLUSH):
+                        m.d.sync += slot.eq(slot + 1)
+                        m.next = "FLUSH_NEXT"
+
+            # -- scan of the pending table: take what is pending there ------------------------------
+            with m.State("SCAN_READ"):
+                with m.If(scan_index >= scan_end):
+                    m.d.sync += spilled.eq(scan_left)
+                    m.next = "IDLE"
+                with m.Else():
+                    m.d.comb += [self.mem_read.req.valid.eq(1),
+                                 self.mem_read.req.payload.addr.eq(
+                                     pend_base + Cat(Const(0, 3), scan_index))]
+                    with m.If(self.mem_read.req.ready):
+                        m.next = "SCAN_WAIT"
+
+            with m.State("SCAN_WAIT"):
+                m.d.comb += self.mem_read.resp.ready.eq(1)
+                with m.If(self.mem_read.resp.valid):
+                    m.d.sync += scan_dw.eq(Mux(resp.error, 0, resp.data))
+                    m.next = "SCAN_BITS"
+
+            with m.State("SCAN_BITS"):
+                with m.If(scan_dw == 0):
+                    m.d.sync += scan_index.eq(scan_index + 1)
+                    m.next = "SCAN_READ"
+                with m.Else():
+                    m.d.sync += [
+                        scan_dw.eq(scan_dw & (scan_dw - 1)),
+                        cur_lpi.eq(Cat(scan_bit, scan_index)),
+                        scan_mode.eq(1),
+                        insert_return.eq(_Return.SCAN),
+                    ]
+                    m.next = "INSERT_CHECK"
+
+            # -- moves --------------------------------------------------------------------------
+            with m.State("SEND_MOVE"):
+                # The move is sent when out_valid has dropped. Not looking at move_out.ready
+                # here keeps move_in.ready free of it (no loop through the MoveRouter).
+                with m.If(~out_valid):
+                    with m.Switch(move_return):
+                        with m.Case(_MoveReturn.IDLE):
+                            m.next = "IDLE"
+                        with m.Case(_MoveReturn.SLOTS):
+                            m.next = "MOVALL_SLOTS"
+                        with m.Case(_MoveReturn.SWEEP):
+                            m.next = "SWEEP_BITS"
+                with m.Elif(self.move_in.valid):
+                    # Two redistributors moving to each other must not wait for each other.
+                    take_move_in(_Return.SEND_MOVE)
+
+            with m.State("MOVALL_SLOTS"):
+                with m.If(slot == entries):
+                    with m.If(spilled):
+                        # The LPIs in memory leave too; moves arriving meanwhile may spill.
+                        m.d.sync += [spilled.eq(0), scan_index.eq(_FIRST_LPI_DW)]
+                        m.next = "SWEEP_READ"
+                    with m.Else():
+                        m.next = "IDLE"
+                with m.Elif(slot_valid):
+                    drop_entry(slot)
+                    m.d.sync += slot.eq(slot + 1)
+                    start_move(slot_intid, _MoveReturn.SLOTS)
+                with m.Else():
+                    m.d.sync += slot.eq(slot + 1)
+
+            with m.State("SWEEP_READ"):
+                with m.If(scan_index >= scan_end):
+                    m.next = "IDLE"
+                with m.Else():
+                    m.d.comb += [self.mem_read.req.valid.eq(1),
+                                 self.mem_read.req.payload.addr.eq(
+                                     pend_base + Cat(Const(0, 3), scan_index))]
+                    with m.If(self.mem_read.req.ready):
+                        m.next = "SWEEP_WAIT"
+
+            with m.State("SWEEP_WAIT"):
+                m.d.comb += self.mem_read.resp.ready.eq(1)
+                with m.If(self.mem_read.resp.valid):
+                    m.d.sync += [scan_dw.eq(Mux(resp.error, 0, resp.data)),
+                                 write_addr.eq(pend_base + Cat(Const(0, 3), scan_index)),
+                                 write_data.eq(0)]
+                    with m.If(resp.error | (resp.data == 0)):
+                        m.d.sync += scan_index.eq(scan_index + 1)
+                        m.next = "SWEEP_READ"
+                    with m.Else():
+                        m.next = "SWEEP_WRITE"
+
+            with m.State("SWEEP_WRITE"):
+                m.d.comb += self.mem_write.req.valid.eq(1)
+                with m.If(self.mem_write.req.ready):
+                    m.next = "SWEEP_WRITE_WAIT"
+
+            with m.State("SWEEP_WRITE_WAIT"):
+                m.d.comb += self.mem_write.resp.ready.eq(1)
+                with m.If(self.mem_write.resp.valid):
+                    m.next = "SWEEP_BITS"
+
+            with m.State("SWEEP_BITS"):
+                with m.If(scan_dw == 0):
+                    m.d.sync += scan_index.eq(scan_index + 1)
+                    m.next = "SWEEP_READ"
+                with m.Else():
+                    m.d.sync += scan_dw.eq(scan_dw & (scan_dw - 1))
+                    start_move(Cat(scan_bit, scan_index), _MoveReturn.SWEEP)
+
+            # -- SYNC -------------------------------------------------------------------------------
+            with m.State("SYNC_WAIT"):
+                with m.If(self.move_in.valid):
+                    take_move_in(_Return.SYNC_WAIT)
+                with m.Elif(self.peers_done):
+                    m.next = "SYNC_ACK"
+
+            with m.State("SYNC_ACK"):
+                m.d.comb += self.ack.valid.eq(1)
+                with m.If(self.ack.ready):
+                    m.next = "IDLE"
+
+            # -- EnableLPIs 1 -> 0: everything held on chip goes to the pending table --------------
+            with m.State("FLUSH_NEXT"):
+                with m.If(slot == entries):
+                    m.d.sync += spilled.eq(0)
+                    m.next = "IDLE"
+                with m.Elif(slot_valid):
+                    drop_entry(slot)
+                    start_rmw(slot_intid, 1, _RmwReturn.FLUSH)
+                with m.Else():
+                    m.d.sync += slot.eq(slot + 1)
+
+        m.d.comb += [
+            moving.eq(~fsm.ongoing("IDLE") & from_gic &
+                      ((cur_op == RdOp.MOVLPI) | (cur_op == RdOp.MOVALL))),
+            self.idle.eq(fsm.ongoing("IDLE") & ~ops.r_rdy & ~self.gic.valid &
+                         ~self.move_in.valid & ~(must_refill & enable_lpis)),
+        ]
+        return m
+
+    def _elaborate_registers(self, m, bus, ops, enable_lpis, processor_sleep, propbaser,
+                             pendbaser, ptz, busy):
+        """The GICR_* registers of :data:`hw.gicr.regmap.REGISTERS` on the register bus."""
+        ctlr = Signal(GicrCtlr)
+        waker = Signal(GicrWaker)
+        syncr = Signal(GicrSyncr)
+        m.d.comb += [
+            ctlr.enable_lpis.eq(enable_lpis),
+            ctlr.ces.eq(1),
+            ctlr.ir.eq(1),
+            ctlr.rwp.eq(busy),
+            waker.processor_sleep.eq(processor_sleep),
+            waker.children_asleep.eq(processor_sleep),
+            syncr.busy.eq(busy),
+        ]
+        values = {
+            "GICR_CTLR": ctlr,
+            "GICR_IIDR": Const(IIDR_VALUE, 32),
+            "GICR_TYPER": Const(self.typer, 64),
+            "GICR_WAKER": waker,
+            "GICR_PROPBASER": propbaser,
+            "GICR_PENDBASER": pendbaser,
+            "GICR_SYNCR": syncr,
+            "GICR_PIDR2": Const(PIDR2_VALUE, 32),
+        }
+
+        # Each 8-byte slot of the frame holds one 64-bit or two 32-bit registers.
+        slots = {}
+        for register in REGISTERS:
+            slots.setdefault(register.offset & ~7, []).append((register, (register.offset & 4) * 8))
+        read_value = Signal(64)
+        write_mask = Signal(64)
+        for lane in range(8):
+            m.d.comb += write_mask[8 * lane:8 * lane + 8].eq(bus.w_strb[lane].replicate(8))
+        merged = (read_value & ~write_mask) | (bus.w_data & write_mask)
+        written = {}
+        with m.Switch(bus.addr):
+            for slot, registers in slots.items():
+                with m.Case(slot):
+                    for register, half in registers:
+                        value = values.get(register.name)
+                        if value is not None:
+                            m.d.comb += read_value[half:half + register.width].eq(value)
+                        strobe = Signal(name=f"write_{register.name.lower()}")
+                        lanes = bus.w_strb[half // 8:(half + register.width) // 8]
+                        m.d.comb += strobe.eq(bus.w_stb & lanes.any())
+                        written[register.name] = (strobe, merged[half:half + register.width])
+
+        read_data = Signal(64)
+        with m.If(bus.r_stb):
+            m.d.sync += read_data.eq(read_value)
+        m.d.comb += [bus.r_data.eq(read_data), bus.err.eq(0)]
+
+        queued = Signal(RegisterOp)
+        m.d.comb += ops.w_data.eq(queued)
+
+        def queue(op, lpi=0, wide=0):
+            m.d.comb += [ops.w_en.eq(1), queued.op.eq(op), queued.lpi.eq(lpi),
+                         queued.wide.eq(wide)]
+
+        strobe, value = written["GICR_CTLR"]
+        new_enable = GicrCtlr(value).enable_lpis
+        with m.If(strobe & new_enable & ~enable_lpis):
+            m.d.sync += enable_lpis.eq(1)
+            queue(RdOp.ENABLE)
+        with m.If(strobe & ~new_enable & enable_lpis):
+            m.d.sync += enable_lpis.eq(0)
+            queue(RdOp.DISABLE)
+
+        strobe, value = written["GICR_WAKER"]
+        with m.If(strobe):
+            m.d.sync += processor_sleep.eq(GicrWaker(value).processor_sleep)
+
+        for name, op in (("GICR_SETLPIR", RdOp.SET), ("GICR_CLRLPIR", RdOp.CLEAR),
+                         ("GICR_INVLPIR", RdOp.INV)):
+            strobe, value = written[name]
+            with m.If(strobe):
+                queue(op, value[:16], value[16:32].any())
+        strobe, _ = written["GICR_INVALLR"]
+        with m.If(strobe):
+            queue(RdOp.INVALL)
+
+        # The table bases are fixed while LPIs are on or an EnableLPIs change is under way.
+        writable = ~enable_lpis & ~busy
+        strobe, value = written["GICR_PROPBASER"]
+        with m.If(strobe & writable):
+            m.d.sync += propbaser.eq(value & _public_mask(GicrPropbaser))
+        strobe, value = written["GICR_PENDBASER"]
+        with m.If(strobe & writable):
+            m.d.sync += [pendbaser.eq(value & _public_mask(GicrPendbaser) & ~_ptz_mask()),
+                         ptz.eq(GicrPendbaser(value).ptz)]
+
+
+def _public_mask(layout):
+    """Mask of the public (non-reserved) fields of ``layout``."""
+    mask = 0
+    for name, field in data.Layout.cast(layout):
+        if not name.startswith("_"):
+            mask |= ((1 << field.width) - 1) << field.offset
+    return mask
+
+
+def _ptz_mask():
+    return GicrPendbaser.const({"ptz": 1}).as_value().value
