@@ -38,19 +38,19 @@ regress: setup
 	$(ITS) not-built regress
 
 verilog: setup
-	$(ITS) not-built verilog
+	$(ITS) verilog
 
 waves: setup
 	$(ITS) not-built waves
 
 bench: setup
-	$(ITS) not-built bench
+	$(ITS) bench
 
 bitstream: setup
-	$(ITS) not-built bitstream
+	$(ITS) bitstream --board $(BOARD)
 
 program: setup
-	$(ITS) not-built program
+	$(ITS) program --board $(BOARD)
 
 clean:
 	rm -rf build .pytest_cache sim_build

