@@ -42,7 +42,6 @@ __all__ = ["main", "bring_up", "scripted_lpi", "scripted_collection", "member_do
 NOT_BUILT = {
     "regress": "issue #5 (cocotb regression on the generated Verilog, seeded random tests)",
     "waves": "issue #5 (cocotb tests with FST waves and a GTKWave save file)",
-    "bench": "issue #8 (transaction-level model and performance benchmark)",
 }
 """Verbs of the Makefile that are not built yet, and the issue that builds each."""
 

@@ -110,7 +110,7 @@ def test_bad_arguments_give_one_line_and_exit_2(capsys, argv, words):
     assert "Traceback" not in captured.err
 
 
-@pytest.mark.parametrize("verb", ["regress", "waves", "bench"])
+@pytest.mark.parametrize("verb", ["regress", "waves"])
 def test_not_built_verbs_say_so_and_exit_2(capsys, verb):
     assert main(["not-built", verb]) == 2
     err = capsys.readouterr().err

@@ -1,0 +1,110 @@
+"""The :class:`~sim.bus.ItsBus` of the transaction-level model: a virtual platform.
+
+:class:`TlmBus` lets :class:`sim.driver.ItsDriver` (and any script written against
+an ``ItsBus``) run unchanged on :class:`sim.tlm.its.TlmIts`, with time passing as on
+the RTL under :class:`sim.rtlbus.AmaranthItsBus`: a register access takes the AXI4-Lite
+bridge's cycles (``hw/bus/axi.Axi4LiteRegisterBridge``), ``idle`` lets
+``poll_cycles`` cycles pass, and, as on the RTL bus, every register access first waits
+until the MSIs signalled so far have left the translator.
+
+Usage::
+
+    its = TlmIts(params, memory, mem_latency=4)
+    bus = TlmBus(its)
+
+    async def bring_up():
+        driver = ItsDriver(bus)
+        await driver.probe()
+        await driver.init_cpus(4)
+
+    bus.run(bring_up())          # runs the kernel until the coroutine returns
+"""
+
+from sim.bus import ItsBus
+
+from .kernel import Wait
+
+__all__ = ["TlmBus", "WRITE_STROBE", "WRITE_CYCLES", "READ_STROBE", "READ_CYCLES"]
+
+WRITE_STROBE = 2
+"""A register write takes effect at the end of the 2nd cycle after its AW/W handshake."""
+WRITE_CYCLES = 5
+"""A register write's B handshake is 4 cycles after its AW/W handshake: 5 cycles in all."""
+READ_STROBE = 1
+"""A register read samples the register in the cycle after its AR handshake."""
+READ_CYCLES = 4
+"""A register read's R handshake is 3 cycles after its AR handshake: 4 cycles in all."""
+
+
+class TlmBus(ItsBus):
+    """An :class:`ItsBus` on a :class:`sim.tlm.its.TlmIts`.
+
+    Parameters
+    ----------
+    its : sim.tlm.its.TlmIts
+    poll_cycles : int
+        Cycles one :meth:`idle` lets pass (as ``AmaranthItsBus``), >= 1.
+
+    Members
+    -------
+    its : sim.tlm.its.TlmIts
+    memory : sim.memory.Memory
+    kernel : sim.tlm.kernel.Kernel
+
+    Raises
+    ------
+    ValueError
+        If ``poll_cycles`` is out of range.
+    """
+
+    def __init__(self, its, *, poll_cycles=8):
+        if not isinstance(poll_cycles, int) or poll_cycles < 1:
+            raise ValueError(f"poll_cycles must be a positive integer, not {poll_cycles!r}")
+        self.its = its
+        self.kernel = its.kernel
+        self.memory = its.memory.memory
+        self.poll_cycles = poll_cycles
+
+    async def _settle(self):
+        await Wait(self.its.translator.drained())
+
+    async def _until(self, cycle):
+        await Wait(self.kernel.at(cycle))
+
+    async def read_reg(self, offset, size=8):
+        await self._settle()
+        start = self.kernel.now
+        await self._until(start + READ_STROBE)
+        value = self.its.regs.read(offset, size)
+        await self._until(start + READ_CYCLES)
+        return value
+
+    async def write_reg(self, offset, value, size=8):
+        await self._settle()
+        start = self.kernel.now
+        await self._until(start + WRITE_STROBE)
+        self.its.regs.write(offset, value, size)
+        await self._until(start + WRITE_CYCLES)
+
+    async def read_mem(self, addr, length):
+        return self.memory.read(addr, length)
+
+    async def write_mem(self, addr, data):
+        self.memory.write(addr, data)
+
+    async def idle(self):
+        await self._until(self.kernel.now + self.poll_cycles)
+
+    async def msi(self, device_id, event_id):
+        self.its.msi(device_id, event_id)
+        await self._until(self.kernel.now + 1)
+
+    async def take_packets(self, rd):
+        """The GIC stream packets redistributor ``rd`` received since the last call."""
+        return self.its.redistributors[rd].take()
+
+    def run(self, coroutine):
+        """Run ``coroutine`` (a script over this bus) as a process until it returns; its
+        result."""
+        process = self.kernel.spawn(coroutine)
+        return self.kernel.run(until=process)

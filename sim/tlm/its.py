@@ -1,0 +1,1523 @@
+"""The ITS as a transaction-level model: the RTL's blocks and timing, the reference model's state.
+
+:class:`TlmIts` has the blocks of :class:`hw.its.top.Its`, each a
+:class:`~sim.tlm.kernel.Module` that models its RTL counterpart's timing in cycles:
+
+* :class:`RegisterBlock` (``hw/its/regs.py``): the GITS_* registers.
+* :class:`CommandFetch` (``hw/its/cmdq.py``): reads 32-byte commands from the ring.
+* :class:`Executor` (``hw/its/executor.py``): runs them step by step as the RTL's
+  :data:`~hw.its.executor.RECIPES` say (table reads, hold the translator, write,
+  invalidate, packet, SYNC acknowledge).
+* :class:`Translator` (``hw/its/translator.py``) with its :class:`Cache` pair (device
+  and translation caches, the same replacement policy as ``hw/its/tcache.py``) and the
+  table walker (``hw/its/walker.py``): MSIs in, SET packets or drops out, in order,
+  hits under one miss.
+* :class:`Forwarder` (``hw/its/forwarder.py``) and one :class:`Redistributor` per
+  processor, which takes a packet a cycle and acknowledges SYNCs.
+* :class:`~sim.tlm.memory.MemoryTarget`: the AXI memory, fixed latency, one beat a cycle.
+
+Architectural state is the reference model's: :class:`sim.model.ItsModel` holds the
+registers, the error records, the counters and the on-chip collections, and executes
+each command (:meth:`~sim.model.ItsModel.step`) at the cycle the RTL would change the
+tables, so commands agree with the reference model by construction. MSIs are the
+TLM's own: they are answered from its caches or by its walker (dropped MSIs are
+recorded through :meth:`~sim.model.ItsModel.msi`, which must agree); every
+disagreement (a translation, a command's predicted error) is kept in
+:attr:`TlmIts.mismatches`.
+
+Timing follows the RTL's docstrings and state machines (cycle *n* is the cycle of a
+handshake): an MSI accepted in cycle *n* is looked up in *n* + 1, a hit leaves the
+translator in *n* + 2 and reaches its redistributor in *n* + 3; a miss walks (one walk at
+a time, each read offered in the cycle the previous one's data arrives) and leaves the
+cycle after its last data; decisions leave in acceptance order through an 8-entry
+queue. Between blocks every effect is registered, so each block may compute ahead in
+local time up to :meth:`Kernel.horizon <sim.tlm.kernel.Kernel.horizon>` (temporal
+decoupling): a storm of hits costs no kernel event per MSI.
+"""
+
+import bisect
+import collections
+from typing import NamedTuple
+
+from amaranth.lib import data
+
+from hw.its.executor import INVALIDATION, RECIPES, PacketWhen, RdCheck, Write
+from hw.its.layouts import (
+    CBASER_PAGE, COMMAND_BYTES, COMMAND_LAYOUTS, ENTRY_BYTES, ITT_ALIGN, LPI_BASE, PAGE_BYTES,
+    CacheCtl, CmdError, CommandHeader, CollectionTableEntry, DeviceTableEntry, DropReason, GicOp,
+    GitsBaser, GitsCbaser, GitsCreadr, GitsCtlr, GitsCwriter, InvalKind, IttEntry, Level1Entry,
+    PageSize, QueryRequest,
+)
+from hw.its.params import ItsParams
+from hw.its.regmap import BASER_COLLECTIONS, BASER_DEVICES, REG, REGISTERS, TRANSLATER
+from hw.bus.mem import ADDR_BITS
+from sim.commands import pack, unpack
+from sim.model import ItsModel, Packet
+
+from .kernel import Fifo, In, Kernel, Module, Out
+from .memory import MemoryTarget
+
+__all__ = ["TlmIts", "RegisterBlock", "CommandFetch", "Executor", "Translator", "Cache",
+           "Forwarder", "Redistributor", "MsiOutcome", "QUEUE_DEPTH", "FETCH_DEPTH"]
+
+QUEUE_DEPTH = 8
+"""Entries of the translator's in-order decision queue (``Translator(queue_depth=8)``)."""
+FETCH_DEPTH = 4
+"""Commands the command queue fetches ahead (``CommandQueue(depth=4)``)."""
+FETCH_CLIENT, EXECUTOR_CLIENT, TRANSLATOR_CLIENT = range(3)
+"""Read clients of the memory (their AXI IDs in ``hw.its.top.Its``)."""
+_FIFO_LATENCY = 2
+"""Cycles from the last doubleword of a command to the executor seeing it
+(``SyncFIFOBuffered``: one cycle into its memory, one into its output register)."""
+_COUNTER_MODULUS = 1 << 32
+_PA_SHIFT = 12
+_ITT_SHIFT = (ITT_ALIGN - 1).bit_length()
+_NEVER = float("inf")
+
+
+def _decoder(layout, *names):
+    """A function from an integer encoding of ``layout`` to the tuple of fields ``names``."""
+    layout = data.Layout.cast(layout)
+    fields = [(layout[name].offset, (1 << layout[name].width) - 1) for name in names]
+
+    def decode(value):
+        return tuple((value >> offset) & mask for offset, mask in fields)
+    return decode
+
+
+_BASER = _decoder(GitsBaser, "valid", "indirect", "page_size", "pa", "size")
+_CBASER = _decoder(GitsCbaser, "valid", "pa", "size")
+_DTE = _decoder(DeviceTableEntry, "valid", "itt_addr", "size")
+_LEVEL1 = _decoder(Level1Entry, "valid", "addr")
+_ITE = _decoder(IttEntry, "valid", "icid", "intid")
+_CTE = _decoder(CollectionTableEntry, "valid", "rdbase")
+_CWRITER = _decoder(GitsCwriter, "offset")
+_CREADR = _decoder(GitsCreadr, "offset", "stalled")
+_HEADER = _decoder(CommandHeader, "cmd")
+
+
+def _command_decoder(layout):
+    names = [name for name, _ in data.Layout.cast(layout)
+             if not name.startswith("_") and name != "cmd"]
+    decode = _decoder(layout, *names)
+    return lambda value: dict(zip(names, decode(value)))
+
+
+_COMMAND_FIELDS = {cmd: _command_decoder(layout) for cmd, layout in COMMAND_LAYOUTS.items()}
+_NUMBERS = {cmd.value: cmd for cmd in COMMAND_LAYOUTS}
+
+
+def _decode_command(raw):
+    """``(Cmd or None, fields)`` of a 32-byte command (as :func:`sim.commands.decode_command`,
+    without its cost: every command the executor runs is decoded twice otherwise)."""
+    value = int.from_bytes(raw, "little")
+    cmd = _NUMBERS.get(_HEADER(value)[0])
+    return cmd, (_COMMAND_FIELDS[cmd](value) if cmd is not None else {})
+
+
+def _encoder(layout):
+    """A function from field values (keywords) to the integer encoding of ``layout``."""
+    layout = data.Layout.cast(layout)
+    fields = {name: (field.offset, (1 << field.width) - 1) for name, field in layout}
+
+    def encode(**values):
+        value = 0
+        for name, field_value in values.items():
+            offset, mask = fields[name]
+            value |= (int(field_value) & mask) << offset
+        return value
+    return encode
+
+
+_ENCODE_CREADR = _encoder(GitsCreadr)
+
+
+class MsiOutcome(NamedTuple):
+    """What happened to one MSI (or query) in the TLM.
+
+    Members
+    -------
+    offer : int
+        Cycle it was first offered.
+    accept : int
+        Cycle it was accepted.
+    out : int
+        Cycle its outcome left the translator (SET packet into the forwarder, drop report,
+        or query answer); the packet reaches the redistributor one cycle later.
+    status : DropReason
+    hit : bool
+        Answered by the translation cache.
+    """
+    offer: int
+    accept: int
+    out: int
+    status: DropReason
+    hit: bool
+
+
+# -- tables ----------------------------------------------------------------------------------
+
+class _Geometry(NamedTuple):
+    valid: int
+    indirect: int
+    base: int
+    shift: int     # log2(entries a page holds)
+    size: int      # BASER.Size: pages - 1
+
+
+_OOR, _FLAT, _LEVEL1_ENTRY = range(3)
+
+
+class _Tables:
+    """Where the tables of GITS_BASER0/1 are (re-read after every BASER write)."""
+
+    def __init__(self, params, model):
+        self.params = params
+        self.model = model
+        self.refresh()
+
+    def refresh(self):
+        self.dev = self._geometry(BASER_DEVICES)
+        self.coll = self._geometry(BASER_COLLECTIONS)
+
+    def _geometry(self, n):
+        valid, indirect, page_size, pa, size = _BASER(self.model.read(REG[f"GITS_BASER{n}"]))
+        # Page_Size 3 is reserved and taken as 64K (it reads back as 64K).
+        page = PAGE_BYTES[PageSize(min(page_size, PageSize.SIZE_64K.value))]
+        return _Geometry(valid, indirect, (pa << _PA_SHIFT) & ~(page - 1),
+                         (page // ENTRY_BYTES).bit_length() - 1, size)
+
+    def device(self, device_id):
+        """``(kind, addr, slot)``: out of range; the DTE at ``addr``; or the level-1 entry at
+        ``addr``, whose page holds the DTE at slot ``slot``."""
+        dev = self.dev
+        if device_id >> self.params.device_bits or not dev.valid:
+            return _OOR, 0, 0
+        index = device_id >> dev.shift
+        if dev.indirect:
+            if index >> dev.shift > dev.size:
+                return _OOR, 0, 0
+            return _LEVEL1_ENTRY, dev.base + ENTRY_BYTES * index, \
+                device_id & ((1 << dev.shift) - 1)
+        if index > dev.size:
+            return _OOR, 0, 0
+        return _FLAT, dev.base + ENTRY_BYTES * device_id, 0
+
+    def collection_exists(self, icid):
+        """MAPC may name ``icid``: on chip, or inside the collection table."""
+        coll = self.coll
+        return icid < self.params.num_collections and (
+            icid < self.params.hcc or (coll.valid and icid >> coll.shift <= coll.size))
+
+    def cte_address(self, icid):
+        return self.coll.base + ENTRY_BYTES * icid
+
+    def on_chip(self, icid):
+        """The redistributor of on-chip collection ``icid`` (< hcc), or None if unmapped."""
+        return self.model.collection(icid)
+
+
+def _cte_target(params, word):
+    valid, rdbase = _CTE(word)
+    return rdbase if valid and rdbase < params.num_redistributors else None
+
+
+# -- caches ----------------------------------------------------------------------------------
+
+class Cache:
+    """A fully associative cache with the replacement policy of ``hw/its/tcache.Cache``.
+
+    A fill of a key already present overwrites it; otherwise it takes the lowest-numbered
+    empty entry; when none is empty it evicts the entry under a round-robin pointer, which
+    then moves on by one (FIFO without invalidations). A fill is kept only if it was
+    reserved when its walk started and no invalidation happened since.
+
+    Parameters
+    ----------
+    entries : int
+        Number of entries.
+    event : bool
+        Keys are ``(device_id, event_id)`` (translation cache); else ``device_id``.
+
+    Members
+    -------
+    hits, misses, fills, evictions : int
+    """
+
+    def __init__(self, entries, *, event):
+        self.entries = entries
+        self.event = event
+        self._keys = [None] * entries
+        self._values = [None] * entries
+        self._index = {}
+        self._victim = 0
+        self.reserved = False
+        self.hits = self.misses = self.fills = self.evictions = 0
+
+    def lookup(self, key):
+        """The value cached for ``key``, or None."""
+        slot = self._index.get(key)
+        return None if slot is None else self._values[slot]
+
+    def fill(self, key, value):
+        """Cache ``key`` -> ``value`` if reserved (consumes the reservation)."""
+        if not self.reserved:
+            return
+        self.reserved = False
+        slot = self._index.get(key)
+        if slot is None:
+            if len(self._index) < self.entries:
+                slot = self._keys.index(None)
+            else:
+                slot = self._victim
+                del self._index[self._keys[slot]]
+                self._victim = (self._victim + 1) % self.entries
+                self.evictions += 1
+            self._keys[slot] = key
+            self._index[key] = slot
+        self._values[slot] = value
+        self.fills += 1
+
+    def invalidate(self, kind, device_id, event_id):
+        """Apply an :class:`InvalRequest`; any invalidation revokes the reservation."""
+        self.reserved = False
+        if kind is InvalKind.ALL:
+            doomed = list(self._index)
+        elif kind is InvalKind.DEVICE:
+            doomed = [key for key in self._index
+                      if (key[0] if self.event else key) == device_id]
+        elif self.event:
+            doomed = [key for key in self._index if key == (device_id, event_id)]
+        else:
+            doomed = []     # the device cache ignores EVENT
+        for key in doomed:
+            slot = self._index.pop(key)
+            self._keys[slot] = None
+            self._values[slot] = None
+
+    def __len__(self):
+        return len(self._index)
+
+
+# -- forwarder and redistributors ------------------------------------------------------------
+
+class Redistributor(Module):
+    """The far end of one GIC stream: always ready, acknowledges each SYNC ``ack_delay``
+    cycles after taking it (as ``sim.gicsink.GicStreamSink``).
+
+    Members
+    -------
+    packets : list of Packet
+        Received, in order.
+    cycles : list of int
+        The cycle each was received.
+    """
+
+    def __init__(self, kernel, rd, *, ack_delay, parent=None):
+        super().__init__(kernel, f"rd{rd}", parent)
+        self.rd = rd
+        self.ack_delay = ack_delay
+        self.packets = []
+        self.cycles = []
+
+    def take(self):
+        """The packets received since the last call, in order; forgets them."""
+        taken = self.packets
+        self.packets, self.cycles = [], []
+        return taken
+
+    def receive(self, cycle, packet):
+        """Take ``packet`` in ``cycle``; returns the cycle its SYNC acknowledge arrives.
+
+        Blocks computing ahead may deliver out of cycle order: packets are kept in the
+        order of their cycles (one a cycle)."""
+        cycles = self.cycles
+        if not cycles or cycles[-1] < cycle:
+            cycles.append(cycle)
+            self.packets.append(packet)
+        else:
+            index = bisect.bisect_right(cycles, cycle)
+            cycles.insert(index, cycle)
+            self.packets.insert(index, packet)
+        return cycle + self.ack_delay
+
+
+class _CommandPacket:
+    """The executor's packet offered to the forwarder from ``cycle`` on (one at a time)."""
+    __slots__ = ("rd", "cycle", "packet", "accepted", "ack")
+
+    def __init__(self, rd, cycle, packet):
+        self.rd = rd
+        self.cycle = cycle          # the next cycle it competes in
+        self.packet = packet
+        self.accepted = None
+        self.ack = None
+
+
+class Forwarder(Module):
+    """Routes packets of the translator and the executor to the redistributors.
+
+    Each redistributor's FIFO takes one packet a cycle, which leaves the next cycle (the
+    redistributors are always ready). When the translator and the executor offer a packet
+    for the same redistributor in the same cycle, they take turns (one tie-breaker for
+    all redistributors, as ``hw/its/forwarder.Forwarder``); the loser offers again the
+    next cycle. The executor announces its packet (:meth:`offer`) as soon as it knows the
+    cycle, before the translator decides that cycle's packets; it learns the cycle its
+    packet went in with :meth:`settle` once that cycle is over.
+    """
+
+    def __init__(self, kernel, redistributors, *, parent=None):
+        super().__init__(kernel, "forwarder", parent)
+        self.redistributors = redistributors
+        self._taken = [collections.deque() for _ in redistributors]  # recent accept cycles
+        self._latest = [-1] * len(redistributors)
+        self._commands = [None] * len(redistributors)
+        self._command_first = False     # who wins the next tie
+
+    def accept(self, rd, cycle, packet):
+        """The translator offers ``packet`` for ``rd`` from ``cycle``; its accept cycle."""
+        command = self._commands[rd]
+        if command is not None:
+            if command.cycle < cycle:   # it was alone in its cycle
+                self._accept_command(command)
+            elif command.cycle == cycle:
+                command_wins = self._command_first
+                self._command_first = not command_wins
+                if command_wins:
+                    self._accept_command(command)
+                    cycle += 1
+                else:
+                    command.cycle = cycle + 1
+        return self._claim(rd, cycle, packet)[0]
+
+    def offer(self, rd, cycle, packet):
+        """The executor offers ``packet`` for ``rd`` from ``cycle`` on; a handle whose
+        ``accepted`` (and ``ack`` for a SYNC) :meth:`settle` fills in."""
+        command = _CommandPacket(rd, cycle, packet)
+        self._commands[rd] = command
+        return command
+
+    def settle(self, command, cycle):
+        """Every translator packet of ``cycle`` is known: if ``command`` is still waiting
+        and may go in ``cycle``, it does. Whether it is accepted now."""
+        if command.accepted is None and command.cycle <= cycle:
+            self._accept_command(command)
+        return command.accepted is not None
+
+    def _accept_command(self, command):
+        command.accepted, command.ack = self._claim(command.rd, command.cycle, command.packet)
+        self._commands[command.rd] = None
+
+    def _claim(self, rd, cycle, packet):
+        """Put ``packet`` into ``rd``'s FIFO in the first free cycle from ``cycle``."""
+        taken = self._taken[rd]
+        accepted = cycle
+        if cycle <= self._latest[rd]:
+            while accepted in taken:
+                accepted += 1
+        taken.append(accepted)
+        if len(taken) > 64:
+            taken.popleft()
+        if accepted > self._latest[rd]:
+            self._latest[rd] = accepted
+        ack = self.redistributors[rd].receive(accepted + 1, packet)
+        return accepted, ack
+
+
+# -- translator ------------------------------------------------------------------------------
+
+class _Item:
+    """An MSI or query waiting in the translator's input."""
+    __slots__ = ("offer", "device_id", "event_id", "query")
+
+    def __init__(self, offer, device_id, event_id, query=None):
+        self.offer = offer
+        self.device_id = device_id
+        self.event_id = event_id
+        self.query = query          # None for an MSI, else the event to answer
+
+
+class _Walk:
+    __slots__ = ("start", "bound", "result", "done", "fill_device", "fill_translation",
+                 "dte_read", "dte")
+
+    def __init__(self, start, kernel):
+        self.start = start
+        self.bound = start + 2      # earliest cycle the result can be offered
+        self.result = None          # (status, pintid, rd, result cycle)
+        self.done = kernel.event()
+        self.fill_device = self.fill_translation = False
+        self.dte_read = False
+        self.dte = None
+
+
+class _Decision:
+    __slots__ = ("item", "accept", "advance", "status", "pintid", "rd", "walk", "hit", "out")
+
+    def __init__(self, item, accept):
+        self.item = item
+        self.accept = accept
+        self.advance = None
+        self.status = DropReason.OK
+        self.pintid = 0
+        self.rd = 0
+        self.walk = None
+        self.hit = False
+        self.out = None
+
+
+class Translator(Module):
+    """MSIs and queries -> SET packets, drops and answers, through the caches and the walker.
+
+    Timing of ``hw/its/translator.Translator`` (see its docstring): accepted in cycle *a*
+    (when the look-up stage is free and ``hold`` is low), looked up from *a* + 1; the
+    look-up advances into the decision queue when the queue has room and it hits or the
+    walker is free (a miss waiting for the walker is looked up again each cycle, so the
+    walk in flight may turn it into a hit); the next MSI is accepted in the cycle it
+    advances. A walk starts in the cycle its look-up advances and ends with its result
+    offered the cycle after its last read's data. Decisions leave in order, one a cycle,
+    each at the earliest the cycle after it advanced; a walk's result is taken when it
+    leaves, and the walker takes the next request the cycle after. Fills and
+    invalidations are seen by look-ups from the next cycle.
+
+    Members
+    -------
+    msi : In
+        MSIs and queries (``_Item`` with the cycle they are offered), unbounded.
+    tcache, dcache : Cache
+    outcomes : list of MsiOutcome
+        Every MSI's outcome (not queries), in order.
+    walks : int
+    """
+
+    def __init__(self, kernel, params, model, tables, memory, forwarder, mismatches, *,
+                 parent=None):
+        super().__init__(kernel, "translator", parent)
+        self.params = params
+        self.mismatches = mismatches
+        self.model = model
+        self.tables = tables
+        self.memory = memory
+        self.forwarder = forwarder
+        self.msi = In("msi")
+        self.tcache = Cache(params.tcache_entries, event=True)
+        self.dcache = Cache(params.dcache_entries, event=False)
+        self.outcomes = []
+        self.walks = 0
+        self._inbox = None
+        self._accept_free = 0           # first cycle the look-up stage can take an MSI
+        self._recent = collections.deque()   # the last QUEUE_DEPTH decisions
+        self._pending = collections.deque()  # decisions whose output is not computed yet
+        self._last_out = -1
+        self._in_lookup = False
+        self._walk = None               # the walk in flight
+        self._walker_free = 0
+        self._fill = None               # (visible cycle, walk) of the last walk's fills
+        self._holds = []                # [start, end or None]: hold intervals
+        self._release = None
+        self._enabled = [(0, False)]    # (from cycle, value)
+        self._cache_disable = [(0, False)]
+        self._last_inval = -1
+        self._quiesce = []              # (cycle, event) requests from the executor
+        self._drain = []                # events waiting for every outcome
+
+    def start(self):
+        self._inbox = self.msi.channel
+        self.process(self._run())
+
+    # -- inputs from the other blocks (all take effect in a given cycle) ---------------------
+
+    def set_enabled(self, cycle, value):
+        """GITS_CTLR.Enabled is ``value`` from ``cycle`` on (sampled when an MSI is accepted)."""
+        self._enabled.append((cycle, bool(value)))
+
+    def set_cache_disable(self, cycle, value):
+        """GITS_CACHE_CTL.Disable is ``value`` from ``cycle`` on."""
+        self._cache_disable.append((cycle, bool(value)))
+
+    @staticmethod
+    def _at(history, cycle):
+        for start, value in reversed(history):
+            if start <= cycle:
+                return value
+        return history[0][1]
+
+    def hold(self, start):
+        """The executor holds the translator from ``start`` on (no MSI is accepted)."""
+        self._holds.append([start, None])
+
+    def release(self, end):
+        """The hold ends: MSIs are accepted again from ``end``."""
+        self._holds[-1][1] = end
+        if self._release is not None:
+            release, self._release = self._release, None
+            release.succeed()
+
+    def quiesce(self, cycle):
+        """With the hold from ``cycle`` + 1: an event whose value is the first cycle >=
+        ``cycle`` + 1 in which the translator is idle (nothing accepted still in flight)."""
+        event = self.kernel.event()
+        self._quiesce.append((cycle, event))
+        self._check_quiesce()
+        return event
+
+    def invalidate(self, cycle, kind, device_id=0, event_id=0):
+        """An invalidation in ``cycle`` (the translator is idle and held)."""
+        self._apply_fill(cycle + 1)
+        self._last_inval = cycle
+        self.tcache.invalidate(kind, device_id, event_id)
+        self.dcache.invalidate(kind, device_id, event_id)
+
+    def drained(self):
+        """An event in the cycle after every MSI and query given so far has left."""
+        event = self.kernel.event()
+        self._drain.append(event)
+        self._check_drain()
+        return event
+
+    def busy(self, cycle):
+        """Whether anything given to the translator is still in flight in ``cycle``."""
+        return bool(len(self._inbox) or self._pending or self._in_lookup or
+                    self._last_out >= cycle)
+
+    # -- the look-up stage -------------------------------------------------------------------
+
+    def _held_until(self, cycle):
+        """The first cycle >= ``cycle`` without hold; None while an open hold covers it."""
+        for start, end in reversed(self._holds):
+            if start <= cycle:
+                if end is None:
+                    return None
+                return max(cycle, end)
+            # a later hold does not concern an earlier cycle
+        return cycle
+
+    def _run(self):
+        kernel = self.kernel
+        inbox = self._inbox
+        tcache, dcache = self.tcache, self.dcache
+        params = self.params
+        device_bits, event_bits = params.device_bits, params.event_bits
+        recent, pending = self._recent, self._pending
+        stats = self.model.stats
+        while True:
+            self._check_quiesce()
+            self._check_drain()
+            if not len(inbox):
+                yield inbox.data_written()
+                continue
+            item = inbox.peek()
+            accept = self._held_until(max(item.offer, self._accept_free))
+            if accept is None:
+                self._release = self._release or kernel.event()
+                yield self._release
+                continue
+            if accept > kernel.horizon():
+                yield kernel.at(accept)
+                continue
+            inbox.nb_get()
+            self._in_lookup = True
+            decision = _Decision(item, accept)
+            cycle = accept + 1
+            if len(recent) == QUEUE_DEPTH:
+                oldest = recent[0]
+                while oldest.out is None:
+                    yield self._walk.done
+                cycle = max(cycle, oldest.out + 1)
+                recent.popleft()
+            enabled = self._at(self._enabled, accept)
+            device_id, event_id = item.device_id, item.event_id
+            if not enabled:
+                decision.status = DropReason.DISABLED
+            else:
+                disabled = self._at(self._cache_disable, cycle) if len(self._cache_disable) > 1 \
+                    else False
+                device_cacheable = not disabled and not device_id >> device_bits
+                translation_cacheable = device_cacheable and not event_id >> event_bits
+                key = (device_id, event_id)
+                while True:
+                    walk = self._walk
+                    if walk is not None and cycle > walk.bound:
+                        yield walk.done     # its fills may be seen from a cycle before this one
+                        continue
+                    self._apply_fill(cycle)
+                    value = tcache.lookup(key) if translation_cacheable else None
+                    if value is not None:
+                        decision.hit = True
+                        decision.pintid, decision.rd = value
+                        break
+                    if walk is None and self._walker_free <= cycle:
+                        dte = dcache.lookup(device_id) if device_cacheable else None
+                        self._start_walk(decision, cycle, dte, device_cacheable,
+                                         translation_cacheable)
+                        break
+                    if walk is not None:
+                        yield walk.done
+                    cycle = max(cycle, self._walker_free)
+                if item.query is None:
+                    counter = "TCACHE_HIT" if decision.hit else "TCACHE_MISS"
+                    stats[counter] = (stats[counter] + 1) % _COUNTER_MODULUS
+            decision.advance = cycle
+            self._accept_free = cycle
+            self._in_lookup = False
+            recent.append(decision)
+            pending.append(decision)
+            self._resolve()
+
+    def _start_walk(self, decision, cycle, dte, device_cacheable, translation_cacheable):
+        walk = _Walk(cycle, self.kernel)
+        walk.fill_device = device_cacheable
+        walk.fill_translation = translation_cacheable
+        if device_cacheable:
+            self.dcache.reserved = True
+        if translation_cacheable:
+            self.tcache.reserved = True
+        decision.walk = walk
+        self._walk = walk
+        self.walks += 1
+        self.process(self._walker(walk, decision.item.device_id, decision.item.event_id, dte))
+
+    def _apply_fill(self, cycle):
+        """Make the last walk's fills seen by a look-up in ``cycle`` if they are by then."""
+        if self._fill is None or self._fill[0] > cycle:
+            return
+        _, walk, decision = self._fill
+        self._fill = None
+        if self._last_inval >= walk.start:
+            self.tcache.reserved = self.dcache.reserved = False
+            return
+        if walk.fill_device and walk.dte_read:
+            self.dcache.fill(decision.item.device_id, walk.dte)
+        else:
+            self.dcache.reserved = False
+        if walk.fill_translation and decision.status is DropReason.OK:
+            self.tcache.fill((decision.item.device_id, decision.item.event_id),
+                             (decision.pintid, decision.rd))
+        else:
+            self.tcache.reserved = False
+
+    # -- the walker --------------------------------------------------------------------------
+
+    def _walker(self, walk, device_id, event_id, dte):
+        """One walk (``hw/its/walker.Walker``): reads in order, each offered in the cycle the
+        previous one's data arrives; the result the cycle after the last decision."""
+        kernel, memory, tables, params = self.kernel, self.memory, self.tables, self.params
+        cycle = walk.start + 1           # CHECK: the first read is offered now
+        status, pintid, rd = DropReason.OK, 0, 0
+
+        def read(addr):
+            nonlocal cycle
+            if addr >> ADDR_BITS:
+                return None             # beyond the bus: it would answer DECERR
+            yield kernel.at(cycle)
+            result = yield memory.read(TRANSLATOR_CLIENT, addr)
+            cycle = result.first
+            walk.bound = cycle + 1
+            return result.data[0]
+
+        while True:         # one pass; ``break`` finishes the walk with ``status``
+            if dte is None:
+                kind, addr, slot = tables.device(device_id)
+                if kind == _OOR:
+                    status = DropReason.DEVICE_OOR
+                    break
+                if kind == _LEVEL1_ENTRY:
+                    word = yield from read(addr)
+                    if word is None:
+                        status = DropReason.MEMORY_ERROR
+                        break
+                    valid, page = _LEVEL1(word)
+                    if not valid:
+                        status = DropReason.DEVICE_OOR
+                        break
+                    addr = (page << _PA_SHIFT) + ENTRY_BYTES * slot
+                word = yield from read(addr)
+                if word is None:
+                    status = DropReason.MEMORY_ERROR
+                    break
+                valid, itt_addr, size = _DTE(word)
+                if not valid:
+                    status = DropReason.UNMAPPED_DEVICE
+                    break
+                walk.dte_read = True
+                walk.dte = (itt_addr, size)
+            else:
+                itt_addr, size = dte
+            if event_id >> (size + 1):
+                status = DropReason.EVENT_OOR
+                break
+            word = yield from read((itt_addr << _ITT_SHIFT) + ENTRY_BYTES * event_id)
+            if word is None:
+                status = DropReason.MEMORY_ERROR
+                break
+            valid, icid, pintid = _ITE(word)
+            if not valid:
+                status = DropReason.UNMAPPED_INTERRUPT
+                break
+            if icid < params.hcc:
+                target = tables.on_chip(icid)
+            elif not tables.collection_exists(icid):
+                target = None
+            else:
+                word = yield from read(tables.cte_address(icid))
+                if word is None:
+                    status = DropReason.MEMORY_ERROR
+                    break
+                target = _cte_target(params, word)
+            if target is None:
+                status = DropReason.UNMAPPED_COLLECTION
+            else:
+                rd = target
+            break
+        if status is not DropReason.OK:
+            pintid = rd = 0
+        walk.result = (status, pintid, rd, cycle + 1)
+        done = walk.done
+        self._resolve()
+        self._check_quiesce()
+        self._check_drain()
+        done.succeed()
+
+    # -- the decision queue's head -----------------------------------------------------------
+
+    def _resolve(self):
+        """Compute the output cycle of every pending decision whose outcome is known."""
+        pending = self._pending
+        forwarder, model, outcomes = self.forwarder, self.model, self.outcomes
+        while pending:
+            decision = pending[0]
+            walk = decision.walk
+            out = max(decision.advance + 1, self._last_out + 1)
+            if walk is not None:
+                if walk.result is None:
+                    return
+                decision.status, decision.pintid, decision.rd, ready = walk.result
+                out = max(out, ready)
+            item = decision.item
+            status = decision.status
+            if item.query is not None:
+                item.query.succeed((out, status, decision.pintid, decision.rd))
+            elif status is DropReason.OK:
+                out = forwarder.accept(decision.rd, out, Packet(GicOp.SET, decision.pintid))
+                stats = model.stats
+                stats["MSI_TRANSLATED"] = (stats["MSI_TRANSLATED"] + 1) % _COUNTER_MODULUS
+            else:
+                self._record_drop(item, status)
+            if item.query is None:
+                outcomes.append(MsiOutcome(item.offer, decision.accept, out, status,
+                                           decision.hit))
+            decision.out = out
+            self._last_out = out
+            pending.popleft()
+            if walk is not None:
+                self._walk = None
+                self._walker_free = out + 1
+                self._fill = (out + 1, walk, decision)
+
+    def _record_drop(self, item, status):
+        """A dropped MSI: the reference model records it (counter, GITS_ERR_MSI, error
+        output) and must find the same reason."""
+        translation = self.model.msi(item.device_id, item.event_id)
+        if translation.status is not status:
+            self.mismatches.append(
+                f"MSI ({item.device_id}, {item.event_id}): TLM {status.name}, "
+                f"model {translation.status.name}")
+
+    def _check_quiesce(self):
+        if not self._quiesce:
+            return
+        if self._pending or self._in_lookup:
+            return
+        inbox = self._inbox
+        next_accept = max(inbox.peek().offer, self._accept_free) if len(inbox) else _NEVER
+        for request in list(self._quiesce):
+            cycle, event = request
+            if next_accept > cycle:
+                self._quiesce.remove(request)
+                event.succeed(max(cycle + 1, self._last_out + 1))
+
+    def _check_drain(self):
+        if not self._drain or len(self._inbox) or self._pending or self._in_lookup:
+            return
+        waiting, self._drain = self._drain, []
+        at = self.kernel.at(self._last_out + 1)
+        for event in waiting:
+            at.callbacks.append(lambda _, event=event: event.succeed())
+
+
+# -- command path ----------------------------------------------------------------------------
+
+class _Fetched(NamedTuple):
+    """A command fetched from the ring (``hw/its/cmdq.FetchedCommand``)."""
+    sequence: int
+    generation: int
+    slot: int
+    ready: int      # first cycle the executor can take it
+    error: bool
+
+
+class CommandFetch(Module):
+    """Fetches commands from CREADR up to CWRITER (``hw/its/cmdq.CommandQueue``).
+
+    While enabled, ``CBASER.Valid``, not stalled and behind CWRITER: one four-doubleword
+    read a command, offered the cycle after it can fetch, at most one every two cycles and
+    at most :data:`FETCH_DEPTH` commands fetched ahead of the executor; a command reaches
+    the executor two cycles after its last doubleword. A stall or a GITS_CBASER write
+    throws the prefetched commands away.
+
+    Members
+    -------
+    cmd : Out
+        To the executor.
+    """
+
+    def __init__(self, kernel, model, memory, *, parent=None):
+        super().__init__(kernel, "cmdq", parent)
+        self.model = model
+        self.memory = memory
+        self.cmd = Out("cmd")
+        self.generation = 0
+        self.taken = {}                 # sequence -> cycle the executor took it
+        self._took = None
+        self._changed = None
+        self._visible_from = 0          # register changes seen from this cycle
+        self._next_fetch = 0            # first cycle a new fetch may be decided
+        self._slot = 0                  # next slot to fetch
+        self._sequence = 0
+        self.ring_base = self.ring_slots = self._cwriter = 0
+        self._ring_valid = False
+        self._read_registers()
+
+    def start(self):
+        self.process(self._run())
+
+    def _read_registers(self):
+        valid, pa, size = _CBASER(self.model.read(REG["GITS_CBASER"]))
+        self._ring_valid = bool(valid)
+        self.ring_base = pa * CBASER_PAGE
+        self.ring_slots = (size + 1) * (CBASER_PAGE // COMMAND_BYTES)
+        self._cwriter, = _CWRITER(self.model.read(REG["GITS_CWRITER"]))
+
+    def registers_changed(self, cycle, *, restart=False, reread=True):
+        """CTLR, CBASER, CWRITER (``reread``) or a stall changed in ``cycle`` - 1 (seen from
+        ``cycle``)."""
+        if reread:
+            self._read_registers()
+        self._visible_from = max(self._visible_from, cycle)
+        if restart:
+            self.flush()
+        if self._changed is not None:
+            changed, self._changed = self._changed, None
+            changed.succeed()
+
+    def flush(self):
+        """Throw away every prefetched command and fetch again from CREADR."""
+        self.generation += 1
+        self._slot = _CREADR(self.model.read(REG["GITS_CREADR"]))[0]
+        while self.cmd.channel.nb_get() is not None:
+            pass
+        self.taken = {}
+        self._sequence = 0
+
+    def took(self, sequence, cycle):
+        """The executor took command ``sequence`` in ``cycle``."""
+        self.taken[sequence] = cycle
+        if self._took is not None:
+            took, self._took = self._took, None
+            took.succeed()
+
+    def fetchable(self):
+        """Whether there is a command to fetch (enabled, ring valid, not stalled, behind
+        CWRITER)."""
+        model = self.model
+        return (model.enabled and self._ring_valid and not model.stalled and
+                self._slot != self._cwriter)
+
+    def _run(self):
+        kernel = self.kernel
+        while True:
+            if not self.fetchable():
+                self._changed = kernel.event()
+                yield self._changed
+                continue
+            cycle = max(self._visible_from, self._next_fetch, kernel.now)
+            if self._sequence >= FETCH_DEPTH:
+                earlier = self._sequence - FETCH_DEPTH
+                if earlier not in self.taken:
+                    self._took = kernel.event()
+                    yield self._took
+                    continue
+                cycle = max(cycle, self.taken[earlier] + 1)
+            generation = self.generation
+            yield kernel.at(cycle + 1)
+            if generation != self.generation or not self.fetchable():
+                continue
+            result = yield self.memory.read(FETCH_CLIENT,
+                                            self.ring_base + self._slot * COMMAND_BYTES,
+                                            COMMAND_BYTES // 8)
+            self._next_fetch = result.accepted + 1
+            if generation != self.generation:
+                continue                # flushed while in flight: the answer is dropped
+            self.cmd.nb_put(_Fetched(self._sequence, generation, self._slot,
+                                     result.last + _FIFO_LATENCY, result.error))
+            self._sequence += 1
+            self._slot = (self._slot + 1) % self.ring_slots
+
+
+class _Recipe:
+    """A :class:`hw.its.executor.Recipe` constant as plain Python values."""
+
+    def __init__(self, const):
+        for name in ("device_oor", "dte_invalid", "ittsize_oor", "event_oor", "ite_invalid",
+                     "pintid_oor", "collection_oor", "rd_check", "rd_oor", "cmd_collection",
+                     "ite_collection_unmapped", "write", "packet_when", "packet_op",
+                     "packet_rd"):
+            setattr(self, name, getattr(const, name))
+        self.pintid_is_event = bool(const.pintid_is_event)
+        self.ite_collection = bool(const.ite_collection)
+
+
+_RECIPES = {cmd: _Recipe(const) for cmd, const in RECIPES.items()}
+
+
+class _Failed(Exception):
+    """The command fails with ``code``; the FAIL state is in cycle ``cycle``."""
+
+    def __init__(self, code, cycle):
+        super().__init__(code.name)
+        self.code = code
+        self.cycle = cycle
+
+
+class Executor(Module):
+    """Runs the fetched commands one at a time (``hw/its/executor.Executor``).
+
+    Each command goes through the steps of its :data:`~hw.its.executor.RECIPES` row with
+    the RTL's cycle counts: taken in cycle *c*; a table read offered the cycle after its
+    state is entered, the next state the cycle after its data; before a write it raises
+    ``hold`` and waits for the translator to be idle; then the write (or the on-chip
+    collection), the invalidation, the packet, the SYNC acknowledge; it retires and takes
+    the next command the cycle after. The command's architectural effect is
+    :meth:`sim.model.ItsModel.step`, called at the cycle the RTL writes (or sends, or
+    retires); its error must be the one the steps predicted.
+
+    Members
+    -------
+    retired : list of int
+        The cycle each command retired.
+    stepped : list of int
+        The cycle the reference model executed each command (its effect on the tables), for
+        checkers that replay MSIs and commands in the TLM's order.
+    cmd : In
+        From the command fetch.
+    """
+
+    def __init__(self, kernel, its, *, parent=None):
+        super().__init__(kernel, "executor", parent)
+        self.its = its
+        self.params = its.params
+        self.model = its.model
+        self.cmd = In("cmd")
+        self.retired = []
+        self.stepped = []
+        self.free = 0                   # first cycle it can take a command
+        self.busy = False
+        self._wake = None
+        self._invalidate_from = None    # GITS_CACHE_CTL.Invalidate pending from this cycle
+        self._invalidate_done = -1      # ... and then pending until this cycle
+        self._retire_waiters = []
+
+    def start(self):
+        self.process(self._run())
+
+    def notify(self):
+        if self._wake is not None:
+            wake, self._wake = self._wake, None
+            wake.succeed()
+
+    def request_invalidate(self, cycle):
+        """GITS_CACHE_CTL.Invalidate was written; pending from ``cycle``."""
+        if self._invalidate_from is None:
+            self._invalidate_from = cycle
+        self.notify()
+
+    @property
+    def invalidate_pending(self):
+        """GITS_CACHE_CTL.Invalidate reads 1."""
+        return self._invalidate_from is not None or self.kernel.now < self._invalidate_done
+
+    def retired_event(self, count):
+        """An event when ``count`` commands have retired in all."""
+        event = self.kernel.event()
+        self._retire_waiters.append((count, event))
+        self._check_retired()
+        return event
+
+    def _check_retired(self):
+        for request in list(self._retire_waiters):
+            if len(self.retired) >= request[0]:
+                self._retire_waiters.remove(request)
+                request[1].succeed()
+
+    def _run(self):
+        kernel, fetch = self.kernel, self.its.cmdq
+        while True:
+            item = self.cmd.channel.peek() if len(self.cmd.channel) else None
+            if item is not None and item.generation != fetch.generation:
+                self.cmd.nb_get()
+                continue
+            if self._invalidate_from is not None and (
+                    item is None or self._invalidate_from <= max(item.ready, self.free)):
+                yield from self._invalidate_all(max(self.free, self._invalidate_from))
+                continue
+            if item is None:
+                self._wake = kernel.event()
+                yield kernel.any_of([self._wake, self.cmd.data_written()])
+                continue
+            self.cmd.nb_get()
+            take = max(item.ready, self.free, kernel.now)
+            fetch.took(item.sequence, take)
+            self.busy = True
+            retire = yield from self._command(item, take)
+            yield kernel.at(retire)
+            self.busy = False
+            self.free = retire + 1
+            self.retired.append(retire)
+            self._check_retired()
+            self.its.regs.command_retired(retire)
+
+    def _invalidate_all(self, cycle):
+        """GITS_CACHE_CTL.Invalidate: hold, wait for the translator, invalidate, release."""
+        translator = self.its.translator
+        self.busy = True
+        yield self.kernel.at(cycle)
+        translator.hold(cycle + 1)
+        idle = yield translator.quiesce(cycle)
+        translator.invalidate(idle + 1, InvalKind.ALL)
+        translator.release(idle + 2)
+        self._invalidate_from = None
+        self._invalidate_done = idle + 2
+        yield self.kernel.at(idle + 1)
+        self.free = idle + 2
+        self.busy = False
+
+    # -- one command ---------------------------------------------------------------------
+
+    def _read(self, cycle, addr):
+        """A table read offered in ``cycle``: ``(data cycle, word or None)``."""
+        yield self.kernel.at(cycle)
+        result = yield self.its.memory.read(EXECUTOR_CLIENT, addr)
+        return result.first, result.data[0]
+
+    def _checked_read(self, cycle, addr, code, check):
+        """Read the entry at ``addr`` (offered in ``cycle``); fail with TABLE_READ_ERROR or,
+        when ``check(word)`` is false, with ``code``, in the cycle after the data."""
+        arrival, word = yield from self._read(cycle, addr)
+        if word is None:
+            raise _Failed(CmdError.TABLE_READ_ERROR, arrival + 1)
+        if not check(word) and code is not CmdError.NONE:
+            raise _Failed(code, arrival + 1)
+        return arrival, word
+
+    def _collection(self, cycle, icid, code):
+        """LOOKUP_*_COLLECTION in ``cycle``: ``(cycle it goes on, target or None)``."""
+        tables = self.its.tables
+        if not tables.collection_exists(icid):
+            if code is not CmdError.NONE:
+                raise _Failed(code, cycle + 1)
+            return cycle, None
+        if icid < self.params.hcc:
+            target = tables.on_chip(icid)
+            if target is None and code is not CmdError.NONE:
+                raise _Failed(code, cycle + 1)
+            return cycle, target
+        arrival, word = yield from self._checked_read(
+            cycle + 1, tables.cte_address(icid), code,
+            lambda word: _cte_target(self.params, word) is not None)
+        return arrival, _cte_target(self.params, word)
+
+    def _command(self, item, take):
+        """Run the command taken in ``take``; returns its retire cycle (FAIL retires in the
+        cycle it is entered)."""
+        try:
+            return (yield from self._steps(item, take))
+        except _Failed as failure:
+            yield self.kernel.at(failure.cycle)
+            self._step(failure.code)
+            return failure.cycle
+
+    def _step(self, predicted):
+        """The reference model executes the command; check its error against ``predicted``."""
+        model = self.model
+        executed = model.step()
+        self.stepped.append(self.kernel.now)
+        regs = self.its.regs
+        if executed is None:
+            self.its.mismatches.append(f"the model had no command to execute "
+                                       f"(TLM predicted {predicted.name})")
+            return None
+        if executed.error is not predicted:
+            self.its.mismatches.append(
+                f"command at {executed.offset:#x} {executed.command}: model "
+                f"{executed.error.name}, TLM predicted {predicted.name}")
+        regs.command_stepped(executed.offset)
+        return executed
+
+    def _steps(self, item, take):
+        p, its, tables = self.params, self.its, self.its.tables
+        state = take + 1
+        if item.error:
+            raise _Failed(CmdError.COMMAND_READ_ERROR, state)
+        cmd, fields = _decode_command(its.memory.memory.read(
+            its.cmdq.ring_base + item.slot * COMMAND_BYTES, COMMAND_BYTES))
+        recipe = _RECIPES.get(cmd)
+        if recipe is None:
+            raise _Failed(CmdError.UNSUPPORTED_COMMAND, state)
+        device_id = fields.get("device_id", 0)
+        event_id = fields.get("event_id", 0)
+        icid = fields.get("icid", 0)
+        none = CmdError.NONE
+        itt_addr = size = 0
+
+        # DEVICE, WAIT_LEVEL1, WAIT_DTE
+        if recipe.device_oor is not none:
+            kind, addr, slot = tables.device(device_id)
+            if kind == _OOR:
+                raise _Failed(recipe.device_oor, state + 1)
+            if kind == _LEVEL1_ENTRY:
+                arrival, word = yield from self._checked_read(
+                    state + 1, addr, recipe.device_oor, lambda word: _LEVEL1(word)[0])
+                addr = (_LEVEL1(word)[1] << _PA_SHIFT) + ENTRY_BYTES * slot
+                state = arrival
+            if recipe.dte_invalid is not none:
+                arrival, word = yield from self._checked_read(
+                    state + 1, addr, recipe.dte_invalid, lambda word: _DTE(word)[0])
+                _, itt_addr, size = _DTE(word)
+                state = arrival
+            state += 1
+
+        # CHECK
+        pintid = event_id if recipe.pintid_is_event else fields.get("pintid", 0)
+        rdbase = fields.get("rdbase", 0)
+        rd_bad = {
+            RdCheck.NONE: False,
+            RdCheck.RDBASE: rdbase >= p.num_redistributors,
+            RdCheck.RDBASE_IF_VALID: fields.get("valid", 0) and rdbase >= p.num_redistributors,
+            RdCheck.RDBASE_BOTH: max(fields.get("rdbase1", 0),
+                                     fields.get("rdbase2", 0)) >= p.num_redistributors,
+        }[recipe.rd_check]
+        for failing, code in (
+                (fields.get("valid", 0) and fields.get("size", 0) + 1 > p.event_bits,
+                 recipe.ittsize_oor),
+                (event_id >> (size + 1) != 0, recipe.event_oor),
+                (not LPI_BASE <= pintid < 1 << p.id_bits, recipe.pintid_oor),
+                (not tables.collection_exists(icid), recipe.collection_oor),
+                (rd_bad, recipe.rd_oor)):
+            if failing and code is not none:
+                raise _Failed(code, state + 1)
+        step = state                    # the cycle of the step that goes on
+        ite_icid = ite_pintid = 0
+        if recipe.ite_invalid is not none:
+            arrival, word = yield from self._checked_read(
+                state + 1, (itt_addr << _ITT_SHIFT) + ENTRY_BYTES * event_id,
+                recipe.ite_invalid, lambda word: _ITE(word)[0])
+            _, ite_icid, ite_pintid = _ITE(word)
+            step = arrival
+
+        # LOOKUP_CMD_COLLECTION, LOOKUP_ITE_COLLECTION
+        new_rd = old_rd = None
+        if recipe.cmd_collection is not none:
+            step, new_rd = yield from self._collection(step + 1, icid, recipe.cmd_collection)
+        if recipe.ite_collection:
+            step, old_rd = yield from self._collection(step + 1, ite_icid,
+                                                       recipe.ite_collection_unmapped)
+
+        # WAIT_TRANSLATOR_IDLE .. WAIT_INVALIDATE: the model changes the tables while the
+        # translator is held and idle.
+        stepped = held = False
+        if recipe.write is not Write.NONE:
+            translator = its.translator
+            waiting = step + 1
+            yield self.kernel.at(waiting)
+            translator.hold(waiting + 1)
+            held = True
+            idle = yield translator.quiesce(waiting)
+            yield self.kernel.at(idle)
+            if recipe.write is Write.COLLECTION and icid < p.hcc:
+                self._step(none)
+                invalidate = idle + 2       # WAIT_COLLECTION_WRITE, then WAIT_INVALIDATE
+            else:
+                address = self._written_address(recipe, tables, device_id, event_id, icid,
+                                                itt_addr)
+                faulty = its.memory.memory.fault(address, ENTRY_BYTES) is not None
+                self._step(CmdError.TABLE_WRITE_ERROR if faulty else none)
+                yield self.kernel.at(idle + 1)
+                done = its.memory.write(idle + 1, address)
+                if done.error:
+                    translator.release(done.done + 2)
+                    return done.done + 1
+                invalidate = done.done + 1
+            stepped = True
+            translator.invalidate(invalidate, INVALIDATION[recipe.write], device_id, event_id)
+            step = invalidate
+
+        # WAIT_PACKET, WAIT_SYNC_ACK
+        wanted = {
+            PacketWhen.NEVER: False,
+            PacketWhen.ALWAYS: True,
+            PacketWhen.RD_CHANGES: old_rd is not None and old_rd != new_rd,
+            PacketWhen.RDBASES_DIFFER: fields.get("rdbase1", 0) != fields.get("rdbase2", 0),
+        }[recipe.packet_when]
+        if not stepped:
+            # No table changes: the model executes it now, so that its packet is known
+            # (and announced) as early as the RTL's cycle for it is.
+            self._step(none)
+        retire = step
+        if wanted:
+            offered = step + 1
+            offers = [its.forwarder.offer(rd, offered, packet)
+                      for rd in range(p.num_redistributors)
+                      for packet in self.model.take_packets(rd)]
+            for offer in offers:
+                while True:
+                    yield self.kernel.end_of_cycle(cycle=offer.cycle)
+                    if its.forwarder.settle(offer, self.kernel.now):
+                        break
+                retire = offer.ack if offer.packet.op is GicOp.SYNC else offer.accepted
+        if held:
+            its.translator.release(retire + 1)
+        return retire
+
+    @staticmethod
+    def _written_address(recipe, tables, device_id, event_id, icid, itt_addr):
+        if recipe.write is Write.DTE:
+            kind, addr, slot = tables.device(device_id)
+            if kind == _LEVEL1_ENTRY:
+                word = tables.model.memory.read_int(addr, ENTRY_BYTES)
+                addr = (_LEVEL1(word)[1] << _PA_SHIFT) + ENTRY_BYTES * slot
+            return addr
+        if recipe.write is Write.COLLECTION:
+            return tables.cte_address(icid)
+        return (itt_addr << _ITT_SHIFT) + ENTRY_BYTES * event_id
+
+
+# -- registers -------------------------------------------------------------------------------
+
+_WIDTHS = {register.offset: register.width for register in REGISTERS}
+_OVERRIDDEN = {REG[name] for name in ("GITS_CTLR", "GITS_CREADR", "GITS_QUERY_RESULT",
+                                      "GITS_CACHE_CTL")}
+_WORD = (1 << 32) - 1
+
+
+class RegisterBlock(Module):
+    """The GITS_* registers (``hw/its/regs.Registers``), held by the reference model.
+
+    An access happens at the current cycle and takes effect at its end (seen from the
+    next cycle), as a register-bus strobe; :class:`sim.tlm.bus.TlmBus` adds the AXI4-Lite
+    bridge's cycles around it. On top of the model: ``GITS_CTLR.Quiescent`` waits for
+    the blocks to be idle; ``GITS_CREADR`` moves when the executor retires;
+    ``GITS_QUERY_RESULT.Done`` waits for the translator's answer;
+    ``GITS_CACHE_CTL.Invalidate`` reads 1 until the executor invalidated;
+    ``GITS_TRANSLATER`` writes are MSIs.
+    """
+
+    def __init__(self, kernel, its, *, parent=None):
+        super().__init__(kernel, "regs", parent)
+        self.its = its
+        self.model = its.model
+        self._creadr = self.model.read(REG["GITS_CREADR"])
+        self._creadr_next = None        # (cycle, value): CREADR after the retiring command
+        self._creadr_pending = self._creadr
+        self._query_answer = None       # the event of the query in flight
+        self._query_done = 0
+
+    def read(self, offset, size=8):
+        """Read ``size`` bytes at ``offset`` now (as :meth:`sim.model.ItsModel.read`)."""
+        if size == 8 and _WIDTHS.get(offset) == 64:
+            return self._value(offset)
+        value = 0
+        for n in range(size // 4):
+            word_offset = offset + 4 * n
+            base = word_offset if word_offset in _WIDTHS else word_offset - 4
+            if base in _OVERRIDDEN and word_offset - base < _WIDTHS[base] // 8:
+                word = (self._value(base) >> (8 * (word_offset - base))) & _WORD
+            else:
+                word = self.model.read(word_offset, 4)
+            value |= word << (32 * n)
+        return value
+
+    def _value(self, offset):
+        """The whole register at ``offset``, as software reads it now."""
+        now = self.kernel.now
+        if offset == REG["GITS_CTLR"]:
+            enabled = self.model.enabled
+            return pack(GitsCtlr, enabled=enabled, quiescent=not enabled and self.its.idle())
+        if offset == REG["GITS_CREADR"]:
+            if self._creadr_next is not None and self._creadr_next[0] <= now:
+                self._creadr = self._creadr_next[1]
+                self._creadr_next = None
+            return self._creadr
+        if offset == REG["GITS_QUERY_RESULT"]:
+            answer = self._query_answer
+            if answer is not None and not (answer.triggered and self._query_done <= now):
+                return 0
+        if offset == REG["GITS_CACHE_CTL"]:
+            return self.model.read(offset, 4) | pack(
+                CacheCtl, invalidate=int(self.its.executor.invalidate_pending))
+        return self.model.read(offset, _WIDTHS.get(offset, 32) // 8)
+
+    def write(self, offset, value, size=8, *, device_id=0):
+        """Write now; the change is seen from the next cycle."""
+        its, model, now = self.its, self.model, self.kernel.now
+        if offset == TRANSLATER:
+            its.msi(device_id, value & _WORD, offer=now + 1)
+            return
+        was_enabled, was_stalled = model.enabled, model.stalled
+        touched = {base for base in _WIDTHS
+                   if base < offset + size and offset < base + _WIDTHS[base] // 8}
+        if REG["GITS_CACHE_CTL"] in touched:
+            cache_disable = unpack(CacheCtl, model.read(REG["GITS_CACHE_CTL"], 4))["disable"]
+        model.write(offset, value, size, device_id=device_id)
+        seen = now + 1
+        if REG["GITS_CTLR"] in touched and model.enabled != was_enabled:
+            its.translator.set_enabled(seen, model.enabled)
+        if touched & {REG["GITS_BASER0"], REG["GITS_BASER1"]}:
+            its.tables.refresh()
+        if REG["GITS_CBASER"] in touched or was_stalled and not model.stalled:
+            # A new ring starts at 0; a retry clears Stalled (CREADR stays on the command).
+            self._creadr = model.read(REG["GITS_CREADR"])
+            self._creadr_next = None
+        if touched & {REG["GITS_CTLR"], REG["GITS_CBASER"], REG["GITS_CWRITER"]}:
+            its.cmdq.registers_changed(seen, restart=REG["GITS_CBASER"] in touched and
+                                       not model.enabled)
+        if REG["GITS_CACHE_CTL"] in touched:
+            written = unpack(CacheCtl, (value >> (8 * (REG["GITS_CACHE_CTL"] - offset))) & _WORD)
+            if written["disable"] != cache_disable:
+                its.translator.set_cache_disable(seen, written["disable"])
+            if written["invalidate"]:
+                its.executor.request_invalidate(seen)
+        if REG["GITS_QUERY"] in touched:
+            request = unpack(QueryRequest, model.read(REG["GITS_QUERY"]))
+            self._query_answer = its.query(request["device_id"], request["event_id"],
+                                           offer=seen)
+            self._query_answer.callbacks.append(self._answered)
+
+    def _answered(self, event):
+        if event is self._query_answer:
+            self._query_done = event.value[0] + 1
+
+    def command_stepped(self, offset):
+        """The model executed the command at ring byte ``offset``: CREADR moves past it (or
+        stays, stalled) when the executor retires it."""
+        stalled = self.model.stalled
+        slot = offset // COMMAND_BYTES
+        if not stalled:
+            slot = (slot + 1) % self.its.cmdq.ring_slots
+        self._creadr_pending = _ENCODE_CREADR(offset=slot, stalled=stalled)
+
+    def command_retired(self, cycle):
+        """The executor retired the command in ``cycle``: CREADR moves at its end."""
+        self._creadr_next = (cycle + 1, self._creadr_pending)
+        if self.model.stalled:
+            self.its.cmdq.flush()
+        self.its.cmdq.registers_changed(cycle + 1, reread=False)
+
+
+# -- the ITS ---------------------------------------------------------------------------------
+
+class TlmIts(Module):
+    """The whole ITS, transaction level, with the same parameters as ``hw.its.top.Its``.
+
+    Parameters
+    ----------
+    params : ItsParams
+    memory : sim.memory.Memory
+        Holds the command ring and the tables (shared with the driver).
+    mem_latency : int
+        The memory's latency ``L`` (as the testbenches' ``Axi4SlaveModel(latency=L)``).
+    ack_delay : int
+        Cycles a redistributor takes to acknowledge a SYNC (as
+        ``GicStreamSink(ack_delay=...)``).
+    kernel : Kernel or None
+        The kernel to run in (a new one by default).
+
+    Members
+    -------
+    kernel : Kernel
+    model : sim.model.ItsModel
+        The architectural state (registers, records, counters, collections).
+    memory : MemoryTarget
+    regs, cmdq, executor, translator, forwarder : the blocks
+    redistributors : list of Redistributor
+    mismatches : list of str
+        Disagreements with the reference model (must stay empty).
+
+    Raises
+    ------
+    TypeError
+        If ``params`` is not an :class:`ItsParams`.
+    ValueError
+        If ``mem_latency`` or ``ack_delay`` is out of range.
+    """
+
+    def __init__(self, params, memory, *, mem_latency=4, ack_delay=3, kernel=None):
+        if not isinstance(params, ItsParams):
+            raise TypeError(f"params must be an ItsParams, not {params!r}")
+        if not isinstance(ack_delay, int) or ack_delay < 1:
+            raise ValueError(f"ack_delay must be an integer >= 1, not {ack_delay!r}")
+        kernel = kernel or Kernel()
+        super().__init__(kernel, "its")
+        self.params = params
+        self.mismatches = []
+        self.model = ItsModel(params, memory, auto_execute=False)
+        self.memory = MemoryTarget(kernel, memory, latency=mem_latency, read_clients=3,
+                                   parent=self)
+        self.tables = _Tables(params, self.model)
+        self.redistributors = [Redistributor(kernel, rd, ack_delay=ack_delay, parent=self)
+                               for rd in range(params.num_redistributors)]
+        self.forwarder = Forwarder(kernel, self.redistributors, parent=self)
+        self.translator = Translator(kernel, params, self.model, self.tables, self.memory,
+                                     self.forwarder, self.mismatches, parent=self)
+        self.cmdq = CommandFetch(kernel, self.model, self.memory, parent=self)
+        self.executor = Executor(kernel, self, parent=self)
+        self.regs = RegisterBlock(kernel, self, parent=self)
+        self.translator.msi.bind(Fifo(kernel, None, name="its.msi"))
+        commands = Fifo(kernel, None, name="its.cmd")
+        self.cmdq.cmd.bind(commands)
+        self.executor.cmd.bind(commands)
+        for block in (self.translator, self.cmdq, self.executor):
+            block.start()
+
+    # -- stimulus -----------------------------------------------------------------------
+
+    def msi(self, device_id, event_id, *, offer=None):
+        """An MSI offered from cycle ``offer`` (now by default) on the MSI stream."""
+        offer = self.kernel.now if offer is None else offer
+        self.translator.msi.channel.nb_put(_Item(offer, device_id, event_id))
+
+    def query(self, device_id, event_id, *, offer=None):
+        """A query on the query port; an event whose value is ``(cycle, status, pintid,
+        target)`` when answered."""
+        offer = self.kernel.now if offer is None else offer
+        answer = self.kernel.event()
+        self.translator.msi.channel.nb_put(_Item(offer, device_id, event_id, answer))
+        return answer
+
+    # -- observation --------------------------------------------------------------------
+
+    @property
+    def packets(self):
+        """Per redistributor, every packet it received, in order."""
+        return [rd.packets for rd in self.redistributors]
+
+    def idle(self):
+        """Nothing fetched, executing or in flight (GITS_CTLR.Quiescent when disabled)."""
+        now = self.kernel.now
+        fetchable = self.cmdq.fetchable()
+        return not (self.translator.busy(now) or self.executor.busy or
+                    len(self.executor.cmd.channel) or fetchable or
+                    self.executor.invalidate_pending)
+
+    def stats(self):
+        """The GITS_STAT_* counters, by name."""
+        return dict(self.model.stats)
