@@ -4,7 +4,7 @@
 so the same driver brings up the reference model, the Amaranth simulation, a
 cocotb testbench and the FPGA board over its UART bridge (Glasgow's shape: the
 gateware, an async host-side interface, a CLI on top). A target implements the
-six coroutines; :class:`ModelBus` is the one for the reference model.
+six coroutines; :class:`ModelBus` is the one for the reference models.
 """
 
 import abc
@@ -55,21 +55,23 @@ class ItsBus(abc.ABC):
 
 
 class ModelBus(ItsBus):
-    """The bus of the untimed reference model (:class:`sim.model.ItsModel`).
+    """The bus of an untimed reference model.
 
     Every access takes effect at once; with ``auto_execute`` a CWRITER write
     runs the commands before it returns, so polls never wait.
 
     Parameters
     ----------
-    model : sim.model.ItsModel
-        The ITS to drive.
+    model : sim.model.ItsModel or sim.gicr_model.GicModel
+        The ITS to drive, or an ITS with its redistributors (offsets then reach
+        every frame, and each packet reaches its redistributor at once, so there
+        are none to take).
     memory : sim.memory.Memory, optional
         The memory the model walks; ``model.memory`` when omitted.
 
     Members
     -------
-    model : sim.model.ItsModel
+    model : sim.model.ItsModel or sim.gicr_model.GicModel
     memory : sim.memory.Memory
     """
 

@@ -16,7 +16,7 @@ executes (and every MSI) it hands each redistributor its packets; MOVLPI and
 MOVALL move pending state to the target redistributor. Registers are reached
 through one address space, as :class:`hw.gicr.gic.Gic` decodes its AXI4-Lite
 port: the ITS frame at 0, redistributor ``n``'s frame at ``0x20000 * (1 + n)``.
-:class:`GicModelBus` is the :class:`sim.bus.ItsBus` of a GicModel, so the
+:class:`sim.bus.ModelBus` drives a GicModel as it does an ItsModel, so the
 Linux-style driver runs on it unchanged.
 
 Everything happens at once: GICR_CTLR.RWP and GICR_SYNCR.Busy read 0, a SYNC is
@@ -28,25 +28,22 @@ the table is exact again after that.
 
 from functools import partial
 
-from amaranth.lib import data
-
 from hw.gicr.layouts import (
     MIN_LPI_ID_BITS, PENDBASER_ALIGN, PENDING_BITS_PER_DW, PROPBASER_ALIGN, SPECIAL_INTIDS,
     SPURIOUS_INTID, GicrCtlr, GicrLpir, GicrPendbaser, GicrPropbaser, GicrSyncr, GicrTyper,
-    GicrWaker, LpiConfig,
+    GicrWaker, LpiConfig, public_mask,
 )
 from hw.gicr.regmap import FRAME_BYTES, IIDR_VALUE, PIDR2_VALUE, REG, REGISTERS
 from hw.its.layouts import LPI_BASE, GicOp
 from hw.its.params import ItsParams
 from hw.its.regmap import FRAME_BYTES as ITS_FRAME_BYTES
-from sim.bus import ItsBus
 from sim.commands import pack, unpack
 from sim.memory import BusError, Memory
 from sim.model import ItsModel, Packet
+from sim.regfile import RegisterFile
 
-__all__ = ["RedistributorModel", "GicModel", "GicModelBus", "LpiState", "rd_frame"]
+__all__ = ["RedistributorModel", "GicModel", "LpiState", "rd_frame"]
 
-_WORD_MASK = (1 << 32) - 1
 _DW_BYTES = 8
 _PRIORITY_SHIFT = 2          # LpiConfig.priority holds priority bits [7:2]
 
@@ -54,14 +51,6 @@ _PRIORITY_SHIFT = 2          # LpiConfig.priority holds priority bits [7:2]
 def rd_frame(rd):
     """Base address of redistributor ``rd``'s frame in the Gic's register space."""
     return FRAME_BYTES * (1 + rd)
-
-
-def _public_mask(layout):
-    mask = 0
-    for name, field in data.Layout.cast(layout):
-        if not name.startswith("_"):
-            mask |= ((1 << field.width) - 1) << field.offset
-    return mask
 
 
 class LpiState:
@@ -95,7 +84,7 @@ class LpiState:
         return f"LpiState(enable={self.enable}, priority={self.priority:#04x})"
 
 
-class RedistributorModel:
+class RedistributorModel(RegisterFile):
     """Architectural model of one redistributor's LPI part and its CPU interface.
 
     Parameters
@@ -140,8 +129,7 @@ class RedistributorModel:
         self._propbaser = 0
         self._pendbaser = 0
         self._ptz = False
-        self._widths = {register.offset: register.width for register in REGISTERS}
-        self._registers = {   # offset -> (read, write or None)
+        super().__init__(REGISTERS, {
             REG["GICR_CTLR"]: (self._read_ctlr, self._write_ctlr),
             REG["GICR_IIDR"]: (lambda: IIDR_VALUE, None),
             REG["GICR_TYPER"]: (lambda: self.typer, None),
@@ -154,7 +142,7 @@ class RedistributorModel:
             REG["GICR_INVALLR"]: (lambda: 0, lambda value: self.invall()),
             REG["GICR_SYNCR"]: (lambda: pack(GicrSyncr, busy=0), None),
             REG["GICR_PIDR2"]: (lambda: PIDR2_VALUE, None),
-        }
+        }, frame_bytes=FRAME_BYTES, frame_name="redistributor")
 
     # -- state --------------------------------------------------------------------------------
 
@@ -327,64 +315,7 @@ class RedistributorModel:
         if intid not in SPECIAL_INTIDS and self.active:
             self.active.remove(min(self.active))
 
-    # -- registers ----------------------------------------------------------------------------
-
-    def read(self, offset: int, size: int = 8) -> int:
-        """Read ``size`` (4 or 8) bytes at ``offset`` of the frame (rules as the ITS frame's)."""
-        self._check_access(offset, size)
-        if size == 8 and self._widths.get(offset) == 64:
-            return self._registers[offset][0]()
-        return sum(self._read_word(offset + 4 * n) << (32 * n) for n in range(size // 4))
-
-    def write(self, offset: int, value: int, size: int = 8) -> None:
-        """Write ``size`` (4 or 8) bytes at ``offset``; a 32-bit write to half of a 64-bit
-        register writes all of it with the other half as it reads."""
-        self._check_access(offset, size)
-        if not 0 <= value < 1 << (8 * size):
-            raise ValueError(f"value {value:#x} does not fit in a {size}-byte write")
-        if size == 8 and self._widths.get(offset) == 64:
-            self._write_register(offset, value)
-            return
-        for n in range(size // 4):
-            self._write_word(offset + 4 * n, (value >> (32 * n)) & _WORD_MASK)
-
-    @staticmethod
-    def _check_access(offset, size):
-        if size not in (4, 8):
-            raise ValueError(f"access size must be 4 or 8 bytes, not {size!r}")
-        if offset % size:
-            raise ValueError(f"a {size}-byte access must be {size}-byte aligned, "
-                             f"not at offset {offset:#x}")
-        if not 0 <= offset <= FRAME_BYTES - size:
-            raise ValueError(f"offset {offset:#x} is outside the {FRAME_BYTES // 1024} KiB "
-                             f"redistributor frame")
-
-    def _locate(self, offset):
-        for base in (offset, offset - 4):
-            width = self._widths.get(base)
-            if width is not None and offset - base < width // 8:
-                return base, 8 * (offset - base)
-        return None
-
-    def _write_register(self, offset, value):
-        write = self._registers[offset][1]
-        if write is not None:
-            write(value)
-
-    def _read_word(self, offset):
-        located = self._locate(offset)
-        if located is None:
-            return 0
-        base, shift = located
-        return (self._registers[base][0]() >> shift) & _WORD_MASK
-
-    def _write_word(self, offset, value):
-        located = self._locate(offset)
-        if located is None:
-            return
-        base, shift = located
-        other = self._registers[base][0]() & ~(_WORD_MASK << shift)
-        self._write_register(base, other | (value << shift))
+    # -- registers (access rules: sim.regfile) ------------------------------------------------
 
     def _read_ctlr(self):
         return pack(GicrCtlr, enable_lpis=int(self._enable_lpis), ces=1, ir=1)
@@ -407,12 +338,12 @@ class RedistributorModel:
 
     def _write_propbaser(self, value):
         if not self._enable_lpis:
-            self._propbaser = value & _public_mask(GicrPropbaser)
+            self._propbaser = value & public_mask(GicrPropbaser)
 
     def _write_pendbaser(self, value):
         if not self._enable_lpis:
             self._ptz = bool(unpack(GicrPendbaser, value)["ptz"])
-            self._pendbaser = value & _public_mask(GicrPendbaser) & ~pack(GicrPendbaser, ptz=1)
+            self._pendbaser = value & public_mask(GicrPendbaser) & ~pack(GicrPendbaser, ptz=1)
 
     def _write_lpir(self, action, value):
         action(unpack(GicrLpir, value)["intid"])
@@ -500,34 +431,3 @@ class GicModel:
     def irq(self, rd: int) -> bool:
         """CPU ``rd``'s interrupt line."""
         return self.rds[rd].irq
-
-
-class GicModelBus(ItsBus):
-    """The :class:`sim.bus.ItsBus` of a :class:`GicModel`: offsets reach every frame.
-
-    Parameters
-    ----------
-    model : GicModel
-    """
-
-    def __init__(self, model: GicModel):
-        self.model = model
-        self.memory = model.memory
-
-    async def read_reg(self, offset, size=8):
-        return self.model.read(offset, size)
-
-    async def write_reg(self, offset, value, size=8):
-        self.model.write(offset, value, size)
-
-    async def read_mem(self, addr, length):
-        return self.memory.read(addr, length)
-
-    async def write_mem(self, addr, data):
-        self.memory.write(addr, data)
-
-    async def idle(self):
-        pass
-
-    async def msi(self, device_id, event_id):
-        self.model.msi(device_id, event_id)

@@ -32,10 +32,10 @@ from hw.its.regmap import (
 )
 from sim.commands import ItsCommand, decode_command, field_width, pack, unpack
 from sim.memory import BusError, Memory
+from sim.regfile import RegisterFile
 
 __all__ = ["ItsModel", "Packet", "Translation", "ExecutedCommand"]
 
-_WORD_MASK = (1 << 32) - 1
 _COUNTER_MODULUS = 1 << 32          # GITS_STAT_* are 32-bit counters
 _PA_SHIFT = 12                      # CBASER/BASER PA and Level1Entry.addr: address bits [n:12]
 _ITT_SHIFT = 8                      # MAPD ITT_addr and DTE.itt_addr hold address bits [51:8]
@@ -141,7 +141,7 @@ def _fit(layout, name, value):
     return value % (1 << field_width(layout, name))
 
 
-class ItsModel:
+class ItsModel(RegisterFile):
     """Architectural model of one ITS.
 
     Parameters
@@ -196,8 +196,7 @@ class ItsModel:
         self._query_result = 0
         self._cache_disable = 0
 
-        self._widths = {register.offset: register.width for register in REGISTERS}
-        self._registers = {  # offset -> (read, write or None for read-only)
+        super().__init__(REGISTERS, {
             REG["GITS_CTLR"]: (self._read_ctlr, self._write_ctlr),
             REG["GITS_IIDR"]: (lambda: IIDR_VALUE, None),
             REG["GITS_TYPER"]: (lambda: params.typer, None),
@@ -215,7 +214,7 @@ class ItsModel:
                                           partial(self._clear_stat, name))
                for name, _ in STAT_COUNTERS},
             REG["GITS_PIDR2"]: (lambda: PIDR2_VALUE, None),
-        }
+        }, frame_bytes=FRAME_BYTES, frame_name="ITS")
         self._commands = {
             Cmd.MOVI: self._movi, Cmd.INT: self._int, Cmd.CLEAR: self._clear,
             Cmd.SYNC: self._sync, Cmd.MAPD: self._mapd, Cmd.MAPC: self._mapc,
@@ -256,91 +255,21 @@ class ItsModel:
         self.packets[rd].clear()
         return taken
 
-    # -- register interface -----------------------------------------------------------------
-
-    def read(self, offset: int, size: int = 8) -> int:
-        """Read ``size`` (4 or 8) bytes at byte ``offset`` of the ITS frame.
-
-        A 64-bit register takes 32-bit reads of either half; an 8-byte read at an
-        offset holding two 32-bit registers returns both; unknown offsets read 0.
-
-        Raises
-        ------
-        ValueError
-            For a size other than 4 or 8, a misaligned offset, or one outside the frame.
-        """
-        self._check_access(offset, size)
-        if size == 8 and self._widths.get(offset) == 64:
-            return self._read_register(offset)
-        return sum(self._read_word(offset + 4 * n) << (32 * n) for n in range(size // 4))
+    # -- register interface (reads and the 32/64-bit splitting: sim.regfile) -----------------
 
     def write(self, offset: int, value: int, size: int = 8, *, device_id: int = 0) -> None:
         """Write ``size`` (4 or 8) bytes of ``value`` at byte ``offset`` of the ITS frame.
 
-        A 32-bit write to half of a 64-bit register writes the register with its
-        other half as it reads. A write to ``GITS_TRANSLATER`` is an MSI of
-        ``device_id`` (the bus sideband). Unknown and read-only offsets ignore writes.
-
-        Raises
-        ------
-        ValueError
-            For a size other than 4 or 8, a misaligned offset, one outside the frame,
-            or a value that does not fit in ``size`` bytes.
+        As :meth:`sim.regfile.RegisterFile.write`; a write to ``GITS_TRANSLATER`` is an
+        MSI of ``device_id`` (the bus sideband).
         """
-        self._check_access(offset, size)
-        if not 0 <= value < 1 << (8 * size):
-            raise ValueError(f"value {value:#x} does not fit in a {size}-byte write")
-        if size == 8 and self._widths.get(offset) == 64:
-            self._write_register(offset, value)
-            return
-        for n in range(size // 4):
-            self._write_word(offset + 4 * n, (value >> (32 * n)) & _WORD_MASK, device_id)
-
-    @staticmethod
-    def _check_access(offset, size):
-        if size not in (4, 8):
-            raise ValueError(f"access size must be 4 or 8 bytes, not {size!r}")
-        if offset % size:
-            raise ValueError(f"a {size}-byte access must be {size}-byte aligned, "
-                             f"not at offset {offset:#x}")
-        if not 0 <= offset <= FRAME_BYTES - size:
-            raise ValueError(f"offset {offset:#x} is outside the {FRAME_BYTES // 1024} KiB "
-                             f"ITS frame")
-
-    def _locate(self, offset):
-        """``(register offset, bit position)`` of the 32-bit word at ``offset``, or None."""
-        for base in (offset, offset - 4):
-            width = self._widths.get(base)
-            if width is not None and offset - base < width // 8:
-                return base, 8 * (offset - base)
-        return None
-
-    def _read_register(self, offset):
-        read, _ = self._registers.get(offset, (lambda: 0, None))
-        return read()
-
-    def _write_register(self, offset, value):
-        _, write = self._registers.get(offset, (None, None))
-        if write is not None:
-            write(value)
-
-    def _read_word(self, offset):
-        located = self._locate(offset)
-        if located is None:
-            return 0
-        base, shift = located
-        return (self._read_register(base) >> shift) & _WORD_MASK
+        super().write(offset, value, size, device_id=device_id)
 
     def _write_word(self, offset, value, device_id):
         if offset == TRANSLATER:
             self.msi(device_id, value)
-            return
-        located = self._locate(offset)
-        if located is None:
-            return
-        base, shift = located
-        other = self._read_register(base) & ~(_WORD_MASK << shift)
-        self._write_register(base, other | (value << shift))
+        else:
+            super()._write_word(offset, value)
 
     def _run_if_automatic(self):
         if self.auto_execute:

@@ -131,6 +131,16 @@ def _check_fits(params, name, devices, events):
                          f"are too small")
 
 
+def _shuffled_pairs(params, name, rng, devices, count):
+    """At least ``count`` ``(device, event)`` pairs, spread evenly over ``devices`` devices, in
+    random order; and the events a device needs."""
+    per_device = -(-count // devices)
+    _check_fits(params, name, devices, per_device)
+    pairs = [(device, event) for device in range(devices) for event in range(per_device)]
+    rng.shuffle(pairs)
+    return pairs, per_device
+
+
 def hit_storm(params, *, seed=1, scale=600):
     """``scale`` back-to-back MSIs to a few events, every one a translation-cache hit."""
     rng = random.Random(seed)
@@ -151,10 +161,7 @@ def cold_misses(params, *, seed=2, scale=150):
     order, so the device cache misses too when it holds fewer."""
     rng = random.Random(seed)
     devices = 6
-    per_device = -(-scale // devices)
-    _check_fits(params, "cold_misses", devices, per_device)
-    pairs = [(device, event) for device in range(devices) for event in range(per_device)]
-    rng.shuffle(pairs)
+    pairs, per_device = _shuffled_pairs(params, "cold_misses", rng, devices, scale)
     pairs = pairs[:scale]
     return Workload(
         name="cold_misses",
@@ -189,10 +196,7 @@ def zipf(params, *, seed=4, scale=500, pairs_count=64, exponent=1.1, mean_gap=2)
     held in memory (a miss then reads the CTE too)."""
     rng = random.Random(seed)
     devices = 4
-    per_device = -(-pairs_count // devices)
-    _check_fits(params, "zipf", devices, per_device)
-    pairs = [(device, event) for device in range(devices) for event in range(per_device)]
-    rng.shuffle(pairs)
+    pairs, per_device = _shuffled_pairs(params, "zipf", rng, devices, pairs_count)
     weights = [1.0 / (rank + 1) ** exponent for rank in range(len(pairs))]
     on_chip = list(range(min(params.hcc, params.num_redistributors)))
     in_memory = [params.hcc + rd for rd in range(params.num_redistributors)

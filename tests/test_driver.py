@@ -43,6 +43,15 @@ async def delivered(bus, rds):
             for rd in range(rds)}
 
 
+async def up_with_event(device_id, event_bits, event_id, lpi, icid):
+    """:func:`up`, then one device and one of its events mapped; the packets so far taken."""
+    bus, driver = await up()
+    await driver.map_device(device_id, event_bits)
+    await driver.map_event(device_id, event_id, lpi, icid)
+    await delivered(bus, 4)
+    return bus, driver
+
+
 async def baser(bus, n):
     return unpack(GitsBaser, await bus.read_reg(REG[f"GITS_BASER{n}"]))
 
@@ -242,10 +251,7 @@ def test_mapping_commands_are_followed_by_a_sync_to_their_redistributor():
 
 def test_movi_retargets_and_moves_the_pending_state():
     async def body():
-        bus, driver = await up()
-        await driver.map_device(5, 4)
-        await driver.map_event(5, 9, LPI + 59, 0)
-        await delivered(bus, 4)
+        bus, driver = await up_with_event(5, 4, 9, LPI + 59, 0)
         await bus.msi(5, 9)
         await driver.move(5, 9, 3)
         await bus.msi(5, 9)
@@ -260,10 +266,7 @@ def test_movi_retargets_and_moves_the_pending_state():
 
 def test_discard_clears_and_unmaps():
     async def body():
-        bus, driver = await up()
-        await driver.map_device(2, 1)
-        await driver.map_event(2, 1, LPI + 21, 1)
-        await delivered(bus, 4)
+        bus, driver = await up_with_event(2, 1, 1, LPI + 21, 1)
         await driver.discard(2, 1)
         assert [p for p in await bus.take_packets(1) if p.op is GicOp.CLEAR] == [
             (GicOp.CLEAR, LPI + 21, 0)]
@@ -279,10 +282,7 @@ def test_discard_clears_and_unmaps():
 
 def test_unmap_device_and_move_all_and_other_helpers():
     async def body():
-        bus, driver = await up()
-        await driver.map_device(3, 2)
-        await driver.map_event(3, 0, LPI + 30, 2)
-        await delivered(bus, 4)
+        bus, driver = await up_with_event(3, 2, 0, LPI + 30, 2)
         await driver.int_(3, 0)
         await driver.inv(3, 0)
         await driver.clear(3, 0)

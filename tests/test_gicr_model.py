@@ -12,10 +12,11 @@ from hw.gicr.layouts import (
 from hw.gicr.regmap import IIDR_VALUE, PIDR2_VALUE, REG, markdown_table
 from hw.its.layouts import LPI_BASE, GicOp
 from hw.its.params import ItsParams
+from sim.bus import ModelBus
 from sim.commands import pack, unpack
 from sim.driver import ItsDriver
 from sim.gicr_driver import RedistributorDriver, pending_table_bytes, property_table_bytes
-from sim.gicr_model import GicModel, GicModelBus, LpiState, RedistributorModel, rd_frame
+from sim.gicr_model import GicModel, LpiState, RedistributorModel, rd_frame
 from sim.memory import Memory
 from sim.model import Packet
 
@@ -296,9 +297,13 @@ def test_packet_moves():
 
 # -- GicModel: the ITS model and the redistributors ----------------------------------------------
 
-async def bring_up(model):
-    """Linux-style bring-up of the ITS and every redistributor of ``model``."""
-    bus = GicModelBus(model)
+async def bring_up(priority):
+    """A GicModel whose LPIs all have ``priority``, its ITS and every redistributor brought up
+    Linux-style; the model and the ITS driver."""
+    memory = Memory()
+    memory.fill(PROP_BASE, property_table_bytes(14), config(priority))
+    model = GicModel(PARAMS, memory)
+    bus = ModelBus(model)
     driver = ItsDriver(bus, mem_base=0x4000_0000, mem_size=4 << 20, ring_bytes=4096)
     await driver.probe()
     for rd in range(PARAMS.num_redistributors):
@@ -306,7 +311,7 @@ async def bring_up(model):
         await gicr.wake()
         await gicr.enable_lpis(prop_base=PROP_BASE, pend_base=pend_base(rd), id_bits=14)
     await driver.init_cpus(PARAMS.num_redistributors)
-    return driver
+    return model, driver
 
 
 def run(coroutine):
@@ -314,16 +319,12 @@ def run(coroutine):
 
 
 def test_gic_model_msi_to_acknowledge():
-    memory = Memory()
-    memory.fill(PROP_BASE, property_table_bytes(14), config(0xA0))
-    model = GicModel(PARAMS, memory)
-
     async def script():
-        driver = await bring_up(model)
+        model, driver = await bring_up(0xA0)
         await driver.map_device(1, 4)
         for event in range(4):
             await driver.map_event(1, event, 9000 + event, event % 3)
-        write_config(memory, 9003, 0x20)
+        write_config(model.memory, 9003, 0x20)
         await driver.inv(1, 3)
         for event in (2, 0, 3, 1):
             await driver.bus.msi(1, event)
@@ -340,12 +341,8 @@ def test_gic_model_msi_to_acknowledge():
 
 
 def test_gic_model_movi_movall_discard_keep_or_clear_pending():
-    memory = Memory()
-    memory.fill(PROP_BASE, property_table_bytes(14), config(0x80))
-    model = GicModel(PARAMS, memory)
-
     async def script():
-        driver = await bring_up(model)
+        model, driver = await bring_up(0x80)
         await driver.map_device(0, 4)
         for event in range(6):
             await driver.map_event(0, event, 8192 + event, 0)

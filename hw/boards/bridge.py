@@ -265,6 +265,14 @@ class HostBridge(wiring.Component):
         def send(value, count):
             return [send_data.eq(value), send_count.eq(count)]
 
+        def send_state(name, value, count, then):
+            """State ``name``: send ``count`` bytes of ``value`` when the sender is idle, then
+            go to ``then``."""
+            with m.State(name):
+                with m.If(sender_idle):
+                    m.d.sync += send(value, count)
+                    m.next = then
+
         # -- request state -------------------------------------------------------------------
         opcode = Signal(8)
         length = Signal(8)
@@ -321,6 +329,17 @@ class HostBridge(wiring.Component):
             """Record ``code`` unless an earlier error is already recorded."""
             return status.eq(Mux(status == Status.OK, code, status))
 
+        def mem_status(resp):
+            """The Status of memory response ``resp``, which times out unless it is valid."""
+            return Mux(~resp.valid, Status.TIMEOUT,
+                       Mux(resp.payload.error, Status.MEM_ERROR, Status.OK))
+
+        def else_time_out():
+            """After an ``m.If`` on the answer: no answer in time ends the request with TIMEOUT."""
+            with m.Elif(bus_expired):
+                m.d.sync += fail(Status.TIMEOUT)
+                m.next = "SEND_STATUS"
+
         def axi_status(resp):
             return Mux(resp == AxiResp.SLVERR, Status.SLVERR,
                        Mux(resp == AxiResp.DECERR, Status.DECERR, Status.OK))
@@ -371,15 +390,9 @@ class HostBridge(wiring.Component):
                     with m.If(received + 1 == length):
                         m.next = "WAIT_CRC"
             with m.State("WAIT_CRC"):
-                m.d.comb += [self.rx.ready.eq(1), self.busy.eq(0)]
+                timed_receive("CHECK")
                 with m.If(take):
-                    m.next = "CHECK"
                     m.d.sync += status.eq(Mux(byte == rx_crc, Status.OK, Status.BAD_CHECKSUM))
-                with m.Elif(frame_timer == 0):
-                    m.d.sync += [status.eq(Status.TRUNCATED), respond_length.eq(0)]
-                    m.next = "SEND_HEADER"
-                with m.Else():
-                    m.d.sync += frame_timer.eq(frame_timer - 1)
 
             # ---- checking: the frame, then the arguments -------------------------------------
             with m.State("CHECK"):
@@ -502,10 +515,7 @@ class HostBridge(wiring.Component):
                     with m.Else():
                         m.d.sync += send(word, 8)
                         m.next = "SEND_IRQ_COUNT"
-            with m.State("SEND_IRQ_COUNT"):
-                with m.If(sender_idle):
-                    m.d.sync += send(irq_count, 4)
-                    m.next = "SEND_STATUS"
+            send_state("SEND_IRQ_COUNT", irq_count, 4, then="SEND_STATUS")
 
             # Register writes (WRITE32, WRITE64, TRANSLATE): AW and W together, in any order.
             with m.State("WAIT_AW_W_READY"):
@@ -516,17 +526,13 @@ class HostBridge(wiring.Component):
                 with m.If(aw_now & w_now):
                     m.d.sync += bus_wait()
                     m.next = "WAIT_BVALID"
-                with m.Elif(bus_expired):
-                    m.d.sync += fail(Status.TIMEOUT)
-                    m.next = "SEND_STATUS"
+                else_time_out()
             with m.State("WAIT_BVALID"):
                 m.d.comb += axil.bready.eq(1)
                 with m.If(axil.bvalid):
                     m.d.sync += fail(axi_status(axil.bresp))
                     m.next = "SEND_STATUS"
-                with m.Elif(bus_expired):
-                    m.d.sync += fail(Status.TIMEOUT)
-                    m.next = "SEND_STATUS"
+                else_time_out()
 
             # Board memory reads, one doubleword a request. The wait for the memory starts
             # once the previous doubleword has gone out.
@@ -548,11 +554,8 @@ class HostBridge(wiring.Component):
                 with m.If(self.mem_read.resp.valid | bus_expired):
                     m.d.sync += [addr.eq(addr + 8), count.eq(count - 1),
                                  *send(Mux(self.mem_read.resp.valid,
-                                           self.mem_read.resp.payload.data, 0), 8)]
-                    with m.If(~self.mem_read.resp.valid):
-                        m.d.sync += fail(Status.TIMEOUT)
-                    with m.Elif(self.mem_read.resp.payload.error):
-                        m.d.sync += fail(Status.MEM_ERROR)
+                                           self.mem_read.resp.payload.data, 0), 8),
+                                 fail(mem_status(self.mem_read.resp))]
                     m.next = "WAIT_MEM_READ_REQ"
 
             # Board memory writes: MEM_WRITE's doublewords come out of the payload buffer a
@@ -578,17 +581,12 @@ class HostBridge(wiring.Component):
                     with m.If(self.mem_write.req.ready):
                         m.d.sync += bus_wait()
                         m.next = "WAIT_MEM_WRITE_DONE"
-                    with m.Elif(bus_expired):
-                        m.d.sync += fail(Status.TIMEOUT)
-                        m.next = "SEND_STATUS"
+                    else_time_out()
             with m.State("WAIT_MEM_WRITE_DONE"):
                 m.d.comb += self.mem_write.resp.ready.eq(1)
                 with m.If(self.mem_write.resp.valid | bus_expired):
-                    m.d.sync += [addr.eq(addr + 8), count.eq(count - 1), bus_wait()]
-                    with m.If(~self.mem_write.resp.valid):
-                        m.d.sync += fail(Status.TIMEOUT)
-                    with m.Elif(self.mem_write.resp.payload.error):
-                        m.d.sync += fail(Status.MEM_ERROR)
+                    m.d.sync += [addr.eq(addr + 8), count.eq(count - 1), bus_wait(),
+                                 fail(mem_status(self.mem_write.resp))]
                     with m.If(opcode == Opcode.MEM_WRITE):
                         m.next = "FETCH_WORD_BYTE"
                     with m.Else():
@@ -598,9 +596,7 @@ class HostBridge(wiring.Component):
                 m.d.comb += self.msi.valid.eq(1)
                 with m.If(self.msi.ready):
                     m.next = "SEND_STATUS"
-                with m.Elif(bus_expired):
-                    m.d.sync += fail(Status.TIMEOUT)
-                    m.next = "SEND_STATUS"
+                else_time_out()
 
             with m.State("SEND_LPIS"):
                 with m.If(sender_idle):
@@ -610,14 +606,8 @@ class HostBridge(wiring.Component):
                         m.d.comb += lpis.r_en.eq(1)
                         m.d.sync += [*send(lpis.r_data, LPI_RECORD_BYTES), count.eq(count - 1)]
 
-            with m.State("SEND_STATUS"):
-                with m.If(sender_idle):
-                    m.d.sync += send(status, 1)
-                    m.next = "SEND_CRC"
-            with m.State("SEND_CRC"):
-                with m.If(sender_idle):
-                    m.d.sync += send(tx_crc, 1)
-                    m.next = "WAIT_SENT"
+            send_state("SEND_STATUS", status, 1, then="SEND_CRC")
+            send_state("SEND_CRC", tx_crc, 1, then="WAIT_SENT")
             with m.State("WAIT_SENT"):
                 with m.If(sender_idle):
                     m.d.comb += self.frame_error.eq(

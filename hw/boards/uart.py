@@ -6,6 +6,8 @@
 frequency over the baud rate (:func:`uart_divisor` computes and checks it).
 """
 
+from contextlib import contextmanager
+
 from amaranth.hdl import Module, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.cdc import FFSynchronizer
@@ -17,12 +19,6 @@ MIN_DIVISOR = 4
 """The receiver samples mid-bit from a start edge: it needs at least 4 cycles a bit."""
 MAX_BAUD_ERROR = 0.02
 """The most the achieved baud rate may differ from the one asked (8N1 tolerates ~4 % total)."""
-
-
-def _check_divisor(divisor):
-    if not isinstance(divisor, int) or isinstance(divisor, bool) or divisor < MIN_DIVISOR:
-        raise ValueError(f"divisor must be an integer >= {MIN_DIVISOR} (clock cycles per bit), "
-                         f"not {divisor!r}")
 
 
 def uart_divisor(clk_freq, baud):
@@ -49,7 +45,27 @@ def uart_divisor(clk_freq, baud):
     return divisor
 
 
-class UartTx(wiring.Component):
+class _Uart(wiring.Component):
+    """What the transmitter and the receiver share: ``divisor`` clock cycles a bit."""
+
+    def __init__(self, *, divisor):
+        if not isinstance(divisor, int) or isinstance(divisor, bool) or divisor < MIN_DIVISOR:
+            raise ValueError(f"divisor must be an integer >= {MIN_DIVISOR} (clock cycles per "
+                             f"bit), not {divisor!r}")
+        self._divisor = divisor
+        super().__init__()
+
+
+@contextmanager
+def _when_elapsed(m, timer):
+    """The statements of the block take effect when ``timer`` is 0; until then it counts down."""
+    with m.If(timer == 0):
+        yield
+    with m.Else():
+        m.d.sync += timer.eq(timer - 1)
+
+
+class UartTx(_Uart):
     """UART transmitter, 8 data bits, no parity, 1 stop bit, least significant bit first.
 
     Takes a byte from ``data`` when idle and shifts out start bit, 8 data bits and stop bit,
@@ -83,11 +99,6 @@ class UartTx(wiring.Component):
     tx: Out(1, init=1)
     busy: Out(1)
 
-    def __init__(self, *, divisor):
-        _check_divisor(divisor)
-        self._divisor = divisor
-        super().__init__()
-
     def elaborate(self, platform):
         m = Module()
         # Start bit (0), 8 data bits, stop bit (1): shifted out of ``frame`` from bit 0.
@@ -107,7 +118,7 @@ class UartTx(wiring.Component):
                 self.tx.eq(0),
             ]
         with m.Elif(bits_left != 0):
-            with m.If(timer == 0):
+            with _when_elapsed(m, timer):
                 m.d.sync += [
                     timer.eq(self._divisor - 1),
                     bits_left.eq(bits_left - 1),
@@ -115,12 +126,10 @@ class UartTx(wiring.Component):
                     # The stop bit's time ends with the line high (idle).
                     self.tx.eq(frame[1] | (bits_left == 1)),
                 ]
-            with m.Else():
-                m.d.sync += timer.eq(timer - 1)
         return m
 
 
-class UartRx(wiring.Component):
+class UartRx(_Uart):
     """UART receiver, 8N1, least significant bit first.
 
     ``rx`` goes through a two-flop synchronizer. A falling edge starts a byte; the start bit
@@ -159,11 +168,6 @@ class UartRx(wiring.Component):
     framing_error: Out(1)
     overrun: Out(1)
 
-    def __init__(self, *, divisor):
-        _check_divisor(divisor)
-        self._divisor = divisor
-        super().__init__()
-
     def elaborate(self, platform):
         m = Module()
         line = Signal(init=1)
@@ -182,23 +186,19 @@ class UartRx(wiring.Component):
                     m.d.sync += timer.eq(self._divisor // 2 - 1)
                     m.next = "START"
             with m.State("START"):
-                with m.If(timer == 0):
+                with _when_elapsed(m, timer):
                     m.d.sync += [timer.eq(self._divisor - 1), count.eq(0)]
                     m.next = "DATA"
                     with m.If(line):
                         m.next = "IDLE"      # a glitch, not a start bit
-                with m.Else():
-                    m.d.sync += timer.eq(timer - 1)
             with m.State("DATA"):
-                with m.If(timer == 0):
+                with _when_elapsed(m, timer):
                     m.d.sync += [timer.eq(self._divisor - 1), bits.eq(line << 7 | bits >> 1),
                                  count.eq(count + 1)]
                     with m.If(count == 7):
                         m.next = "STOP"
-                with m.Else():
-                    m.d.sync += timer.eq(timer - 1)
             with m.State("STOP"):
-                with m.If(timer == 0):
+                with _when_elapsed(m, timer):
                     with m.If(~line):
                         m.d.comb += self.framing_error.eq(1)
                     with m.Elif(self.data.valid & ~self.data.ready):
@@ -207,6 +207,4 @@ class UartRx(wiring.Component):
                         m.d.sync += [self.data.payload.eq(bits), self.data.valid.eq(1)]
                     # Back to IDLE mid stop bit: the next start edge may come half a bit later.
                     m.next = "IDLE"
-                with m.Else():
-                    m.d.sync += timer.eq(timer - 1)
         return m

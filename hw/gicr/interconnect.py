@@ -212,6 +212,44 @@ class Axi4LiteDecoder(wiring.Component):
                          port.awaddr.eq(bus.awaddr[:self._frame_bits]), port.awprot.eq(bus.awprot),
                          port.wdata.eq(bus.wdata), port.wstrb.eq(bus.wstrb)]
 
+        def pass_through(requests, response, payload):
+            """One transaction's handshakes between ``bus`` and frame ``target``'s port.
+
+            ``requests`` pairs each request channel (``"ar"``; ``"aw"``, ``"w"``) with the
+            flag set once its handshake is over; the ``response`` channel (``"r"``, ``"b"``)
+            carries the ``payload`` fields back, and ends the transaction. With no frame the
+            requests are taken here and the response is DECERR.
+            """
+            def sig(interface, channel, name):
+                return getattr(interface, channel + name)
+
+            with m.If(target == self._frames):
+                for channel, flag in requests:
+                    m.d.comb += sig(bus, channel, "ready").eq(~flag)
+                    with m.If(sig(bus, channel, "valid") & ~flag):
+                        m.d.sync += flag.eq(1)
+                all_done = Cat(flag for _, flag in requests).all()
+                m.d.comb += [sig(bus, response, "valid").eq(all_done),
+                             sig(bus, response, "resp").eq(AxiResp.DECERR)]
+                with m.If(sig(bus, response, "valid") & sig(bus, response, "ready")):
+                    m.next = "IDLE"
+            for index, port in enumerate(self.frame):
+                with m.If(target == index):
+                    for channel, flag in requests:
+                        m.d.comb += [
+                            sig(port, channel, "valid").eq(sig(bus, channel, "valid") & ~flag),
+                            sig(bus, channel, "ready").eq(sig(port, channel, "ready") & ~flag),
+                        ]
+                        with m.If(sig(port, channel, "valid") & sig(port, channel, "ready")):
+                            m.d.sync += flag.eq(1)
+                    m.d.comb += [
+                        sig(bus, response, "valid").eq(sig(port, response, "valid")),
+                        *(getattr(bus, name).eq(getattr(port, name)) for name in payload),
+                        sig(port, response, "ready").eq(sig(bus, response, "ready")),
+                    ]
+                    with m.If(sig(port, response, "valid") & sig(bus, response, "ready")):
+                        m.next = "IDLE"
+
         read_frame = frame_of(bus.araddr, "read_frame")
         write_frame = frame_of(bus.awaddr, "write_frame")
         with m.FSM():
@@ -225,53 +263,9 @@ class Axi4LiteDecoder(wiring.Component):
                     m.next = "WRITE"
 
             with m.State("READ"):
-                with m.If(target == self._frames):
-                    m.d.comb += [bus.arready.eq(~done), bus.rvalid.eq(done),
-                                 bus.rresp.eq(AxiResp.DECERR), bus.rdata.eq(0)]
-                    with m.If(bus.arvalid & ~done):
-                        m.d.sync += done.eq(1)
-                    with m.If(bus.rvalid & bus.rready):
-                        m.next = "IDLE"
-                for index, port in enumerate(self.frame):
-                    with m.If(target == index):
-                        m.d.comb += [
-                            port.arvalid.eq(bus.arvalid & ~done),
-                            bus.arready.eq(port.arready & ~done),
-                            bus.rvalid.eq(port.rvalid),
-                            bus.rdata.eq(port.rdata),
-                            bus.rresp.eq(port.rresp),
-                            port.rready.eq(bus.rready),
-                        ]
-                        with m.If(port.arvalid & port.arready):
-                            m.d.sync += done.eq(1)
-                        with m.If(port.rvalid & bus.rready):
-                            m.next = "IDLE"
+                pass_through(requests=[("ar", done)], response="r", payload=["rdata", "rresp"])
 
             with m.State("WRITE"):
-                with m.If(target == self._frames):
-                    m.d.comb += [bus.awready.eq(~done), bus.wready.eq(~data_done),
-                                 bus.bvalid.eq(done & data_done), bus.bresp.eq(AxiResp.DECERR)]
-                    with m.If(bus.awvalid & ~done):
-                        m.d.sync += done.eq(1)
-                    with m.If(bus.wvalid & ~data_done):
-                        m.d.sync += data_done.eq(1)
-                    with m.If(bus.bvalid & bus.bready):
-                        m.next = "IDLE"
-                for index, port in enumerate(self.frame):
-                    with m.If(target == index):
-                        m.d.comb += [
-                            port.awvalid.eq(bus.awvalid & ~done),
-                            bus.awready.eq(port.awready & ~done),
-                            port.wvalid.eq(bus.wvalid & ~data_done),
-                            bus.wready.eq(port.wready & ~data_done),
-                            bus.bvalid.eq(port.bvalid),
-                            bus.bresp.eq(port.bresp),
-                            port.bready.eq(bus.bready),
-                        ]
-                        with m.If(port.awvalid & port.awready):
-                            m.d.sync += done.eq(1)
-                        with m.If(port.wvalid & port.wready):
-                            m.d.sync += data_done.eq(1)
-                        with m.If(port.bvalid & bus.bready):
-                            m.next = "IDLE"
+                pass_through(requests=[("aw", done), ("w", data_done)], response="b",
+                             payload=["bresp"])
         return m

@@ -18,7 +18,7 @@ __all__ = [
     "PROPBASER_ALIGN", "PENDBASER_ALIGN", "MIN_LPI_ID_BITS",
     "GicrCtlr", "GicrIidr", "GicrTyper", "GicrWaker", "GicrPropbaser", "GicrPendbaser",
     "GicrLpir", "GicrInvallr", "GicrSyncr", "GicrPidr2", "LpiConfig", "IccIar1", "IccEoir1",
-    "LpiMove",
+    "LpiMove", "public_mask",
 ]
 
 SPURIOUS_INTID = 1023
@@ -35,6 +35,15 @@ PENDBASER_ALIGN = 65536
 """GICR_PENDBASER.PA holds address bits [51:16]."""
 MIN_LPI_ID_BITS = 14
 """GICR_PROPBASER.IDbits + 1 below this leaves no LPI (the largest INTID would be below 8192)."""
+
+
+def public_mask(layout):
+    """Mask of the public (non-reserved) fields of ``layout``: what a register write keeps."""
+    mask = 0
+    for name, field in data.Layout.cast(layout):
+        if not name.startswith("_"):
+            mask |= ((1 << field.width) - 1) << field.offset
+    return mask
 
 
 # ---------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from .layouts import (
     MIN_LPI_ID_BITS, PENDBASER_ALIGN, PENDING_BITS_PER_DW, PRIORITY_LEVELS, PROPBASER_ALIGN,
     SPECIAL_INTIDS, SPURIOUS_INTID,
     GicrCtlr, GicrPendbaser, GicrPropbaser, GicrSyncr, GicrTyper, GicrWaker, IccEoir1, IccIar1,
-    LpiConfig, LpiMove,
+    LpiConfig, LpiMove, public_mask,
 )
 from .regmap import FRAME_BYTES, IIDR_VALUE, PIDR2_VALUE, REGISTERS
 
@@ -389,6 +389,24 @@ class Redistributor(wiring.Component):
         def prop_dw_addr(lpi):
             return prop_base + Cat(Const(0, 3), (lpi - LPI_BASE)[3:])
 
+        def request_read(addr, then):
+            """Ask for the doubleword at ``addr``; go to ``then`` once the request is taken."""
+            m.d.comb += [self.mem_read.req.valid.eq(1), self.mem_read.req.payload.addr.eq(addr)]
+            with m.If(self.mem_read.req.ready):
+                m.next = then
+
+        def write_states(name, then):
+            """States ``name`` and ``name_WAIT``: write ``write_data`` at ``write_addr``, then
+            go to ``then``."""
+            with m.State(name):
+                m.d.comb += self.mem_write.req.valid.eq(1)
+                with m.If(self.mem_write.req.ready):
+                    m.next = f"{name}_WAIT"
+            with m.State(f"{name}_WAIT"):
+                m.d.comb += self.mem_write.resp.ready.eq(1)
+                with m.If(self.mem_write.resp.valid):
+                    m.next = then
+
         # -- sequencer registers ------------------------------------------------------------------
         from_gic = Signal()             # cur_op came from the GIC stream
         slot = Signal(range(entries + 1))
@@ -404,6 +422,7 @@ class Redistributor(wiring.Component):
         rmw_was_set = Signal()
         rmw_return = Signal(_RmwReturn)
         scan_index = Signal(scan_bits)
+        scan_dw_addr = pend_base + Cat(Const(0, 3), scan_index)
         scan_dw = Signal(64)
         scan_left = Signal()            # the scan left LPIs in the pending table
         scan_bit = _lowest_set(m, "scan_bit", scan_dw)
@@ -432,24 +451,17 @@ class Redistributor(wiring.Component):
                     with m.Case(i):
                         m.d.sync += valid[i].eq(0)
 
-        def entry_intid(index):
-            value = Signal(16, name="entry_intid_sel")
+        def select_entry(fields, index, name):
+            """Entry ``index``'s signal among ``fields`` (one signal per entry)."""
+            value = Signal.like(fields[0], name=name)
             with m.Switch(index):
                 for i in range(entries):
                     with m.Case(i):
-                        m.d.comb += value.eq(intid[i])
+                        m.d.comb += value.eq(fields[i])
             return value
 
-        def entry_valid(index):
-            value = Signal(name="entry_valid_sel")
-            with m.Switch(index):
-                for i in range(entries):
-                    with m.Case(i):
-                        m.d.comb += value.eq(valid[i])
-            return value
-
-        slot_intid = entry_intid(slot)
-        slot_valid = entry_valid(slot)
+        slot_intid = select_entry(intid, slot, "entry_intid_sel")
+        slot_valid = select_entry(valid, slot, "entry_valid_sel")
 
         def start_rmw(lpi, set_bit, back):
             m.d.sync += [rmw_lpi.eq(lpi), rmw_set.eq(set_bit), rmw_return.eq(back)]
@@ -472,16 +484,17 @@ class Redistributor(wiring.Component):
                          insert_return.eq(back), scan_mode.eq(0)]
             m.next = "SET_CHECK"
 
+        def go_back(selector, states):
+            """Go to ``states[value]`` for the value ``selector`` holds."""
+            with m.Switch(selector):
+                for value, state in states.items():
+                    with m.Case(value):
+                        m.next = state
+
         def finish_insert():
-            with m.Switch(insert_return):
-                with m.Case(_Return.IDLE):
-                    m.next = "IDLE"
-                with m.Case(_Return.SCAN):
-                    m.next = "SCAN_BITS"
-                with m.Case(_Return.SEND_MOVE):
-                    m.next = "SEND_MOVE"
-                with m.Case(_Return.SYNC_WAIT):
-                    m.next = "SYNC_WAIT"
+            go_back(insert_return, {_Return.IDLE: "IDLE", _Return.SCAN: "SCAN_BITS",
+                                    _Return.SEND_MOVE: "SEND_MOVE",
+                                    _Return.SYNC_WAIT: "SYNC_WAIT"})
 
         moving = Signal()
         m.d.comb += [
@@ -623,10 +636,7 @@ class Redistributor(wiring.Component):
 
             # -- the property table --------------------------------------------------------------
             with m.State("CONFIG_READ"):
-                m.d.comb += [self.mem_read.req.valid.eq(1),
-                             self.mem_read.req.payload.addr.eq(prop_dw_addr(cur_lpi))]
-                with m.If(self.mem_read.req.ready):
-                    m.next = "CONFIG_WAIT"
+                request_read(prop_dw_addr(cur_lpi), "CONFIG_WAIT")
 
             with m.State("CONFIG_WAIT"):
                 m.d.comb += self.mem_read.resp.ready.eq(1)
@@ -669,10 +679,7 @@ class Redistributor(wiring.Component):
 
             # -- read-modify-write of one pending-table bit ----------------------------------------
             with m.State("RMW_READ"):
-                m.d.comb += [self.mem_read.req.valid.eq(1),
-                             self.mem_read.req.payload.addr.eq(pending_dw_addr(rmw_lpi))]
-                with m.If(self.mem_read.req.ready):
-                    m.next = "RMW_WAIT"
+                request_read(pending_dw_addr(rmw_lpi), "RMW_WAIT")
 
             with m.State("RMW_WAIT"):
                 m.d.comb += self.mem_read.resp.ready.eq(1)
@@ -688,15 +695,7 @@ class Redistributor(wiring.Component):
                     with m.Else():
                         m.next = "RMW_WRITE"
 
-            with m.State("RMW_WRITE"):
-                m.d.comb += self.mem_write.req.valid.eq(1)
-                with m.If(self.mem_write.req.ready):
-                    m.next = "RMW_WRITE_WAIT"
-
-            with m.State("RMW_WRITE_WAIT"):
-                m.d.comb += self.mem_write.resp.ready.eq(1)
-                with m.If(self.mem_write.resp.valid):
-                    m.next = "RMW_DONE"
+            write_states("RMW_WRITE", then="RMW_DONE")
 
             with m.State("RMW_DONE"):
                 with m.Switch(rmw_return):
@@ -719,11 +718,7 @@ class Redistributor(wiring.Component):
                     m.d.sync += spilled.eq(scan_left)
                     m.next = "IDLE"
                 with m.Else():
-                    m.d.comb += [self.mem_read.req.valid.eq(1),
-                                 self.mem_read.req.payload.addr.eq(
-                                     pend_base + Cat(Const(0, 3), scan_index))]
-                    with m.If(self.mem_read.req.ready):
-                        m.next = "SCAN_WAIT"
+                    request_read(scan_dw_addr, "SCAN_WAIT")
 
             with m.State("SCAN_WAIT"):
                 m.d.comb += self.mem_read.resp.ready.eq(1)
@@ -749,13 +744,9 @@ class Redistributor(wiring.Component):
                 # The move is sent when out_valid has dropped. Not looking at move_out.ready
                 # here keeps move_in.ready free of it (no loop through the MoveRouter).
                 with m.If(~out_valid):
-                    with m.Switch(move_return):
-                        with m.Case(_MoveReturn.IDLE):
-                            m.next = "IDLE"
-                        with m.Case(_MoveReturn.SLOTS):
-                            m.next = "MOVALL_SLOTS"
-                        with m.Case(_MoveReturn.SWEEP):
-                            m.next = "SWEEP_BITS"
+                    go_back(move_return, {_MoveReturn.IDLE: "IDLE",
+                                          _MoveReturn.SLOTS: "MOVALL_SLOTS",
+                                          _MoveReturn.SWEEP: "SWEEP_BITS"})
                 with m.Elif(self.move_in.valid):
                     # Two redistributors moving to each other must not wait for each other.
                     take_move_in(_Return.SEND_MOVE)
@@ -779,17 +770,13 @@ class Redistributor(wiring.Component):
                 with m.If(scan_index >= scan_end):
                     m.next = "IDLE"
                 with m.Else():
-                    m.d.comb += [self.mem_read.req.valid.eq(1),
-                                 self.mem_read.req.payload.addr.eq(
-                                     pend_base + Cat(Const(0, 3), scan_index))]
-                    with m.If(self.mem_read.req.ready):
-                        m.next = "SWEEP_WAIT"
+                    request_read(scan_dw_addr, "SWEEP_WAIT")
 
             with m.State("SWEEP_WAIT"):
                 m.d.comb += self.mem_read.resp.ready.eq(1)
                 with m.If(self.mem_read.resp.valid):
                     m.d.sync += [scan_dw.eq(Mux(resp.error, 0, resp.data)),
-                                 write_addr.eq(pend_base + Cat(Const(0, 3), scan_index)),
+                                 write_addr.eq(scan_dw_addr),
                                  write_data.eq(0)]
                     with m.If(resp.error | (resp.data == 0)):
                         m.d.sync += scan_index.eq(scan_index + 1)
@@ -797,15 +784,7 @@ class Redistributor(wiring.Component):
                     with m.Else():
                         m.next = "SWEEP_WRITE"
 
-            with m.State("SWEEP_WRITE"):
-                m.d.comb += self.mem_write.req.valid.eq(1)
-                with m.If(self.mem_write.req.ready):
-                    m.next = "SWEEP_WRITE_WAIT"
-
-            with m.State("SWEEP_WRITE_WAIT"):
-                m.d.comb += self.mem_write.resp.ready.eq(1)
-                with m.If(self.mem_write.resp.valid):
-                    m.next = "SWEEP_BITS"
+            write_states("SWEEP_WRITE", then="SWEEP_BITS")
 
             with m.State("SWEEP_BITS"):
                 with m.If(scan_dw == 0):
@@ -932,20 +911,11 @@ class Redistributor(wiring.Component):
         writable = ~enable_lpis & ~busy
         strobe, value = written["GICR_PROPBASER"]
         with m.If(strobe & writable):
-            m.d.sync += propbaser.eq(value & _public_mask(GicrPropbaser))
+            m.d.sync += propbaser.eq(value & public_mask(GicrPropbaser))
         strobe, value = written["GICR_PENDBASER"]
         with m.If(strobe & writable):
-            m.d.sync += [pendbaser.eq(value & _public_mask(GicrPendbaser) & ~_ptz_mask()),
+            m.d.sync += [pendbaser.eq(value & public_mask(GicrPendbaser) & ~_ptz_mask()),
                          ptz.eq(GicrPendbaser(value).ptz)]
-
-
-def _public_mask(layout):
-    """Mask of the public (non-reserved) fields of ``layout``."""
-    mask = 0
-    for name, field in data.Layout.cast(layout):
-        if not name.startswith("_"):
-            mask |= ((1 << field.width) - 1) << field.offset
-    return mask
 
 
 def _ptz_mask():

@@ -1,7 +1,7 @@
 """The whole LPI path end to end: MSI -> ITS -> redistributor -> CPU acknowledge.
 
 One script (:func:`scenario`) runs twice: on :class:`sim.gicr_model.GicModel`
-through :class:`sim.gicr_model.GicModelBus`, and on :class:`hw.gicr.gic.Gic` in
+through :class:`sim.bus.ModelBus`, and on :class:`hw.gicr.gic.Gic` in
 Amaranth's simulator through :class:`sim.rtlbus.AmaranthItsBus` (the Gic's
 decoded register port: the ITS frame at 0, the redistributors after it), each
 with its own memory. The Linux-style drivers (:class:`sim.driver.ItsDriver`,
@@ -23,10 +23,11 @@ from hw.gicr.interconnect import Axi4Join, Axi4LiteDecoder
 from hw.gicr.layouts import SPURIOUS_INTID, GicrTyper, LpiConfig
 from hw.its.layouts import LPI_BASE, Cmd
 from hw.its.params import ItsParams
+from sim.bus import ModelBus
 from sim.commands import pack, unpack
 from sim.driver import ItsDriver
 from sim.gicr_driver import RedistributorDriver, pending_table_bytes, property_table_bytes
-from sim.gicr_model import GicModel, GicModelBus
+from sim.gicr_model import GicModel
 from sim.memory import Memory
 from sim.rtlbus import AmaranthItsBus
 
@@ -200,7 +201,7 @@ async def scenario(bus, cpus, log):
 def run_model(params):
     log = []
     model = GicModel(params, Memory())
-    asyncio.run(scenario(GicModelBus(model), ModelCpus(model), log))
+    asyncio.run(scenario(ModelBus(model), ModelCpus(model), log))
     return log
 
 
