@@ -35,13 +35,13 @@ test: setup
 	$(BIN)/python -m pytest -n auto -q
 
 regress: setup
-	$(ITS) not-built regress
+	$(ITS) regress --seeds $(SEEDS)
 
 verilog: setup
 	$(ITS) verilog
 
 waves: setup
-	$(ITS) not-built waves
+	$(ITS) waves --test $(TEST)
 
 bench: setup
 	$(ITS) bench

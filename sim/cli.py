@@ -8,7 +8,9 @@
 ``its host``      bring up the ITS on the board over its UART and show the LPIs it delivers
 ``its bench``     correlate the transaction-level model with the RTL, time both, explore
                   the design space; write build/bench/ and docs/performance.md
-``its not-built`` the verbs of the Makefile whose parts are still to be built
+``its verilog``   write build/its.v and parameter variants, checked by Yosys
+``its regress``   the seeded cocotb regression with functional coverage
+``its waves``     one cocotb test with FST waves and a GTKWave save file
 
 Bad arguments and bad parameters give one line on stderr and exit status 2.
 """
@@ -37,13 +39,7 @@ from sim.memory import BusError
 from sim.rtlbus import run_on_rtl
 
 __all__ = ["main", "bring_up", "scripted_lpi", "scripted_collection", "member_docs",
-           "field_docs", "registers_md", "encodings_md", "NOT_BUILT"]
-
-NOT_BUILT = {
-    "regress": "issue #5 (cocotb regression on the generated Verilog, seeded random tests)",
-    "waves": "issue #5 (cocotb tests with FST waves and a GTKWave save file)",
-}
-"""Verbs of the Makefile that are not built yet, and the issue that builds each."""
+           "field_docs", "registers_md", "encodings_md"]
 
 STRAY_EVERY = 10
 """In the demo, every 10th MSI comes from a misbehaving device and is dropped."""
@@ -542,7 +538,7 @@ def _host(args, params, console):
 
 
 # ---------------------------------------------------------------------------------------------
-# its not-built
+# its verilog
 
 def _verilog(args, params, console):
     from sim.verilog import VerilogLintError, export
@@ -585,12 +581,6 @@ def _bench(args, params, console):
     if not args.no_docs:
         console.print(f"wrote {DOCS_PATH}")
     return 0
-
-
-def _not_built(args, params, console):
-    print(f"its {args.verb}: not built yet; it comes with {NOT_BUILT[args.verb]}",
-          file=sys.stderr)
-    return 2
 
 
 # ---------------------------------------------------------------------------------------------
@@ -701,9 +691,8 @@ def _parser():
     bench.add_argument("--no-docs", action="store_true", help="do not write docs/performance.md")
     bench.set_defaults(run=_bench)
 
-    not_built = commands.add_parser("not-built", help="verbs that are not built yet")
-    not_built.add_argument("verb", choices=sorted(NOT_BUILT))
-    not_built.set_defaults(run=_not_built, param=[])
+    from tb.cli_regress import add_commands as add_tb_commands
+    add_tb_commands(commands)
     return parser
 
 

@@ -458,6 +458,15 @@ class ItsDriver:
         self._write = 0
         await self.bus.write_reg(REG["GITS_CWRITER"], pack(GitsCwriter, offset=0), 4)
 
+    async def resync(self):
+        """Take GITS_CWRITER as the next free ring slot again.
+
+        For software that moved CWRITER behind the driver's back, or after a
+        GITS_CBASER write (which resets CWRITER and CREADR to 0).
+        """
+        cwriter = unpack(GitsCwriter, await self.bus.read_reg(REG["GITS_CWRITER"], 4))
+        self._write = cwriter["offset"] * COMMAND_BYTES
+
     async def init_cpus(self, count):
         """Map collection ``cpu`` to redistributor ``cpu`` for each CPU, as Linux does at boot.
 

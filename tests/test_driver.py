@@ -10,12 +10,12 @@ import pytest
 
 from hw.its.layouts import (
     BaserType, Cmd, CmdError, DropReason, GicOp, PageSize,
-    GitsBaser, GitsCbaser, GitsCtlr, Level1Entry,
+    GitsBaser, GitsCbaser, GitsCreadr, GitsCtlr, GitsCwriter, Level1Entry,
 )
 from hw.its.params import ItsParams
 from hw.its.regmap import REG
 from sim.bus import ItsBus, ModelBus
-from sim.commands import pack, unpack
+from sim.commands import encode_command, pack, unpack
 from sim.driver import ItsDriver, ItsError, ItsStalled, ItsTimeout
 from sim.memory import Memory
 from sim.model import ItsModel
@@ -450,3 +450,22 @@ def test_driver_memory_exhausted_is_a_clear_error():
 def test_bad_driver_parameters(options, message):
     with pytest.raises(ValueError, match=message):
         ItsDriver(ModelBus.create(ItsParams()), **options)
+
+
+def test_resync_after_a_post_behind_the_drivers_back():
+    """Software posts one INT itself; after resync the driver appends after it."""
+    async def body():
+        bus, driver = await up(ItsParams())
+        await driver.map_device(1, 4)
+        await driver.map_event(1, 2, LPI + 20, 3)
+        await delivered(bus, 4)
+        cwriter = unpack(GitsCwriter, await bus.read_reg(REG["GITS_CWRITER"], 4))["offset"] * 32
+        await bus.write_mem(driver.ring_base + cwriter, encode_command(Cmd.INT, device_id=1,
+                                                                       event_id=2))
+        await bus.write_reg(REG["GITS_CWRITER"], pack(GitsCwriter, offset=cwriter // 32 + 1), 4)
+        await driver.resync()
+        await driver.int_(1, 2)
+        assert (await delivered(bus, 4))[3] == [LPI + 20, LPI + 20]
+        readr = unpack(GitsCreadr, await bus.read_reg(REG["GITS_CREADR"], 4))["offset"] * 32
+        assert readr == cwriter + 2 * 32 + 32      # our INT, the driver's INT and its SYNC
+    run(body())

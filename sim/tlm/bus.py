@@ -24,7 +24,8 @@ from sim.bus import ItsBus
 
 from .kernel import Wait
 
-__all__ = ["TlmBus", "WRITE_STROBE", "WRITE_CYCLES", "READ_STROBE", "READ_CYCLES"]
+__all__ = ["TlmBus", "WRITE_STROBE", "WRITE_CYCLES", "READ_STROBE", "READ_CYCLES",
+           "FORWARD_CYCLES"]
 
 WRITE_STROBE = 2
 """A register write takes effect at the end of the 2nd cycle after its AW/W handshake."""
@@ -34,6 +35,9 @@ READ_STROBE = 1
 """A register read samples the register in the cycle after its AR handshake."""
 READ_CYCLES = 4
 """A register read's R handshake is 3 cycles after its AR handshake: 4 cycles in all."""
+FORWARD_CYCLES = 4
+"""A packet out of the translator is on its redistributor's stream within 4 cycles
+(forwarder arbitration and FIFO) when the redistributors are ready."""
 
 
 class TlmBus(ItsBus):
@@ -100,7 +104,11 @@ class TlmBus(ItsBus):
         await self._until(self.kernel.now + 1)
 
     async def take_packets(self, rd):
-        """The GIC stream packets redistributor ``rd`` received since the last call."""
+        """The GIC stream packets redistributor ``rd`` received since the last call, once
+        the MSIs signalled so far have left the translator and crossed the forwarder
+        (FORWARD_CYCLES later; the TLM's redistributors are always ready)."""
+        await self._settle()
+        await self._until(self.kernel.now + FORWARD_CYCLES)
         return self.its.redistributors[rd].take()
 
     def run(self, coroutine):

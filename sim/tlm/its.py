@@ -528,7 +528,13 @@ class Translator(Module):
     # -- inputs from the other blocks (all take effect in a given cycle) ---------------------
 
     def set_enabled(self, cycle, value):
-        """GITS_CTLR.Enabled is ``value`` from ``cycle`` on (sampled when an MSI is accepted)."""
+        """GITS_CTLR.Enabled is ``value`` from ``cycle`` on (sampled when an MSI is accepted).
+
+        The caches are empty when the ITS is enabled again (the RTL invalidates them in
+        every cycle it is disabled), so no translation survives a change of GITS_BASERn.
+        """
+        if value and not self._at(self._enabled, cycle - 1):
+            self.invalidate(cycle - 1, InvalKind.ALL)
         self._enabled.append((cycle, bool(value)))
 
     def set_cache_disable(self, cycle, value):

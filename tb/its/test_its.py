@@ -1,0 +1,1265 @@
+"""cocotb testbench of the whole ITS (``hw.its.top.Its``) on its generated Verilog.
+
+The :class:`TB` owns the clock, the reset and the bus models: cocotbext-axi's
+``AxiLiteMaster`` on the register port, :class:`~tb.common.axi_memory.AxiMemory` (a
+:class:`sim.memory.Memory` with latency and SLVERR/DECERR injection) on the AXI4
+master, stream sources for MSIs and queries, a redistributor model per GIC stream that
+acknowledges SYNCs after a random delay, and idle/backpressure generators on every
+stream. :class:`~tb.common.itsbus.CocotbItsBus` runs the unchanged Linux-style
+:class:`sim.driver.ItsDriver` on it. :class:`~tb.common.scoreboard.ItsScoreboard`
+feeds the reference model from monitors on the DUT and checks every packet each
+redistributor receives, in order, and every register read; each test ends with
+:meth:`TB.finish`, which asserts empty queues and zero mismatches and writes the
+functional coverage (``coverage.yml``) into the test's folder.
+
+Tests are ``async def run_<name>(dut, ..., idle_inserter=None,
+backpressure_inserter=None)``, expanded over those options with
+``cocotb.parametrize``. The pytest entry at the bottom builds the Verilog once per
+parameter set (the error policy is a build parameter) and runs each test on each
+set through cocotb's runner; ``SEED`` (or ``--seed``) picks the seed, and a failing
+test prints the command that runs it again.
+"""
+
+import json
+import logging
+import os
+import random
+import time
+import warnings
+from pathlib import Path
+
+import cocotb
+from cocotb.clock import Clock
+from cocotb.triggers import ClockCycles, RisingEdge
+from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster
+
+from hw.its.layouts import (
+    CBASER_PAGE, COMMAND_BYTES, ENTRY_BYTES, ITT_ALIGN, LPI_BASE, BaserType, CacheCtl, Cmd, CmdError,
+    CollectionTableEntry, DeviceTableEntry, DropReason, GitsCreadr, GitsCtlr, GitsCwriter,
+    Level1Entry, MsiRequest,
+)
+from hw.its.params import ItsParams
+from hw.its.regmap import REG
+from sim.commands import encode_command, pack, unpack
+from sim.driver import ItsDriver, ItsStalled
+
+from tb.common.axi_memory import AxiMemory, WriteFaultMemory
+from tb.common.build import CLOCK_PERIOD_NS
+from tb.common.itsbus import CocotbItsBus
+from tb.common.monitors import cycle_now, high
+from tb.common.pause import PauseDriver, cycle_pause, heavy_pause, random_pause
+from tb.common.redistributor import Redistributor
+from tb.common.scoreboard import ItsScoreboard
+from tb.common.streams import PayloadBus, PayloadSink, PayloadSource, PayloadTransaction
+from tb.its.coverage import CoverageCollector, export
+from tb.its.speed import MSIS, speed_scenario
+
+warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"cocotbext\..*")
+warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"cocotb_bus\..*")
+
+MEM_BASE = 0x4000_0000
+MEM_SIZE = 2 << 20
+TIMEOUT_US = 20_000
+"""No test runs longer than 20 ms of simulated time (2 million cycles)."""
+
+
+def its_params():
+    """The ItsParams of this simulator run (from the pytest entry, via ``ITS_PARAMS``)."""
+    return ItsParams(**json.loads(os.environ["ITS_PARAMS"]))
+
+
+def seed_of_run():
+    """The seed of this run (``--seed`` / ``SEED``), which the runner passes to cocotb."""
+    return int(os.environ.get("ITS_SEED", "1"))
+
+
+class TB:
+    """Clock, reset, bus models, scoreboard and coverage around the ``its`` Verilog.
+
+    Parameters
+    ----------
+    dut : cocotb handle
+    seed : int
+        Seeds every random choice of the testbench (pauses, delays, reordering).
+    idle_inserter, backpressure_inserter : callable of random.Random, or None
+        Make the pause generators (``tb.common.pause``) of the streams the testbench
+        drives (idle cycles) and of those it takes (backpressure).
+    latency : int
+        Memory latency in cycles.
+    reorder : bool
+        Memory answers different AXI IDs out of order.
+    ack_delay : (int, int)
+        Cycles a redistributor takes to acknowledge a SYNC.
+    translater : bool
+        The driver's MSIs go through GITS_TRANSLATER instead of the MSI stream.
+    settle : bool
+        Register accesses first wait for the MSIs signalled so far to be decided.
+
+    Members
+    -------
+    params : ItsParams
+    memory, model_memory : sim.memory.Memory
+        What the DUT's memory model serves; the reference model's copy.
+    axil : AxiLiteMaster
+    axi_memory : AxiMemory
+    msi_source, query_source : PayloadSource
+    query_sink : PayloadSink
+    redistributors : list of Redistributor
+    received : list of list of Packet
+        Every packet each redistributor took.
+    scoreboard : ItsScoreboard
+    bus : CocotbItsBus
+    coverage : CoverageCollector
+    pauses : PauseDriver
+    """
+
+    def __init__(self, dut, *, seed=None, idle_inserter=None, backpressure_inserter=None,
+                 latency=4, reorder=False, ack_delay=(1, 20), translater=False, settle=True):
+        self.dut = dut
+        self.params = its_params()
+        self.seed = seed_of_run() if seed is None else seed
+        # cocotb derives each test's seed from the run's seed and the test's name.
+        self.rng = random.Random(cocotb.RANDOM_SEED if seed is None else seed)
+        self.log = logging.getLogger("cocotb.tb")
+        self.log.setLevel(logging.INFO)
+        for noisy in ("cocotb.its", "cocotb.its.axil_", "cocotb.its.axi_"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+        self.log.info("SEED=%d (this test's: %d), parameters %s", self.seed,
+                      cocotb.RANDOM_SEED, self.params)
+        self.memory = WriteFaultMemory()
+        self.model_memory = WriteFaultMemory()
+        cocotb.start_soon(Clock(dut.clk, CLOCK_PERIOD_NS, unit="ns").start())
+        dut.rst.value = 1
+        for name in ("msi__valid", "msi__payload", "query__valid", "query__payload",
+                     "query_resp__ready", "translater_device_id"):
+            getattr(dut, name).value = 0
+        for rd in range(self.params.num_redistributors):
+            getattr(dut, f"gic__{rd}__ready").value = 0
+            getattr(dut, f"ack__{rd}__valid").value = 0
+            getattr(dut, f"ack__{rd}__payload").value = 0
+        clock, reset = dut.clk, dut.rst
+        self.axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "axil_"), clock, reset)
+        self.axi_memory = AxiMemory(AxiBus.from_prefix(dut, "axi_"), clock, reset, self.memory,
+                                    latency=latency, reorder=reorder,
+                                    rng=random.Random(self.rng.random()))
+        self.msi_source = PayloadSource(PayloadBus.from_prefix(dut, "msi_"), clock, reset)
+        self.msi_source.queue_occupancy_limit = 4
+        self.query_source = PayloadSource(PayloadBus.from_prefix(dut, "query_"), clock, reset)
+        self.query_sink = PayloadSink(PayloadBus.from_prefix(dut, "query_resp_"), clock, reset)
+        cocotb.start_soon(self._drain_query_answers())
+        self.scoreboard = ItsScoreboard(dut, self.params, self.model_memory, self.log)
+        n = self.params.num_redistributors
+        self.received = [[] for _ in range(n)]
+        self.redistributors = [
+            Redistributor(dut, rd, clock, reset, self._on_packet, ack_delay=ack_delay,
+                          rng=random.Random(self.rng.random())) for rd in range(n)]
+        self.pauses = PauseDriver(clock)
+        self._pause_streams(idle_inserter, backpressure_inserter)
+        self.bus = CocotbItsBus(self, translater=translater, settle=settle)
+        self.coverage = CoverageCollector(self)
+
+    def _pause_streams(self, idle_inserter, backpressure_inserter):
+        write, read = self.axil.write_if, self.axil.read_if
+        memory = self.axi_memory
+        idle = {"axil_aw": write.aw_channel, "axil_w": write.w_channel,
+                "axil_ar": read.ar_channel, "axi_r": memory.r, "axi_b": memory.b,
+                "msi": self.msi_source, "query": self.query_source,
+                **{f"ack{rd}": r.ack for rd, r in enumerate(self.redistributors)}}
+        backpressure = {"axil_b": write.b_channel, "axil_r": read.r_channel,
+                        "axi_ar": memory.ar, "axi_aw": memory.aw, "axi_w": memory.w,
+                        "query_resp": self.query_sink,
+                        **{f"gic{rd}": r.sink for rd, r in enumerate(self.redistributors)}}
+        for inserter, streams in ((idle_inserter, idle), (backpressure_inserter, backpressure)):
+            if inserter is not None:
+                for name, stream in streams.items():
+                    self.pauses.add(name, stream, inserter(random.Random(self.rng.random())))
+
+    def _on_packet(self, rd, packet):
+        self.received[rd].append(packet)
+        self.scoreboard.receive(rd, packet)
+
+    # -- set-up and tear-down -----------------------------------------------------------------
+
+    async def reset(self):
+        """Reset the ITS; start the monitors."""
+        self.dut.rst.value = 1
+        await ClockCycles(self.dut.clk, 4)
+        self.dut.rst.value = 0
+        await ClockCycles(self.dut.clk, 2)
+        self.scoreboard.start()
+        self.coverage.start()
+
+    async def start(self, *, cpus=None, **driver_options):
+        """Reset, then bring the ITS up as Linux does (probe, MAPC + INVALL + SYNC per CPU).
+
+        Returns
+        -------
+        ItsDriver
+        """
+        await self.reset()
+        options = dict(mem_base=MEM_BASE, mem_size=MEM_SIZE, ring_bytes=4096)
+        options.update(driver_options)
+        driver = ItsDriver(self.bus, **options)
+        features = await driver.probe()
+        assert features.device_bits == self.params.device_bits
+        assert features.hcc == self.params.hcc
+        self.coverage.table_format(driver)
+        await driver.init_cpus(self.params.num_redistributors if cpus is None else cpus)
+        return driver
+
+    async def wait_idle(self, cycles=30):
+        """Wait until the ITS is idle and every redistributor acknowledged its SYNCs."""
+        dut = self.dut
+        quiet = 0
+        edge = RisingEdge(dut.clk)
+        while quiet < cycles:
+            await edge
+            busy = (not self.msi_source.idle() or not self.query_source.idle()
+                    or not high(dut.translator.idle) or not high(dut.executor.idle)
+                    or not high(dut.forwarder.idle)
+                    or any(len(r.acks) < len(r.syncs) for r in self.redistributors))
+            quiet = 0 if busy else quiet + 1
+
+    async def finish(self, driver=None, *, packets_at_least=1):
+        """End a test: drain, check the scoreboard and the memory the ITS wrote, write
+        the coverage."""
+        await self.wait_idle()
+        if driver is not None:
+            await driver.stats()        # every counter compared with the model
+            await driver.read_error()
+            await driver.read_msi_error()
+        self.coverage.finish()
+        export("coverage.yml")
+        self.scoreboard.check(packets_at_least=packets_at_least)
+        ours = self.memory.read(MEM_BASE, MEM_SIZE)
+        model = self.model_memory.read(MEM_BASE, MEM_SIZE)
+        if ours != model:
+            index = next(i for i, (a, b) in enumerate(zip(ours, model)) if a != b)
+            raise AssertionError(f"memory differs from the model's from {MEM_BASE + index:#x}: "
+                                 f"RTL {ours[index & ~7:(index & ~7) + 8].hex()}, model "
+                                 f"{model[index & ~7:(index & ~7) + 8].hex()}")
+        self.log.info("cycles simulated: %d", cycle_now())
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def inject_error(self, addr, length, resp="SLVERR"):
+        """Make memory accesses to ``[addr, addr+length)`` fail, for the DUT and the model."""
+        self.memory.inject_error(addr, length, resp)
+        self.model_memory.inject_error(addr, length, resp)
+
+    def inject_write_error(self, addr, length, resp="SLVERR"):
+        """Make memory writes to ``[addr, addr+length)`` fail, for the DUT and the model."""
+        self.memory.inject_write_error(addr, length, resp)
+        self.model_memory.inject_write_error(addr, length, resp)
+
+    async def arm_fetch_error(self, driver, resp="SLVERR"):
+        """Make the next command the driver posts fail to fetch (from its CWRITER write)."""
+        cwriter = unpack(GitsCwriter, await self.bus.read_reg(REG["GITS_CWRITER"]))
+        slot = driver.ring_base + cwriter["offset"] * COMMAND_BYTES
+        self.bus.before_cwriter.append(lambda: self.inject_error(slot, COMMAND_BYTES, resp))
+
+    def clear_errors(self):
+        """Remove every injected memory error."""
+        self.memory.clear_errors()
+        self.model_memory.clear_errors()
+
+    def write_entry(self, addr, value):
+        """Write an 8-byte table entry behind the ITS's back (both memories)."""
+        self.memory.write_int(addr, value)
+        self.model_memory.write_int(addr, value)
+
+    async def post(self, driver, cmd, expect=CmdError.NONE, *, sync=False, **fields):
+        """Post one command and wait; check the error it gave (unless ``expect`` is None),
+        then clear the record.
+
+        Under the stall policy a failing command stalls the queue: the failing command
+        is replaced by a SYNC and the queue resumed (``driver.resume``).
+        """
+        stalls = await self.post_batch(driver, [(cmd, fields)], sync=sync)
+        record = await driver.read_error()
+        code = stalls[0] if stalls else CmdError.NONE
+        if code is CmdError.NONE and record is not None:
+            code = record.code
+        assert expect is None or code == expect, \
+            f"{cmd!r} {fields}: got {code!r}, expected {expect!r}"
+        await driver.clear_errors()
+        self.clear_errors()
+
+    async def post_batch(self, driver, commands, *, sync=False):
+        """Post commands and wait; under the stall policy, replace each failing command by
+        a SYNC and resume. Returns the error codes the queue stalled on."""
+        stalls = []
+        try:
+            await driver.send_batch(commands, sync=sync)
+        except ItsStalled as stalled:
+            assert self.params.error_policy == "stall", f"stalled under skip: {stalled}"
+            stalls.append(stalled.code)
+            while True:
+                self.clear_errors()
+                try:
+                    await driver.resume(skip=True)
+                    break
+                except ItsStalled as again:
+                    stalls.append(again.code)
+        return stalls
+
+    async def msis(self, pairs, *, settle=True):
+        """Signal the MSIs ``[(device_id, event_id), ...]``; wait until decided."""
+        for device_id, event_id in pairs:
+            await self.bus.msi(device_id, event_id)
+        if settle:
+            await self.bus.wait_settled()
+
+    async def query(self, device_id, event_id, *, wait=True):
+        """Ask the query port; the scoreboard checks the answer (``wait``: until it came)."""
+        await self.query_source.send(PayloadTransaction(
+            payload=pack(MsiRequest, device_id=device_id, event_id=event_id)))
+        edge = RisingEdge(self.dut.clk)
+        while wait and (not self.query_source.idle() or self.scoreboard.queries_pending()):
+            await edge
+
+    async def _drain_query_answers(self):
+        while True:
+            await self.query_sink.recv()        # the scoreboard's monitor checks them
+
+    async def expect_drop(self, driver, device_id, event_id, reason):
+        """Signal one MSI and check it was dropped for ``reason`` (GITS_ERR_MSI)."""
+        await driver.clear_errors()
+        await self.msis([(device_id, event_id)])
+        record = await driver.read_msi_error()
+        got = None if record is None else record.reason
+        assert got == reason, f"MSI ({device_id}, {event_id}): dropped {got}, expected {reason}"
+
+
+def _ite(driver, itt, event_id):
+    return itt + event_id * driver.features.ite_bytes
+
+
+# ---------------------------------------------------------------------------------------------
+# Directed tests.
+
+BOTH_PAUSED = ((("idle_inserter", "backpressure_inserter"),
+                [(None, None), (random_pause, random_pause)]),)
+"""Run a test once without pauses, once with random idle cycles and backpressure."""
+
+
+def _lpi(driver, device_id, event_id, offset=0):
+    """The LPI the tests map (DeviceID, EventID) to: 64 per device, wrapping in the LPIs."""
+    lpis = (1 << driver.bus.tb.params.id_bits) - LPI_BASE
+    return LPI_BASE + (offset + 64 * device_id + event_id) % lpis
+
+
+async def _map(driver, device_id, bits, events, icid_of, offset=0):
+    """MAPD a device and MAPTI ``events`` to :func:`_lpi`; check that none failed."""
+    itt = await driver.map_device(device_id, bits)
+    for event_id in events:
+        await driver.map_event(device_id, event_id, _lpi(driver, device_id, event_id, offset),
+                               icid_of(event_id))
+    record = await driver.read_error()
+    assert record is None, f"mapping device {device_id}: {record}"
+    return itt
+
+
+async def _quiesce(tb):
+    await tb.bus.write_reg(REG["GITS_CTLR"], pack(GitsCtlr, enabled=0), 4)
+    while not unpack(GitsCtlr, await tb.bus.read_reg(REG["GITS_CTLR"], 4))["quiescent"]:
+        await tb.bus.idle()
+
+
+async def _enable(tb):
+    await tb.bus.write_reg(REG["GITS_CTLR"], pack(GitsCtlr, enabled=1), 4)
+
+
+@cocotb.test(timeout_time=TIMEOUT_US, timeout_unit="us")
+@cocotb.parametrize(idle_inserter=[None, random_pause], backpressure_inserter=[None, random_pause])
+async def run_linux_bring_up(dut, idle_inserter=None, backpressure_inserter=None):
+    """Linux's sequence: probe (disable, Quiescent, BASER probing, CBASER), MAPC + INVALL +
+    SYNC per CPU, then MAPD and MAPTI + SYNC per event, and MSIs (32-bit CWRITER and
+    CREADR accesses throughout, as Linux)."""
+    tb = TB(dut, idle_inserter=idle_inserter, backpressure_inserter=backpressure_inserter)
+    driver = await tb.start()
+    n = tb.params.num_redistributors
+    mapped = []
+    for device_id, bits in ((0, 2), (1, 3), (7, 5), (2 ** tb.params.device_bits - 1, 1)):
+        await driver.map_device(device_id, bits)
+        for event_id in range(min(2 ** bits, 6)):
+            await driver.map_event(device_id, event_id, _lpi(driver, device_id, event_id),
+                                   (device_id + event_id) % n)
+            mapped.append((device_id, event_id))
+    await tb.msis([pair for pair in mapped for _ in range(2)])
+    stats = await driver.stats()
+    assert stats["MSI_TRANSLATED"] == 2 * len(mapped)
+    assert stats["TCACHE_HIT"] > 0
+    await tb.finish(driver, packets_at_least=2 * len(mapped))
+
+
+@cocotb.test(timeout_time=TIMEOUT_US, timeout_unit="us")
+@cocotb.parametrize(*BOTH_PAUSED)
+async def run_every_command(dut, idle_inserter=None, backpressure_inserter=None):
+    """Each of the twelve commands succeeding, with MSIs that must see each change."""
+    tb = TB(dut, idle_inserter=idle_inserter, backpressure_inserter=backpressure_inserter)
+    driver = await tb.start()
+    await _map(driver, 0, 4, range(8), lambda e: e % 3)
+    await driver.map_device(1, 3)
+    await driver.map_event(1, 0, 9000, 1)
+    await driver.map_device(2, 14)
+    await driver.map_event(2, 8200, 8200, 2)                 # MAPI: pINTID = EventID
+    await tb.msis([(0, e) for e in range(8)] + [(1, 0), (2, 8200)])
+    await driver.int_(0, 1)
+    await driver.clear(0, 1)
+    await driver.inv(0, 2)
+    await driver.move(0, 0, 2)                               # RD 0 -> RD 2: MOVLPI to RD 0
+    await tb.msis([(0, 0)])                                  # was cached on RD 0
+    await driver.discard(0, 3)                               # CLEAR, then unmapped
+    await tb.expect_drop(driver, 0, 3, DropReason.UNMAPPED_INTERRUPT)
+    await driver.invall(1)
+    await driver.move_all(0, 1)
+    await driver.move_all(2, 2)                              # same RD: no packet
+    await driver.sync(2)
+    await driver.map_collection(1, 0)                        # collection 1: RD 1 -> RD 0
+    await tb.msis([(0, 1), (0, 4)])
+    await driver.map_event(0, 4, 8500, 2)                    # MAPTI over a cached mapping
+    await tb.msis([(0, 4)])
+    await driver.unmap_device(1)
+    await tb.expect_drop(driver, 1, 0, DropReason.UNMAPPED_DEVICE)
+    await driver.map_device(0, 2)                            # a new, empty ITT
+    await tb.expect_drop(driver, 0, 0, DropReason.UNMAPPED_INTERRUPT)
+    await tb.finish(driver, packets_at_least=20)
+
+
+@cocotb.test(timeout_time=TIMEOUT_US, timeout_unit="us")
+async def run_command_errors(dut):
+    """Every command error code; under the stall policy each stalls the queue, which
+    goes on once the failing command is replaced (CWRITER.Retry)."""
+    tb = TB(dut)
+    p = tb.params
+    driver = await tb.start()
+    await _map(driver, 0, 4, range(12), lambda e: e % 3)
+    await driver.map_device(2, p.event_bits)
+    await driver.map_event(0, 2, LPI_BASE + 2, 6, sync=False)   # collection 6 is not mapped
+    await driver.discard(0, 3)
+    too_many_ids = {"device_id": 1 << p.device_bits, "icid": 1 << p.collection_bits,
+                    "rdbase": p.num_redistributors, "pintid": 1 << p.id_bits}
+    errors = [
+        (Cmd.MAPD, CmdError.MAPD_DEVICE_OOR,
+         dict(device_id=too_many_ids["device_id"], size=1, itt_addr=0, valid=1)),
+        (Cmd.MAPD, CmdError.MAPD_ITTSIZE_OOR, dict(device_id=3, size=p.event_bits, valid=1)),
+        (Cmd.MAPC, CmdError.MAPC_PROCNUM_OOR, dict(icid=1, rdbase=too_many_ids["rdbase"],
+                                                  valid=1)),
+        (Cmd.MAPC, CmdError.MAPC_COLLECTION_OOR, dict(icid=too_many_ids["icid"], valid=1)),
+        (Cmd.MAPTI, CmdError.MAPTI_UNMAPPED_DEVICE, dict(device_id=7, pintid=LPI_BASE)),
+        (Cmd.MAPTI, CmdError.MAPTI_ID_OOR, dict(device_id=0, event_id=16, pintid=LPI_BASE)),
+        (Cmd.MAPTI, CmdError.MAPTI_PHYSICALID_OOR, dict(device_id=0, event_id=13, pintid=100)),
+        (Cmd.MAPTI, CmdError.MAPTI_PHYSICALID_OOR,
+         dict(device_id=0, event_id=13, pintid=too_many_ids["pintid"])),
+        (Cmd.MAPTI, CmdError.MAPC_COLLECTION_OOR,
+         dict(device_id=0, event_id=13, pintid=LPI_BASE, icid=too_many_ids["icid"])),
+        (Cmd.MAPI, CmdError.MAPTI_UNMAPPED_DEVICE, dict(device_id=9, event_id=8300)),
+        (Cmd.MAPI, CmdError.MAPTI_ID_OOR, dict(device_id=0, event_id=16)),
+        (Cmd.MAPI, CmdError.MAPTI_PHYSICALID_OOR, dict(device_id=0, event_id=13)),
+        (Cmd.MAPI, CmdError.MAPC_COLLECTION_OOR,
+         dict(device_id=2, event_id=8300, icid=too_many_ids["icid"])),
+        (Cmd.MOVI, CmdError.MOVI_UNMAPPED_INTERRUPT, dict(device_id=0, event_id=14)),
+        (Cmd.MOVI, CmdError.MOVI_UNMAPPED_COLLECTION, dict(device_id=0, event_id=5, icid=6)),
+        (Cmd.INT, CmdError.INT_UNMAPPED_INTERRUPT, dict(device_id=0, event_id=3)),
+        (Cmd.CLEAR, CmdError.CLEAR_UNMAPPED_INTERRUPT, dict(device_id=1, event_id=0)),
+        (Cmd.INV, CmdError.INV_UNMAPPED_INTERRUPT, dict(device_id=0, event_id=17)),
+        (Cmd.DISCARD, CmdError.DISCARD_UNMAPPED_INTERRUPT, dict(device_id=0, event_id=2)),
+        (Cmd.INT, CmdError.INT_UNMAPPED_INTERRUPT, dict(device_id=0, event_id=2)),
+        (Cmd.INVALL, CmdError.INVALL_UNMAPPED_COLLECTION, dict(icid=6)),
+        (Cmd.MOVALL, CmdError.MOVALL_PROCNUM_OOR, dict(rdbase1=0, rdbase2=7)),
+        (Cmd.MOVALL, CmdError.MOVALL_PROCNUM_OOR, dict(rdbase1=5, rdbase2=0)),
+        (Cmd.SYNC, CmdError.SYNC_PROCNUM_OOR, dict(rdbase=9)),
+        (Cmd.VMAPP, CmdError.UNSUPPORTED_COMMAND, dict(device_id=0)),
+        (0x77, CmdError.UNSUPPORTED_COMMAND, dict(device_id=0)),
+    ]
+    for cmd, code, fields in errors:
+        await tb.post(driver, cmd, expect=code, **fields)
+        await tb.msis([(0, 0)])                 # the ITS keeps translating
+    # CWRITER beyond the ring: ignored, recorded, under either policy.
+    await tb.bus.write_reg(REG["GITS_CWRITER"], pack(GitsCwriter, offset=driver.ring_bytes // 32),
+                           4)
+    record = await driver.read_error()
+    assert record is not None and record.code == CmdError.CWRITER_OOR, record
+    await driver.clear_errors()
+    await driver.int_(0, 0)                     # the queue still works
+    await tb.finish(driver, packets_at_least=len(errors))
+
+
+@cocotb.test(timeout_time=TIMEOUT_US, timeout_unit="us")
+@cocotb.parametrize(table=["flat_4K", "flat_16K", "flat_64K", "two_level_4K", "two_level_16K",
+                           "two_level_64K"])
+async def run_device_tables(dut, table="two_level_4K"):
+    """Flat and two-level device tables of each page size: devices at the edges of the
+    level-2 pages, an invalid level-1 entry (MAPD_DEVICE_OOR, DEVICE_OOR), and a flat
+    table cut short by BASER0.Size."""
+    tb = TB(dut)
+    form, size = table.rsplit("_", 1)
+    page = int(size[:-1]) * 1024
+    driver = await tb.start(page_size=page, indirect=form == "two_level")
+    devices = driver.tables[BaserType.DEVICES]
+    assert devices.indirect == (form == "two_level") and devices.page_bytes == page
+    last = (1 << tb.params.device_bits) - 1
+    per_page = page // ENTRY_BYTES
+    if devices.indirect:
+        # The last device's level-2 page is not allocated yet: its level-1 entry is invalid.
+        await tb.post(driver, Cmd.MAPD, expect=CmdError.MAPD_DEVICE_OOR, device_id=last, size=1,
+                      itt_addr=0, valid=1)
+        await tb.expect_drop(driver, last, 0, DropReason.DEVICE_OOR)
+    ids = sorted({0, 1, per_page - 1, per_page, last} & set(range(last + 1)))
+    for device_id in ids:
+        await _map(driver, device_id, 2, range(3), lambda e: e % 3)
+    await tb.msis([(d, e) for d in ids for e in range(3)] * 2)
+    if not devices.indirect and devices.pages > 1:
+        # BASER0.Size = 0: only the first page of DTEs exists.
+        await _quiesce(tb)
+        baser = await tb.bus.read_reg(REG["GITS_BASER0"])
+        await tb.bus.write_reg(REG["GITS_BASER0"], baser & ~0xFF)
+        await _enable(tb)
+        # The RTL keeps the translations it cached across the BASER0 rewrite (the model,
+        # which has no cache, then disagrees): invalidate, so this checks the table's cut.
+        await tb.bus.write_reg(REG["GITS_CACHE_CTL"], pack(CacheCtl, invalidate=1), 4)
+        await tb.expect_drop(driver, per_page, 0, DropReason.DEVICE_OOR)
+        await tb.post(driver, Cmd.MAPD, expect=CmdError.MAPD_DEVICE_OOR, device_id=per_page,
+                      size=1, itt_addr=0, valid=1)
+        await _quiesce(tb)
+        await tb.bus.write_reg(REG["GITS_BASER0"], baser)
+        await _enable(tb)
+        await tb.msis([(per_page, 1)])
+    await tb.finish(driver, packets_at_least=len(ids) * 6)
+
+
+@cocotb.test(timeout_time=TIMEOUT_US, timeout_unit="us")
+async def run_collections_beyond_hcc(dut):
+    """Collections at and above GITS_TYPER.HCC live in the collection table: map, remap,
+    unmap them, MOVI between on-chip and memory collections, a CTE naming no
+    redistributor, an ICID beyond the collections."""
+    tb = TB(dut)
+    p = tb.params
+    driver = await tb.start()
+    table = driver.tables[BaserType.COLLECTIONS]
+    await driver.map_collection(5, 1)
+    await driver.map_collection(200, 2)
+    icids = [0, 1, 2, 5, 200, 5]
+    await _map(driver, 0, 4, range(6), lambda e: icids[e])
+    await tb.msis([(0, e) for e in range(6)] * 2)
+    await driver.map_collection(5, 0)                       # remap in memory
+    await tb.msis([(0, 3), (0, 5)])
+    await driver.move(0, 0, 200)                             # on chip -> memory
+    await driver.move(0, 4, 1)                               # memory -> on chip
+    await tb.msis([(0, 0), (0, 4)])
+    await driver.invall(200)
+    await driver.invall(5)
+    await driver.map_collection(5, 0, valid=False)
+    await tb.expect_drop(driver, 0, 3, DropReason.UNMAPPED_COLLECTION)
+    # A valid CTE that names no redistributor counts as unmapped.
+    tb.write_entry(table.base + 7 * ENTRY_BYTES, pack(
+        CollectionTableEntry, valid=1, rdbase=p.num_redistributors + 2, icid=7))
+    await driver.map_event(0, 6, LPI_BASE + 6, 7, sync=False)
+    await tb.expect_drop(driver, 0, 6, DropReason.UNMAPPED_COLLECTION)
+    await tb.post(driver, Cmd.INT, expect=CmdError.INT_UNMAPPED_INTERRUPT, device_id=0,
+                  event_id=6)
+    await tb.post(driver, Cmd.INVALL, expect=CmdError.INVALL_UNMAPPED_COLLECTION, icid=7)
+    await tb.post(driver, Cmd.MAPC, expect=CmdError.MAPC_COLLECTION_OOR,
+                  icid=1 << p.collection_bits, rdbase=0, valid=1)
+    await tb.finish(driver, packets_at_least=14)
+
+
+@cocotb.test(timeout_time=TIMEOUT_US, timeout_unit="us")
+@cocotb.parametrize(*BOTH_PAUSED)
+async def run_ring_wrap(dut, idle_inserter=None, backpressure_inserter=None):
+    """Hundreds of INTs without SYNC through a 4 KiB ring (128 slots): CREADR wraps to 0
+    again and again; the driver writes CWRITER 32 bits at a time, as Linux."""
+    tb = TB(dut, idle_inserter=idle_inserter, backpressure_inserter=backpressure_inserter)
+    driver = await tb.start(ring_bytes=4096)
+    await _map(driver, 0, 3, range(8), lambda e: e % 3)
+    for round_ in range(2):
+        await driver.send_batch([(Cmd.INT, dict(device_id=0, event_id=(n + round_) % 8))
+                                 for n in range(140)])
+        await tb.msis([(0, e) for e in range(8)])
+    wraps = sum(1 for (_, a), (_, b) in zip(tb.scoreboard.commands, tb.scoreboard.commands[1:])
+                if b.offset < a.offset)
+    assert wraps >= 2, f"the ring wrapped {wraps} times"
+    await tb.finish(driver, packets_at_least=280)
+
+
+@cocotb.test(timeout_time=TIMEOUT_US, timeout_unit="us")
+async def run_stall_and_retry(dut):
+    """A transient memory error on a command's table read: under stall, CREADR.Stalled
+    until CWRITER.Retry re-executes it (then it succeeds), MSIs translated meanwhile; a
+    stall cleared by a new GITS_CBASER. Under skip the command is skipped. Retry while
+    not stalled has no effect."""
+    tb = TB(dut)
+    stall = tb.params.error_policy == "stall"
+    driver = await tb.start()
+    itt = await _map(driver, 0, 3, range(4), lambda e: e % 3)
+    tb.inject_error(_ite(driver, itt, 1), ENTRY_BYTES, "SLVERR")
+    if stall:
+        try:
+            await driver.int_(0, 1, sync=False)
+            raise AssertionError("INT on a failing ITE read did not stall")
+        except ItsStalled as stalled:
+            assert stalled.code == CmdError.TABLE_READ_ERROR, stalled
+        creadr = unpack(GitsCreadr, await tb.bus.read_reg(REG["GITS_CREADR"]))
+        assert creadr["stalled"]
+        await tb.msis([(0, 2), (0, 0)])                      # translation goes on
+        await tb.expect_drop(driver, 0, 1, DropReason.MEMORY_ERROR)
+        tb.clear_errors()
+        await driver.resume(skip=False)                      # Retry: INT again, succeeds
+        # A stall cleared by writing GITS_CBASER (while disabled): the ring starts afresh.
+        try:
+            await driver.int_(0, 6, sync=False)
+            raise AssertionError("INT of an unmapped event did not stall")
+        except ItsStalled as stalled:
+            assert stalled.code == CmdError.INT_UNMAPPED_INTERRUPT, stalled
+        await driver.clear_errors()
+        await _quiesce(tb)
+        cbaser = await tb.bus.read_reg(REG["GITS_CBASER"])
+        await tb.bus.write_reg(REG["GITS_CBASER"], cbaser)
+        creadr = unpack(GitsCreadr, await tb.bus.read_reg(REG["GITS_CREADR"]))
+        assert not creadr["stalled"] and creadr["offset"] == 0, creadr
+        await _enable(tb)
+        await driver.resync()               # CBASER's write reset CWRITER to 0
+    else:
+        await tb.post(driver, Cmd.INT, expect=CmdError.TABLE_READ_ERROR, device_id=0,
+                      event_id=1)
+    await driver.int_(0, 1)
+    # Retry while not stalled: nothing happens.
+    cwriter = await tb.bus.read_reg(REG["GITS_CWRITER"], 4)
+    await tb.bus.write_reg(REG["GITS_CWRITER"], cwriter | pack(GitsCwriter, retry=1), 4)
+    await driver.int_(0, 2)
+    await tb.finish(driver, packets_at_least=5)
+
+
+@cocotb.test(timeout_time=TIMEOUT_US, timeout_unit="us")
+async def run_sync_ordering(dut):
+    """Redistributors that take 60..200 cycles to acknowledge: every SYNC retires only
+    after its redistributor acknowledged it, and after every earlier packet to it."""
+    tb = TB(dut, ack_delay=(60, 200))
+    driver = await tb.start()
+    await _map(driver, 0, 3, range(6), lambda e: e % 3)
+    n = tb.params.num_redistributors
+    for round_ in range(3):
+        await tb.msis([(0, e) for e in range(6)], settle=False)
+        await driver.send_batch([(Cmd.INT, dict(device_id=0, event_id=e)) for e in range(6)] +
+                                [(Cmd.SYNC, dict(rdbase=rd)) for rd in range(n)] +
+                                [(Cmd.INV, dict(device_id=0, event_id=round_)),
+                                 (Cmd.SYNC, dict(rdbase=round_ % n))])
+    await tb.wait_idle()
+    synced = [[] for _ in range(n)]
+    for cycle, executed in tb.scoreboard.commands:
+        if executed.command is not None and executed.command.cmd == Cmd.SYNC \
+                and executed.error is CmdError.NONE:
+            synced[executed.command.rdbase].append(cycle)
+    for rd, redistributor in enumerate(tb.redistributors):
+        assert len(synced[rd]) == len(redistributor.acks), (rd, synced[rd], redistributor.acks)
+        for retired, acked in zip(synced[rd], redistributor.acks):
+            assert retired >= acked, f"RD {rd}: SYNC retired at cycle {retired}, acked {acked}"
+    await tb.finish(driver, packets_at_least=36)
+
+
+async def _traffic(tb, pairs, stop, *, gap=(0, 6), translater_share=0.0):
+    """Background MSIs to random ``pairs`` until ``stop`` is set; returns how many."""
+    count = 0
+    rng = random.Random(tb.rng.random())
+    while not stop.is_set():
+        device_id, event_id = rng.choice(pairs)
+        await tb.bus.msi(device_id, event_id, translater=rng.random() < translater_share)
+        count += 1
+        pause = rng.randint(*gap)
+        if pause:
+            await ClockCycles(tb.dut.clk, pause)
+    return count
+
+
+@cocotb.test(timeout_time=TIMEOUT_US, timeout_unit="us")
+@cocotb.parametrize(*BOTH_PAUSED)
+async def run_moves_under_traffic(dut, idle_inserter=None, backpressure_inserter=None):
+    """MOVI, MOVALL, MAPC remaps and INTs while MSIs keep arriving on the events being
+    moved: each MSI's LPI goes where the mapping was when the ITS took it, and the
+    MOVLPI/MOVALL packets stay in order with the SETs on each redistributor."""
+    tb = TB(dut, idle_inserter=idle_inserter, backpressure_inserter=backpressure_inserter,
+            settle=False)
+    driver = await tb.start()
+    n = tb.params.num_redistributors
+    await _map(driver, 0, 4, range(16), lambda e: e % n)
+    stop = cocotb.triggers.Event()
+    traffic = cocotb.start_soon(_traffic(tb, [(0, e) for e in range(16)], stop))
+    rng = random.Random(tb.rng.random())
+    for step in range(30):
+        choice = rng.randrange(4)
+        if choice == 0:
+            await driver.move(0, rng.randrange(16), rng.randrange(n))
+        elif choice == 1:
+            await driver.move_all(rng.randrange(n), rng.randrange(n))
+        elif choice == 2:
+            await driver.map_collection(rng.randrange(n), rng.randrange(n))
+        else:
+            await driver.int_(0, rng.randrange(16))
+    stop.set()
+    sent = await traffic
+    tb.log.info("%d MSIs under traffic", sent)
+    await tb.bus.wait_settled()
+    await tb.finish(driver, packets_at_least=sent)
+
+
+@cocotb.test(timeout_time=TIMEOUT_US, timeout_unit="us")
+async def run_discard(dut):
+    """DISCARD: a CLEAR to the LPI's redistributor, then the event is unmapped (a cached
+    translation too); a second DISCARD, INT and MSIs fail; the event can be mapped again.
+    With only the on-chip collections (no collection table), as software that needs no
+    more than GITS_TYPER.HCC collections sets it up."""
+    tb = TB(dut)
+    hcc = tb.params.hcc
+    driver = await tb.start(collections=hcc, cpus=hcc)
+    assert BaserType.COLLECTIONS not in driver.tables
+    await _map(driver, 0, 2, range(4), lambda e: e % 2)
+    await tb.msis([(0, 0), (0, 1), (0, 1)])
+    await driver.discard(0, 0)
+    await tb.expect_drop(driver, 0, 0, DropReason.UNMAPPED_INTERRUPT)
+    await driver.discard(0, 1)                               # was cached
+    await tb.expect_drop(driver, 0, 1, DropReason.UNMAPPED_INTERRUPT)
+    await tb.post(driver, Cmd.DISCARD, expect=CmdError.DISCARD_UNMAPPED_INTERRUPT, device_id=0,
+                  event_id=0)
+    await tb.post(driver, Cmd.INT, expect=CmdError.INT_UNMAPPED_INTERRUPT, device_id=0,
+                  event_id=1)
+    await driver.map_event(0, 0, LPI_BASE + 77, hcc - 1)
+    await tb.msis([(0, 0)])
+    await tb.finish(driver, packets_at_least=6)
+
+
+@cocotb.test(timeout_time=TIMEOUT_US, timeout_unit="us")
+async def run_msi_drops(dut):
+    """Every reason an MSI is dropped, from the MSI stream and GITS_TRANSLATER: the drop
+    record (and its overflow), the counters by reason, the error output."""
+    tb = TB(dut)
+    p = tb.params
+    driver = await tb.start()
+    devices = driver.tables[BaserType.DEVICES]
+    collections = driver.tables[BaserType.COLLECTIONS]
+    await _map(driver, 0, 2, range(2), lambda e: 0)
+    await driver.map_event(0, 2, LPI_BASE + 2, 6, sync=False)    # collection 6 unmapped
+    await driver.map_collection(5, 1)
+    itt3 = await _map(driver, 3, 2, range(2), lambda e: 5)
+    await _map(driver, 4, 2, range(2), lambda e: 1)
+    for translater in (False, True):
+        tb.bus.translater = translater
+        await tb.expect_drop(driver, 1 << p.device_bits, 0, DropReason.DEVICE_OOR)
+        await tb.expect_drop(driver, 5, 0, DropReason.UNMAPPED_DEVICE)
+        await tb.expect_drop(driver, 0, 4, DropReason.EVENT_OOR)
+        await tb.expect_drop(driver, 0, 3, DropReason.UNMAPPED_INTERRUPT)
+        await tb.expect_drop(driver, 0, 2, DropReason.UNMAPPED_COLLECTION)
+        await tb.msis([(0, 0), (0, 1)])
+    tb.bus.translater = False
+    # Memory errors on each table a translation reads (with the caches bypassed).
+    await tb.bus.write_reg(REG["GITS_CACHE_CTL"], pack(CacheCtl, disable=1), 4)
+    for resp in ("SLVERR", "DECERR"):
+        for addr in (devices.base + 3 * ENTRY_BYTES, _ite(driver, itt3, 1),
+                     collections.base + 5 * ENTRY_BYTES):
+            tb.inject_error(addr, ENTRY_BYTES, resp)
+            await tb.expect_drop(driver, 3, 1, DropReason.MEMORY_ERROR)
+            tb.clear_errors()
+    await tb.bus.write_reg(REG["GITS_CACHE_CTL"], pack(CacheCtl, disable=0), 4)
+    # Two drops in a row: the record keeps the first and sets overflow.
+    await driver.clear_errors()
+    await tb.msis([(5, 0), (0, 3), (3, 0), (4, 1)])
+    record = await driver.read_msi_error()
+    assert record.reason == DropReason.UNMAPPED_DEVICE and record.overflow, record
+    await tb.finish(driver, packets_at_least=6)
+
+
+@cocotb.test(timeout_time=TIMEOUT_US, timeout_unit="us")
+async def run_disabled(dut):
+    """With GITS_CTLR.Enabled = 0: MSIs (stream and GITS_TRANSLATER) are dropped as
+    DISABLED, queries answer DISABLED, posted commands wait; enabling runs them."""
+    tb = TB(dut)
+    driver = await tb.start()
+    await _map(driver, 0, 2, range(4), lambda e: e % 3)
+    await _quiesce(tb)
+    await tb.expect_drop(driver, 0, 0, DropReason.DISABLED)
+    await tb.bus.msi(0, 1, translater=True)
+    await tb.expect_drop(driver, 0, 2, DropReason.DISABLED)
+    answer = await driver.query(0, 1)
+    assert answer.status == DropReason.DISABLED, answer
+    await tb.query(0, 1)
+    # A command posted while disabled is not executed until the ITS is enabled.
+    cwriter = unpack(GitsCwriter, await tb.bus.read_reg(REG["GITS_CWRITER"]))["offset"] * 32
+    await tb.bus.write_mem(driver.ring_base + cwriter, encode_command(Cmd.INT, device_id=0,
+                                                                      event_id=3))
+    await tb.bus.write_reg(REG["GITS_CWRITER"], pack(GitsCwriter, offset=cwriter // 32 + 1), 4)
+    await ClockCycles(dut.clk, 100)
+    creadr = unpack(GitsCreadr, await tb.bus.read_reg(REG["GITS_CREADR"]))
+    assert creadr["offset"] * 32 == cwriter, creadr
+    await _enable(tb)
+    while unpack(GitsCreadr, await tb.bus.read_reg(REG["GITS_CREADR"]))["offset"] * 32 == cwriter:
+        await tb.bus.idle()
+    await driver.resync()               # after our own post behind the driver's back
+    await tb.msis([(0, 0)])
+    await tb.finish(driver, packets_at_least=2)
+
+
+@cocotb.test(timeout_time=TIMEOUT_US, timeout_unit="us")
+async def run_memory_errors(dut):
+    """SLVERR and DECERR on a command fetch (COMMAND_READ_ERROR), on every table read a
+    command makes (TABLE_READ_ERROR: level-1 entry, DTE, ITE, CTE) and on its table
+    write (TABLE_WRITE_ERROR); nothing hangs, nothing is sent."""
+    tb = TB(dut)
+    driver = await tb.start(page_size=4096, indirect=True)
+    devices = driver.tables[BaserType.DEVICES]
+    collections = driver.tables[BaserType.COLLECTIONS]
+    await driver.map_collection(5, 1)
+    itt0 = await _map(driver, 0, 3, range(6), lambda e: 5 if e == 4 else e % 3)
+    itt2 = await driver.map_device(2, tb.params.event_bits)
+    level2 = unpack(Level1Entry, tb.memory.read_int(devices.base))["addr"] * CBASER_PAGE
+    dte = [level2 + d * ENTRY_BYTES for d in range(4)]
+    cte5 = collections.base + 5 * ENTRY_BYTES
+    R, W = CmdError.TABLE_READ_ERROR, CmdError.TABLE_WRITE_ERROR
+    for resp in ("SLVERR", "DECERR"):
+        await tb.arm_fetch_error(driver, resp)
+        await tb.post(driver, Cmd.INT, expect=CmdError.COMMAND_READ_ERROR, device_id=0,
+                      event_id=0)
+        cases = [
+            ("read", devices.base, Cmd.MAPD, R, dict(device_id=1, size=1, itt_addr=0x100,
+                                                     valid=1)),
+            ("write", dte[1], Cmd.MAPD, W, dict(device_id=1, size=1, itt_addr=0x100, valid=1)),
+            ("read", dte[0], Cmd.MAPTI, R, dict(device_id=0, event_id=6, pintid=LPI_BASE)),
+            ("write", _ite(driver, itt0, 6), Cmd.MAPTI, W,
+             dict(device_id=0, event_id=6, pintid=LPI_BASE)),
+            ("read", dte[2], Cmd.MAPI, R, dict(device_id=2, event_id=8300)),
+            ("write", _ite(driver, itt2, 8300), Cmd.MAPI, W, dict(device_id=2, event_id=8300)),
+            ("read", _ite(driver, itt0, 1), Cmd.MOVI, R, dict(device_id=0, event_id=1, icid=2)),
+            ("read", cte5, Cmd.MOVI, R, dict(device_id=0, event_id=1, icid=5)),
+            ("write", _ite(driver, itt0, 1), Cmd.MOVI, W, dict(device_id=0, event_id=1,
+                                                                icid=2)),
+            ("read", _ite(driver, itt0, 0), Cmd.INT, R, dict(device_id=0, event_id=0)),
+            ("read", cte5, Cmd.CLEAR, R, dict(device_id=0, event_id=4)),
+            ("read", dte[0], Cmd.INV, R, dict(device_id=0, event_id=2)),
+            ("read", _ite(driver, itt0, 3), Cmd.DISCARD, R, dict(device_id=0, event_id=3)),
+            ("write", _ite(driver, itt0, 3), Cmd.DISCARD, W, dict(device_id=0, event_id=3)),
+            ("read", cte5, Cmd.INVALL, R, dict(icid=5)),
+            ("write", cte5, Cmd.MAPC, W, dict(icid=5, rdbase=2, valid=1)),
+        ]
+        for kind, addr, cmd, code, fields in cases:
+            (tb.inject_error if kind == "read" else tb.inject_write_error)(addr, ENTRY_BYTES,
+                                                                           resp)
+            await tb.post(driver, cmd, expect=code, **fields)
+            await tb.msis([(0, 5)])
+    await driver.int_(0, 1)
+    await tb.finish(driver, packets_at_least=3)
+
+
+@cocotb.test(timeout_time=TIMEOUT_US, timeout_unit="us")
+@cocotb.parametrize(backpressure_inserter=[None, heavy_pause])
+async def run_query_port(dut, backpressure_inserter=None):
+    """The query port answers every status, in order, while GITS_QUERY asks the same
+    translator; answers wait when the port's consumer is not ready."""
+    tb = TB(dut, backpressure_inserter=backpressure_inserter)
+    p = tb.params
+    driver = await tb.start()
+    await _map(driver, 0, 4, range(10), lambda e: e % 3)
+    await driver.map_event(0, 10, LPI_BASE + 10, 6, sync=False)
+    asked = ([(0, e) for e in range(12)] + [(1, 0), (0, 40), (1 << p.device_bits, 0)])
+    for index, (device_id, event_id) in enumerate(asked):
+        await tb.query(device_id, event_id, wait=False)
+        await driver.query(0, (event_id + 1) % 16)          # GITS_QUERY right behind it
+        if index % 4 == 0:
+            await tb.msis([(0, index % 10)], settle=False)
+    await tb.bus.write_reg(REG["GITS_CACHE_CTL"], pack(CacheCtl, disable=1), 4)
+    tb.inject_error(driver.tables[BaserType.DEVICES].base, ENTRY_BYTES, "DECERR")
+    await tb.query(0, 1)
+    tb.clear_errors()
+    await tb.bus.write_reg(REG["GITS_CACHE_CTL"], pack(CacheCtl, disable=0), 4)
+    await _quiesce(tb)
+    await tb.query(0, 1)
+    await _enable(tb)
+    await tb.finish(driver, packets_at_least=4)
+    statuses = set(tb.scoreboard.queries)
+    assert statuses == set(DropReason), set(DropReason) - statuses
+
+
+@cocotb.test(timeout_time=TIMEOUT_US, timeout_unit="us")
+async def run_translater(dut):
+    """MSIs through GITS_TRANSLATER (the DeviceID on the sideband, held from the write's
+    address to its answer), interleaved with MSIs on the stream."""
+    tb = TB(dut, translater=True)
+    driver = await tb.start()
+    await _map(driver, 1, 3, range(8), lambda e: e % 3)
+    await _map(driver, 6, 3, range(8), lambda e: (e + 1) % 3)
+    for round_ in range(4):
+        for event_id in range(8):
+            await tb.bus.msi(1 if event_id % 2 else 6, event_id)
+            await tb.bus.msi(6 if event_id % 2 else 1, event_id, translater=False)
+        await tb.bus.msi(9, round_)                          # unmapped device: dropped
+    await tb.bus.wait_settled()
+    await tb.finish(driver, packets_at_least=64)
+
+
+@cocotb.test(timeout_time=TIMEOUT_US, timeout_unit="us")
+async def run_caches(dut):
+    """More events than the translation cache holds, more devices than the device cache
+    holds: hits, misses, evictions; remaps of cached events and devices must never
+    hit stale; GITS_CACHE_CTL bypass and invalidate."""
+    tb = TB(dut)
+    driver = await tb.start()
+    n = tb.params.num_redistributors
+    pairs = []
+    for device_id in range(4):
+        await _map(driver, device_id, 3, range(6), lambda e, d=device_id: (d + e) % n)
+        pairs += [(device_id, e) for e in range(6)]
+    rng = random.Random(tb.rng.random())
+    hot = pairs[:5]
+    await tb.msis([rng.choice(hot if rng.random() < 0.6 else pairs) for _ in range(150)])
+    await driver.map_event(0, 0, LPI_BASE + 999, 2)         # a hot, cached event
+    await tb.msis([(0, 0), (0, 1)])
+    await _map(driver, 1, 2, range(2), lambda e: 1, offset=2000)  # a new ITT
+    await tb.msis([(1, 0), (1, 1), (1, 2)])
+    before = await driver.stats()
+    await tb.bus.write_reg(REG["GITS_CACHE_CTL"], pack(CacheCtl, disable=1), 4)
+    await tb.msis(hot * 3)
+    after = await driver.stats()
+    assert after["TCACHE_HIT"] == before["TCACHE_HIT"], (before, after)
+    await tb.bus.write_reg(REG["GITS_CACHE_CTL"], pack(CacheCtl, disable=0), 4)
+    await tb.msis(hot * 2)
+    await tb.bus.write_reg(REG["GITS_CACHE_CTL"], pack(CacheCtl, invalidate=1), 4)
+    await tb.msis(hot)
+    await tb.finish(driver, packets_at_least=150)
+
+
+# ---------------------------------------------------------------------------------------------
+# Constrained-random test.
+
+class RandomWorld:
+    """What the random test believes is mapped (its guesses steer the choices; the
+    scoreboard's model, not this, decides what is right).
+
+    Members
+    -------
+    devices : dict of int to int
+        DeviceID -> EventID bits of its ITT.
+    events : dict of (int, int) to (int, int)
+        (DeviceID, EventID) -> (pINTID, ICID) believed mapped.
+    collections : list of int
+        ICIDs believed mapped (on chip and in memory).
+    """
+
+    def __init__(self, rng, params):
+        self.rng = rng
+        self.params = params
+        self.devices = {}
+        self.events = {}
+        self.collections = list(range(params.num_redistributors))
+
+    def lpi(self):
+        return self.rng.randrange(LPI_BASE, 1 << self.params.id_bits)
+
+    def device(self):
+        return self.rng.choice(sorted(self.devices))
+
+    def event(self):
+        """A (DeviceID, EventID) in a mapped device's range, mapped or not."""
+        device_id = self.device()
+        return device_id, self.rng.randrange(1 << self.devices[device_id])
+
+    def mapped(self):
+        return self.rng.choice(sorted(self.events)) if self.events else self.event()
+
+    def stray(self):
+        """An MSI the ITS must drop: unmapped event, EventID or DeviceID out of range."""
+        kind = self.rng.randrange(3)
+        if kind == 0:
+            device_id, event_id = self.event()
+            return device_id, event_id
+        if kind == 1:
+            device_id = self.device()
+            return device_id, (1 << self.devices[device_id]) + self.rng.randrange(4)
+        return (1 << self.params.device_bits) + self.rng.randrange(8), 0
+
+
+def _random_error(world, rng, params):
+    """A command that fails (or might), with fields chosen to hit one check."""
+    device_id, event_id = world.event()
+    return rng.choice([
+        (Cmd.MAPD, dict(device_id=(1 << params.device_bits) + 1, size=1, valid=1)),
+        (Cmd.MAPD, dict(device_id=device_id, size=params.event_bits, valid=1)),
+        (Cmd.MAPC, dict(icid=1 << params.collection_bits, rdbase=0, valid=1)),
+        (Cmd.MAPC, dict(icid=0, rdbase=params.num_redistributors + 1, valid=1)),
+        (Cmd.MAPTI, dict(device_id=device_id, event_id=event_id, pintid=rng.randrange(LPI_BASE),
+                         icid=0)),
+        (Cmd.MAPTI, dict(device_id=device_id, event_id=1 << 20, pintid=LPI_BASE, icid=0)),
+        (Cmd.MAPI, dict(device_id=device_id, event_id=event_id, icid=0)),
+        (Cmd.MOVI, dict(device_id=device_id, event_id=event_id, icid=rng.randrange(
+            params.hcc, 64))),
+        (Cmd.INT, dict(device_id=device_id, event_id=(1 << world.devices[device_id]) + 1)),
+        (Cmd.INVALL, dict(icid=rng.randrange(params.hcc, 64))),
+        (Cmd.MOVALL, dict(rdbase1=0, rdbase2=params.num_redistributors)),
+        (Cmd.SYNC, dict(rdbase=params.num_redistributors + 3)),
+        (rng.choice([Cmd.VMAPP, Cmd.VSYNC, 0x00, 0x42]), dict(device_id=device_id)),
+    ])
+
+
+@cocotb.test(timeout_time=4 * TIMEOUT_US, timeout_unit="us")
+async def run_random_mix(dut):
+    """A seeded mix: a random table format, ring, memory latency and reordering, pauses
+    and redistributor delays; many devices; background MSI traffic (stream and
+    GITS_TRANSLATER, mapped and stray) while random commands remap, move, discard,
+    invalidate and fail, with memory errors and disable windows in between."""
+    seed = seed_of_run()
+    rng = random.Random(f"random_mix-{seed}")
+    params = its_params()
+    inserters = [None, None, random_pause, cycle_pause, heavy_pause]
+    config = dict(
+        table=rng.choice(["flat", "two_level"]), page=rng.choice([4096, 16384, 65536]),
+        ring=rng.choice([4096, 8192]), latency=rng.randint(1, 12), reorder=rng.random() < 0.5,
+        idle=rng.choice(inserters), backpressure=rng.choice(inserters),
+        ack_delay=rng.choice([(1, 4), (1, 40), (20, 150)]),
+        translater_share=rng.choice([0.0, 0.0, 0.25]), devices=rng.randint(3, 20),
+        steps=rng.randint(50, 80), gap=rng.choice([(0, 0), (0, 4), (2, 20)]))
+    tb = TB(dut, idle_inserter=config["idle"], backpressure_inserter=config["backpressure"],
+            latency=config["latency"], reorder=config["reorder"], ack_delay=config["ack_delay"],
+            settle=False)
+    tb.log.info("random mix: %s", {k: getattr(v, "__name__", v) for k, v in config.items()})
+    driver = await tb.start(page_size=config["page"], indirect=config["table"] == "two_level",
+                            ring_bytes=config["ring"])
+    n = params.num_redistributors
+    world = RandomWorld(rng, params)
+    extra = sorted(rng.sample(range(params.hcc, 64), 3))
+    for icid in extra:
+        await tb.post(driver, Cmd.MAPC, expect=None, icid=icid, rdbase=rng.randrange(n), valid=1)
+        world.collections.append(icid)
+    for device_id in sorted(rng.sample(range(1 << params.device_bits), config["devices"])):
+        world.devices[device_id] = rng.randint(1, 5)
+        await driver.map_device(device_id, world.devices[device_id])
+        for event_id in rng.sample(range(1 << world.devices[device_id]),
+                                   max(1, (1 << world.devices[device_id]) // 2)):
+            world.events[(device_id, event_id)] = (world.lpi(), rng.choice(world.collections))
+    await driver.send_batch([(Cmd.MAPTI, dict(device_id=d, event_id=e, pintid=lpi, icid=icid))
+                             for (d, e), (lpi, icid) in sorted(world.events.items())])
+
+    stop = cocotb.triggers.Event()
+    pairs = sorted(world.events) + [world.stray() for _ in range(len(world.events) // 4 + 1)]
+    traffic = cocotb.start_soon(_traffic(tb, pairs, stop, gap=config["gap"],
+                                         translater_share=config["translater_share"]))
+    sent = 0
+
+    async def pause_traffic():
+        nonlocal traffic, sent
+        stop.set()
+        sent += await traffic
+        await tb.bus.wait_settled()
+
+    def resume_traffic():
+        nonlocal traffic
+        stop.clear()
+        traffic = cocotb.start_soon(_traffic(tb, pairs, stop, gap=config["gap"],
+                                             translater_share=config["translater_share"]))
+
+    operations = ["mapti"] * 4 + ["movi"] * 3 + ["discard", "int", "clear", "inv", "invall",
+                  "movall", "sync", "mapd", "mapc", "batch", "query", "cache", "error",
+                  "error", "memory", "disable"]
+    for step in range(config["steps"]):
+        operation = rng.choice(operations)
+        device_id, event_id = world.mapped()
+        if operation == "mapti":
+            device_id, event_id = world.event()
+            lpi, icid = world.lpi(), rng.choice(world.collections)
+            fields = dict(device_id=device_id, event_id=event_id, icid=icid)
+            if rng.random() < 0.9:
+                await tb.post(driver, Cmd.MAPTI, expect=None, sync=rng.random() < 0.5,
+                              pintid=lpi, **fields)
+            else:                           # pINTID = EventID: below 8192, an error
+                await tb.post(driver, Cmd.MAPI, expect=None, **fields)
+            world.events[(device_id, event_id)] = (lpi, icid)
+        elif operation == "movi":
+            icid = rng.choice(world.collections)
+            await tb.post(driver, Cmd.MOVI, expect=None, sync=rng.random() < 0.5,
+                          device_id=device_id, event_id=event_id, icid=icid)
+        elif operation == "discard":
+            await tb.post(driver, Cmd.DISCARD, expect=None, device_id=device_id,
+                          event_id=event_id)
+            world.events.pop((device_id, event_id), None)
+        elif operation in ("int", "clear", "inv"):
+            await tb.post(driver, Cmd[operation.upper()], expect=None, device_id=device_id,
+                          event_id=event_id)
+        elif operation == "invall":
+            await tb.post(driver, Cmd.INVALL, expect=None, icid=rng.choice(world.collections))
+        elif operation == "movall":
+            await tb.post(driver, Cmd.MOVALL, expect=None, rdbase1=rng.randrange(n),
+                          rdbase2=rng.randrange(n))
+        elif operation == "sync":
+            await tb.post(driver, Cmd.SYNC, expect=None, rdbase=rng.randrange(n))
+        elif operation == "mapd":
+            device_id = world.device()
+            bits = rng.randint(1, 5)
+            itt = await driver.alloc((1 << bits) * driver.features.ite_bytes, ITT_ALIGN)
+            await tb.post(driver, Cmd.MAPD, expect=None, device_id=device_id, size=bits - 1,
+                          itt_addr=itt // ITT_ALIGN, valid=int(rng.random() < 0.9))
+            world.devices[device_id] = bits
+            for key in [key for key in world.events if key[0] == device_id]:
+                del world.events[key]
+        elif operation == "mapc":
+            await tb.post(driver, Cmd.MAPC, expect=None, sync=True,
+                          icid=rng.choice(world.collections), rdbase=rng.randrange(n), valid=1)
+        elif operation == "batch":
+            await tb.post_batch(driver, [(rng.choice([Cmd.INT, Cmd.INV, Cmd.CLEAR]),
+                                          dict(zip(("device_id", "event_id"), world.mapped())))
+                                         for _ in range(rng.randint(5, 60))])
+            await driver.clear_errors()
+        elif operation == "query":
+            await driver.query(*world.mapped())
+            await tb.query(*world.stray(), wait=False)
+            await tb.query(*world.mapped(), wait=False)
+        elif operation == "cache":
+            await tb.bus.write_reg(REG["GITS_CACHE_CTL"], pack(
+                CacheCtl, invalidate=int(rng.random() < 0.5), disable=int(rng.random() < 0.3)),
+                4)
+        elif operation == "error":
+            cmd, fields = _random_error(world, rng, params)
+            await tb.post(driver, cmd, expect=None, **fields)
+        elif operation == "memory":
+            # A memory error on an entry a command reads; MSIs wait, since the model
+            # decides them when they are taken and the RTL reads memory later.
+            await pause_traffic()
+            target = rng.choice(["dte", "ite", "fetch"])
+            resp = rng.choice(["SLVERR", "DECERR"])
+            if target == "fetch":
+                await tb.arm_fetch_error(driver, resp)
+            else:
+                entry = _dte_address(tb, driver, device_id)
+                if target == "ite":
+                    dte = unpack(DeviceTableEntry, tb.memory.read_int(entry))
+                    entry = dte["itt_addr"] * ITT_ALIGN + event_id * ENTRY_BYTES
+                tb.inject_error(entry, ENTRY_BYTES, resp)
+            await tb.post(driver, Cmd.INT, expect=None, device_id=device_id, event_id=event_id)
+            tb.clear_errors()
+            resume_traffic()
+        elif operation == "disable":
+            await tb.bus.write_reg(REG["GITS_CTLR"], pack(GitsCtlr, enabled=0), 4)
+            await ClockCycles(dut.clk, rng.randint(5, 60))
+            await _enable(tb)
+    await pause_traffic()
+    await tb.bus.write_reg(REG["GITS_CACHE_CTL"], pack(CacheCtl, disable=0), 4)
+    await tb.msis(sorted(world.events)[:20])
+    tb.log.info("%d MSIs of background traffic", sent)
+    await tb.finish(driver, packets_at_least=1)
+
+
+def _dte_address(tb, driver, device_id):
+    """Where the DTE of ``device_id`` is (through its level-1 entry in a two-level table)."""
+    table = driver.tables[BaserType.DEVICES]
+    if not table.indirect:
+        return table.base + device_id * ENTRY_BYTES
+    index, slot = divmod(device_id, table.ids_per_level2_page)
+    level1 = unpack(Level1Entry, tb.memory.read_int(table.base + index * ENTRY_BYTES))
+    return level1["addr"] * CBASER_PAGE + slot * ENTRY_BYTES
+
+
+@cocotb.test(timeout_time=4 * TIMEOUT_US, timeout_unit="us")
+async def run_speed(dut):
+    """:func:`tb.its.speed.speed_scenario` on the whole testbench: writes the cycles
+    simulated and the wall time to ``speed.json`` (``its regress --speed``)."""
+    tb = TB(dut)
+    await tb.reset()
+    start_cycle, start = cycle_now(), time.perf_counter()
+    await speed_scenario(tb.bus, num_redistributors=tb.params.num_redistributors)
+    cycles, seconds = cycle_now() - start_cycle, time.perf_counter() - start
+    Path("speed.json").write_text(json.dumps({"cycles": cycles, "seconds": seconds}))
+    tb.log.info("speed: %d cycles in %.2f s: %.0f cycles/s", cycles, seconds, cycles / seconds)
+    await tb.finish(packets_at_least=MSIS)
+
+
+# ---------------------------------------------------------------------------------------------
+# pytest entry: one Verilog build per parameter set, each test run through cocotb's runner.
+
+import pytest  # noqa: E402  (the simulator's Python imports this module without running it)
+
+from dataclasses import asdict  # noqa: E402
+
+import re  # noqa: E402
+
+from tb.common.build import BUILD_ROOT, build, failure_excerpt, run  # noqa: E402
+from tb.its.waves import write_its_save_file  # noqa: E402
+
+BASE_PARAMS = dict(device_bits=10, event_bits=14, id_bits=14, collection_bits=8, hcc=2,
+                   num_redistributors=3, tcache_entries=8, dcache_entries=2)
+PARAM_SETS = {policy: ItsParams(**BASE_PARAMS, error_policy=policy)
+              for policy in ("skip", "stall")}
+"""The parameter sets every test runs on: the error policy is a build parameter."""
+DIRECTED = ["run_linux_bring_up", "run_every_command", "run_command_errors", "run_device_tables",
+            "run_collections_beyond_hcc", "run_ring_wrap", "run_stall_and_retry",
+            "run_sync_ordering", "run_moves_under_traffic", "run_discard", "run_msi_drops",
+            "run_disabled", "run_memory_errors", "run_query_port", "run_translater",
+            "run_caches"]
+"""The directed cocotb tests, each run on every parameter set."""
+RANDOM = ["run_random_mix"]
+"""The seeded constrained-random cocotb tests."""
+POLICY_SENSITIVE = ["run_command_errors", "run_stall_and_retry", "run_memory_errors",
+                    "run_device_tables", "run_collections_beyond_hcc", "run_discard"]
+"""The directed tests whose commands fail: by default only these also run on the stall
+build (``--all-policies``, ``--seeds`` and ``--seed-list`` run every test on both)."""
+
+
+def build_folder(policy):
+    """The Verilog and the Icarus build of a parameter set, built once (``its.v``, ``sim.vvp``)."""
+    from hw.its.top import generate_verilog
+    params = PARAM_SETS[policy]
+    return build("its", policy, "its", lambda path: generate_verilog(params, path), params)
+
+
+def folder_of(policy, testcase, seed):
+    """Where a test runs: ``build/tb/its/<policy>/<test>-<seed>/`` (or under ``ITS_TB_OUT``)."""
+    root = os.environ.get("ITS_TB_OUT")
+    base = BUILD_ROOT / "its" if root is None else Path(root)
+    return base / policy / f"{testcase}-{seed}"
+
+
+def reproduce_command(testcase, policy, seed):
+    """The command that runs one test on one parameter set with one seed again."""
+    kind = "test_random" if testcase in RANDOM else "test_directed"
+    return (f".venv/bin/pytest 'tb/its/test_its.py::{kind}[{testcase}-{policy}-seed{seed}]' "
+            f"--seed {seed} --all-policies")
+
+
+def run_cocotb(policy, testcase, seed, *, waves=False, test_dir=None):
+    """Run cocotb test ``testcase`` (all its parametrized forms) on the ``policy`` build.
+
+    Returns
+    -------
+    Path
+        The test's folder: ``results.xml``, ``sim.log``, ``coverage.yml``, and
+        ``its.fst`` with its GTKWave save file ``its.gtkw`` with ``waves`` (or ``WAVES=1``).
+
+    Raises
+    ------
+    AssertionError
+        Naming the failing tests, the log, the first mismatches and the command that
+        runs them again.
+    """
+    test_dir = Path(test_dir or folder_of(policy, testcase, seed))
+    build_dir = build_folder(policy)
+    waves = waves or os.environ.get("WAVES", "0") not in ("", "0")
+    failed = run(build_dir, "its", "tb.its.test_its", test_dir=test_dir, seed=seed,
+                 waves=waves, test_filter=rf"^tb\.its\.test_its\.{re.escape(testcase)}(/.*)?$",
+                 extra_env={"ITS_PARAMS": json.dumps(asdict(PARAM_SETS[policy])),
+                            "ITS_SEED": str(seed)})
+    if waves:
+        write_its_save_file(test_dir, build_dir / "its.v", PARAM_SETS[policy].num_redistributors)
+    if failed:
+        raise AssertionError(
+            f"{len(failed)} cocotb test(s) failed on the {policy} build with seed {seed}: "
+            f"{', '.join(failed)}\n{failure_excerpt(test_dir / 'sim.log')}\n"
+            f"log: {test_dir / 'sim.log'}\n"
+            f"reproduce: {reproduce_command(testcase, policy, seed)}")
+    return test_dir
+
+
+def test_directed(testcase, policy, seed):
+    """Each directed test on the skip build, and those whose commands fail on the stall
+    build too (every one on both with ``--all-policies``); seed 1 unless ``--seed``/``SEED``.
+    tb/conftest.py parametrizes it."""
+    run_cocotb(policy, testcase, seed)
+
+
+def test_random(testcase, policy, seed):
+    """The random mix on each parameter set, seeds 1 and 2 (``--seeds N``: 1..N).
+    tb/conftest.py parametrizes it."""
+    run_cocotb(policy, testcase, seed)
