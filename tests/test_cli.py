@@ -100,7 +100,7 @@ def test_query(capsys, argv, answer):
     (["query", "--device", "1"], "--event"),
     (["frobnicate"], "frobnicate"),
     ([], "command"),
-    (["regress", "--seeds", "0"], "--seeds"),
+    (["regress", "--seeds", "0"], "seeds must be at least 1"),
 ])
 def test_bad_arguments_give_one_line_and_exit_2(capsys, argv, words):
     assert main(argv) == 2
