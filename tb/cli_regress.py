@@ -80,12 +80,12 @@ def run_regress(seeds, jobs, *, out=REGRESS_DIR, directed=True, console=None):
     from cocotb_coverage.coverage import merge_coverage
 
     console = console or _Console()
+    option, described = _seed_option(seeds)     # a bad value fails before anything is removed
     out = Path(out)
     if out.exists():
         for path in sorted(out.rglob("*"), reverse=True):
             path.rmdir() if path.is_dir() else path.unlink()
     out.mkdir(parents=True, exist_ok=True)
-    option, described = _seed_option(seeds)
     command = [sys.executable, "-m", "pytest", TEST_FILE, "-q", "-p", "no:cacheprovider",
                "-n", str(jobs), f"--junitxml={out / 'junit.xml'}", "--all-policies", *option]
     if not directed:
