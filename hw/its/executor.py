@@ -214,7 +214,8 @@ class Executor(wiring.Component):
     mem_write : Out(MemWriteSignature())
         Writes of the DTE, ITE and CTE entries.
     coll_read : Out(CollectionReadSignature())
-        The on-chip collections (ICID < hcc), combinational.
+        Kept for the wiring; not read: the executor, the only writer of the on-chip
+        collections, keeps its own copy of them (``icid`` is driven with the command's ICID).
     coll_write : Out(stream.Signature(CollectionWrite))
         MAPC of an on-chip collection.
     packet : Out(stream.Signature(RoutedPacket))
@@ -322,6 +323,32 @@ class Executor(wiring.Component):
             return exists, base + icid_value * ENTRY_BYTES
         cmd_collection_exists, cmd_cte_addr = collection(icid)
         ite_collection_exists, ite_cte_addr = collection(ite.icid)
+
+        # The on-chip collections, as the executor (their only writer, through ``coll_write``)
+        # wrote them: a copy kept here, so each look-up reads a table beside the state machine
+        # through an ICID fixed per step (no ICID multiplexer in front of a read port, no round
+        # trip through the collection table). A write is seen from the next cycle, as there.
+        shadow_mapped = [Signal(name=f"coll_mapped{n}") for n in range(p.hcc)]
+        shadow_rd = [Signal(p.rd_bits, name=f"coll_rd{n}") for n in range(p.hcc)]
+        with m.If(self.coll_write.valid & self.coll_write.ready):
+            with m.Switch(self.coll_write.payload.icid):
+                for n in range(p.hcc):
+                    with m.Case(n):
+                        m.d.sync += [shadow_mapped[n].eq(self.coll_write.payload.valid),
+                                     shadow_rd[n].eq(self.coll_write.payload.rd)]
+
+        def on_chip(icid_value, name):
+            """``(on chip, mapped, rd)`` of collection ``icid_value`` in the copy."""
+            mapped = Signal(name=f"{name}_coll_mapped")
+            rd = Signal(RD_BITS, name=f"{name}_coll_rd")
+            with m.Switch(icid_value):
+                for n in range(p.hcc):
+                    with m.Case(n):
+                        m.d.comb += [mapped.eq(shadow_mapped[n]), rd.eq(shadow_rd[n])]
+            return icid_value < p.hcc, mapped, rd
+        cmd_on_chip = on_chip(icid, "cmd")
+        m.d.comb += self.coll_read.icid.eq(icid)
+        ite_on_chip = on_chip(ite.icid, "ite")
         cte_mapped = cte.valid & is_redistributor(cte.rdbase)
 
         # -- memory: one single-doubleword read or write at a time --------------------------
@@ -409,18 +436,18 @@ class Executor(wiring.Component):
             with m.Else():
                 go_after(None)
 
-        def collection_lookup(state, wait_state, icid_value, exists, cte_addr, mapped, rd, code):
-            """Steps ``state`` and ``wait_state``: is collection ``icid_value`` mapped, to which
-            RD (on chip at once, or from its CTE)? Fail with ``code`` when it is not."""
+        def collection_lookup(state, wait_state, lookup, exists, cte_addr, mapped, rd, code):
+            """Steps ``state`` and ``wait_state``: is the collection mapped, to which RD (on
+            chip at once, from ``lookup``, or from its CTE)? Fail with ``code`` when it is not."""
             then = lambda: go_after(state)
+            is_on_chip, on_chip_mapped, on_chip_rd = lookup
             with m.State(state):
-                m.d.comb += self.coll_read.icid.eq(icid_value)
                 with m.If(~exists):
                     m.d.sync += mapped.eq(0)
                     checked([(Const(1), code)], then)
-                with m.Elif(icid_value < p.hcc):
-                    m.d.sync += [mapped.eq(self.coll_read.mapped), rd.eq(self.coll_read.rd)]
-                    checked([(~self.coll_read.mapped, code)], then)
+                with m.Elif(is_on_chip):
+                    m.d.sync += [mapped.eq(on_chip_mapped), rd.eq(on_chip_rd)]
+                    checked([(~on_chip_mapped, code)], then)
                 with m.Else():
                     start_read(cte_addr)
                     m.next = wait_state
@@ -590,10 +617,10 @@ class Executor(wiring.Component):
                     checked([read_error, (~read_ite.valid, recipe.ite_invalid)],
                             lambda: go_after(None))
 
-            collection_lookup("LOOKUP_CMD_COLLECTION", "WAIT_CMD_CTE", icid,
+            collection_lookup("LOOKUP_CMD_COLLECTION", "WAIT_CMD_CTE", cmd_on_chip,
                               cmd_collection_exists, cmd_cte_addr, new_mapped, new_rd,
                               recipe.cmd_collection)
-            collection_lookup("LOOKUP_ITE_COLLECTION", "WAIT_ITE_CTE", ite.icid,
+            collection_lookup("LOOKUP_ITE_COLLECTION", "WAIT_ITE_CTE", ite_on_chip,
                               ite_collection_exists, ite_cte_addr, old_mapped, old_rd,
                               recipe.ite_collection_unmapped)
 

@@ -204,9 +204,12 @@ class Registers(wiring.Component):
         write_mask = Signal(64)
         for lane in range(8):
             m.d.comb += write_mask[8 * lane:8 * lane + 8].eq(bus.w_strb[lane].replicate(8))
-        merged = (read_value & ~write_mask) | (bus.w_data & write_mask)
 
+        # A write merges the written bytes into the register's own value (what it reads as),
+        # not into the read multiplexer's output: the same value, without the address
+        # decode of every register in front of every write.
         written = {}            # register name -> (written this cycle, merged value)
+        currents = []           # (the register's value, outside the address decode, value)
         with m.Switch(bus.addr):
             for slot, registers in slots.items():
                 with m.Case(slot):
@@ -218,7 +221,13 @@ class Registers(wiring.Component):
                         lanes = bus.w_strb[half // 8:(half + width) // 8]
                         strobe = Signal(name=f"write_{register.name.lower()}")
                         m.d.comb += strobe.eq(bus.w_stb & lanes.any())
-                        written[register.name] = (strobe, merged[half:half + width])
+                        current = Signal(width, name=f"current_{register.name.lower()}")
+                        if value is not None:
+                            currents.append((current, value))
+                        mask = write_mask[half:half + width]
+                        merged = (current & ~mask) | (bus.w_data[half:half + width] & mask)
+                        written[register.name] = (strobe, merged)
+        m.d.comb += [current.eq(value) for current, value in currents]
 
         read_data = Signal(64)
         bus_err = Signal()
@@ -304,15 +313,28 @@ class Registers(wiring.Component):
             "MSI_TRANSLATED": [self.translated],
             "MSI_DROPPED": [dropped],
             "CMD_EXECUTED": [self.executed],
-            "CMD_ERRORS": [self.failure.valid, cwriter_oor],
+            "CMD_ERRORS": [self.failure.valid],
             "TCACHE_HIT": [self.tcache_hit],
             "TCACHE_MISS": [self.tcache_miss],
             **{f"DROP_{reason.name}": [dropped & (self.drop.payload.reason == reason)]
                for reason in DropReason if reason is not DropReason.OK},
         }
+        # Events from the other blocks are registered first (they come from deep logic there:
+        # the executor's retirement, the translator's hand-off) and counted a cycle later; a
+        # clear drops the events registered in its cycle, which happened in the cycle before
+        # it, so the count is the one made without the register, one cycle later. Events of
+        # the register bus itself (CWRITER_OOR) are counted at once, as a bus access sees them.
+        bus_events = {"CMD_ERRORS": cwriter_oor}
         for name, counter in counters.items():
             clear = written[f"GITS_STAT_{name}"][0]
-            m.d.sync += counter.eq(Mux(clear, 0, counter) + sum(increments[name]))
+            events = increments[name]
+            counted = Signal(range(len(events) + 1), name=f"stat_{name.lower()}_events")
+            m.d.sync += counted.eq(sum(events))
+            if name in bus_events:
+                # A write that clears this counter is not the GITS_CWRITER write of the event.
+                m.d.sync += counter.eq(Mux(clear, 0, counter + (counted + bus_events[name])))
+            else:
+                m.d.sync += counter.eq(Mux(clear, 0, counter + counted))
 
         # -- the error interrupt: one pulse per error, one a cycle -----------------------------
         errors = self.failure.valid + cwriter_oor + dropped

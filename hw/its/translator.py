@@ -6,8 +6,8 @@ from amaranth.lib.wiring import In, Out
 
 from ..bus.mem import MemReadSignature
 from .collections import CollectionReadSignature, RD_BITS
-from .layouts import (DropReason, DropReport, GicOp, GitsBaser, InvalRequest, MsiRequest,
-                      QueryResponse, RoutedPacket)
+from .layouts import (DropReason, DropReport, GicOp, GitsBaser, InvalKind, InvalRequest,
+                      MsiRequest, QueryResponse, RoutedPacket)
 from .params import ItsParams
 from .tcache import DeviceCache, TranslationCache
 from .walker import Walker
@@ -29,6 +29,56 @@ class _Decision(data.Struct):
     rd:        RD_BITS
     device_id: 32
     event_id:  32
+
+
+class _HeadRegisteredFIFO(wiring.Component):
+    """A :class:`~amaranth.lib.fifo.SyncFIFO` whose head entry is held in a register.
+
+    Same ports, capacity and cycle behaviour as ``SyncFIFO(width=width, depth=depth)``
+    (an entry written on cycle *n* is at the head from cycle *n* + 1; ``w_rdy`` is low
+    only when ``depth`` entries are held, even while one is read), but ``r_data`` comes
+    straight from flip-flops, not through a memory read, so the logic that decides on
+    the head starts from registers. The entries behind the head are in a ``SyncFIFO``
+    of ``depth - 1``.
+    """
+
+    def __init__(self, *, width, depth):
+        if depth < 2:
+            raise ValueError(f"depth must be at least 2, not {depth!r}")
+        self._depth = depth
+        super().__init__({
+            "w_data": In(width), "w_en": In(1), "w_rdy": Out(1),
+            "r_data": Out(width), "r_en": In(1), "r_rdy": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.rest = rest = fifo.SyncFIFO(width=len(self.w_data), depth=self._depth - 1)
+        head_valid = Signal()
+        head = Signal(len(self.w_data))
+        # The rest holds entries only while the head does (invariant).
+        m.d.comb += [
+            self.r_rdy.eq(head_valid),
+            self.r_data.eq(head),
+            self.w_rdy.eq(~head_valid | rest.w_rdy),
+            rest.w_data.eq(self.w_data),
+        ]
+        do_read = self.r_en & head_valid
+        do_write = self.w_en & self.w_rdy
+        with m.If(do_read):
+            with m.If(rest.r_rdy):
+                m.d.comb += [rest.r_en.eq(1), rest.w_en.eq(do_write)]
+                m.d.sync += head.eq(rest.r_data)
+            with m.Elif(do_write):
+                m.d.sync += head.eq(self.w_data)
+            with m.Else():
+                m.d.sync += head_valid.eq(0)
+        with m.Elif(do_write):
+            with m.If(head_valid):
+                m.d.comb += rest.w_en.eq(1)
+            with m.Else():
+                m.d.sync += [head.eq(self.w_data), head_valid.eq(1)]
+        return m
 
 
 class Translator(wiring.Component):
@@ -56,6 +106,7 @@ class Translator(wiring.Component):
     Invalidation (``inval``, always ready): the request is applied to both
     caches at the end of the cycle it is offered, so a look-up from the next
     cycle on sees it; a fill of a walk that started before it is dropped.
+    While ``enabled`` is 0 both caches are invalidated in every cycle.
     The executor holds (``hold`` = 1: no MSI or query is accepted), waits for
     ``idle``, changes the tables, invalidates, then releases ``hold``.
 
@@ -160,7 +211,9 @@ class Translator(wiring.Component):
         m.submodules.tcache = tcache = TranslationCache(params)
         m.submodules.dcache = dcache = DeviceCache(params)
         m.submodules.walker = walker = Walker(params)
-        m.submodules.queue = queue = fifo.SyncFIFO(
+        # The head of the queue decides what goes to the forwarder, the register block and
+        # the caches' fill in the same cycle: it is kept in a register.
+        m.submodules.queue = queue = _HeadRegisteredFIFO(
             width=data.Layout.cast(_Decision).size, depth=self._queue_depth)
 
         wiring.connect(m, walker.mem, wiring.flipped(self.mem))
@@ -171,13 +224,20 @@ class Translator(wiring.Component):
         ]
 
         # Invalidations go to both caches as they are; the device cache ignores EVENT.
+        # While the ITS is disabled both caches are emptied in every cycle, so nothing
+        # translated under earlier GITS_BASERn values survives a re-enable (behaviour.md).
+        flush = ~self.enabled
+        inval = Signal(InvalRequest)
         m.d.comb += [
             self.inval.ready.eq(1),
-            tcache.inval.valid.eq(self.inval.valid),
-            tcache.inval.payload.eq(self.inval.payload),
-            dcache.inval.valid.eq(self.inval.valid),
-            dcache.inval.payload.eq(self.inval.payload),
+            inval.eq(self.inval.payload),
+            tcache.inval.valid.eq(self.inval.valid | flush),
+            tcache.inval.payload.eq(inval),
+            dcache.inval.valid.eq(self.inval.valid | flush),
+            dcache.inval.payload.eq(inval),
         ]
+        with m.If(flush):
+            m.d.comb += inval.kind.eq(InvalKind.ALL)
 
         # --- accept: MSI and query take turns when both offer -----------------------------
         lookup_valid = Signal()
