@@ -66,8 +66,6 @@ class CollectionTable(wiring.Component):
         From the executor (MAPC of an ICID below ``hcc``). Always ready: one
         write per cycle. Writes to ICIDs at or above ``hcc`` are ignored. ``rd``
         must be below ``num_redistributors`` (MAPC checks MAPC_PROCNUM_OOR first).
-    executor_read : In(CollectionReadSignature())
-        Read port of the executor (MAPTI, MOVI, INT, INVALL... look-ups).
     translator_read : In(CollectionReadSignature())
         Read port of the translator's table walker.
 
@@ -78,7 +76,6 @@ class CollectionTable(wiring.Component):
     """
 
     write: In(stream.Signature(CollectionWrite))
-    executor_read: In(CollectionReadSignature())
     translator_read: In(CollectionReadSignature())
 
     def __init__(self, params):
@@ -106,7 +103,7 @@ class CollectionTable(wiring.Component):
                             rds[icid].eq(self.write.payload.rd),
                         ]
 
-        for port in (self.executor_read, self.translator_read):
+        for port in (self.translator_read,):
             with m.Switch(port.icid):
                 for icid in range(hcc):
                     with m.Case(icid):

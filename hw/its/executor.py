@@ -35,7 +35,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..bus.mem import ADDR_BITS, MemReadSignature, MemWriteSignature
 from .cmdq import FetchedCommand
-from .collections import CollectionReadSignature, CollectionWrite, RD_BITS
+from .collections import CollectionWrite, RD_BITS
 from .layouts import (
     CBASER_PAGE, COMMAND_BYTES, ENTRY_BYTES, ITT_ALIGN, LPI_BASE,
     Cmd, CmdError, CollectionTableEntry, Command, DeviceTableEntry, GicOp, GitsBaser,
@@ -213,9 +213,6 @@ class Executor(wiring.Component):
         Reads of the level-1, DTE, ITE and CTE entries (one doubleword each).
     mem_write : Out(MemWriteSignature())
         Writes of the DTE, ITE and CTE entries.
-    coll_read : Out(CollectionReadSignature())
-        Kept for the wiring; not read: the executor, the only writer of the on-chip
-        collections, keeps its own copy of them (``icid`` is driven with the command's ICID).
     coll_write : Out(stream.Signature(CollectionWrite))
         MAPC of an on-chip collection.
     packet : Out(stream.Signature(RoutedPacket))
@@ -249,7 +246,6 @@ class Executor(wiring.Component):
             "failure": Out(stream.Signature(CommandFailure, always_ready=True)),
             "mem_read": Out(MemReadSignature()),
             "mem_write": Out(MemWriteSignature()),
-            "coll_read": Out(CollectionReadSignature()),
             "coll_write": Out(stream.Signature(CollectionWrite)),
             "packet": Out(stream.Signature(RoutedPacket)),
             "synced": In(1),
@@ -347,7 +343,6 @@ class Executor(wiring.Component):
                         m.d.comb += [mapped.eq(shadow_mapped[n]), rd.eq(shadow_rd[n])]
             return icid_value < p.hcc, mapped, rd
         cmd_on_chip = on_chip(icid, "cmd")
-        m.d.comb += self.coll_read.icid.eq(icid)
         ite_on_chip = on_chip(ite.icid, "ite")
         cte_mapped = cte.valid & is_redistributor(cte.rdbase)
 

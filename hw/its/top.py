@@ -204,7 +204,6 @@ class Its(wiring.Component):
         ]
 
         # On-chip collections.
-        wiring.connect(m, executor.coll_read, collections.executor_read)
         wiring.connect(m, executor.coll_write, collections.write)
         wiring.connect(m, translator.coll, collections.translator_read)
 

@@ -66,7 +66,6 @@ class Harness(Elaboratable):
         m.submodules.executor = self.executor
         m.submodules.collections = self.collections
         m.submodules.forwarder = self.forwarder
-        wiring.connect(m, self.executor.coll_read, self.collections.executor_read)
         wiring.connect(m, self.executor.coll_write, self.collections.write)
         wiring.connect(m, self.executor.packet, self.forwarder.cmd)
         m.d.comb += self.executor.synced.eq(self.forwarder.synced)
