@@ -44,7 +44,7 @@ from amaranth.sim import Simulator
 
 from hw.bus.axi import AxiBurst, AxiResp
 
-__all__ = ["stream_put", "stream_get", "stream_put_many", "stream_get_many",
+__all__ = ["burst_beat_ranges", "stream_put", "stream_get", "stream_put_many", "stream_get_many",
            "MemPortModel", "AxiResponseError", "Axi4LiteMasterModel", "Axi4SlaveModel",
            "run_sim", "BUILD_DIR"]
 
@@ -415,6 +415,29 @@ class Axi4LiteMasterModel:
 _ERROR_ORDER = {None: 0, "SLVERR": 1, "DECERR": 2}
 
 
+def burst_beat_ranges(addr, length, size, burst, data_bytes, what):
+    """The ``[start, end)`` byte range of each beat of an AXI4 burst (AxLEN ``length``,
+    AxSIZE ``size``, AxBURST ``burst``) on a ``data_bytes``-wide bus.
+
+    Shared by the Amaranth and the cocotb AXI4 slave models; an unsupported burst,
+    a beat wider than the bus or an INCR burst across 4 KiB fails an assertion
+    naming ``what`` (the channel).
+    """
+    burst = AxiBurst(int(burst))
+    assert burst in (AxiBurst.FIXED, AxiBurst.INCR), f"{what}: {burst.name} burst unsupported"
+    nbytes = 1 << size
+    assert nbytes <= data_bytes, f"{what}: size {nbytes} bytes wider than the bus"
+    aligned = addr & ~(nbytes - 1)
+    ranges = [(addr, aligned + nbytes)]
+    for index in range(1, length + 1):
+        start = aligned if burst == AxiBurst.FIXED else aligned + index * nbytes
+        ranges.append((start, start + nbytes))
+    if burst == AxiBurst.INCR:
+        assert addr >> 12 == (ranges[-1][1] - 1) >> 12, \
+            f"{what}: burst at {addr:#x} of {length + 1} beats crosses a 4 KiB boundary"
+    return ranges
+
+
 class Axi4SlaveModel:
     """Memory behind an AXI4 master port (:class:`hw.bus.axi.Axi4Signature`), as a simulator
     process.
@@ -492,22 +515,6 @@ class Axi4SlaveModel:
     def _busy(self):
         return self.backpressure and self.rng.random() < self.backpressure
 
-    def _beat_ranges(self, addr, length, size, burst, what):
-        """The [start, end) byte range of each beat of a burst."""
-        burst = AxiBurst(burst)
-        assert burst in (AxiBurst.FIXED, AxiBurst.INCR), f"{what}: {burst.name} burst unsupported"
-        nbytes = 1 << size
-        assert nbytes <= self.data_bytes, f"{what}: size {nbytes} bytes wider than the bus"
-        aligned = addr & ~(nbytes - 1)
-        ranges = [(addr, aligned + nbytes)]
-        for index in range(1, length + 1):
-            start = aligned if burst == AxiBurst.FIXED else aligned + index * nbytes
-            ranges.append((start, start + nbytes))
-        if burst == AxiBurst.INCR:
-            assert addr >> 12 == (ranges[-1][1] - 1) >> 12, \
-                f"{what}: burst at {addr:#x} of {length + 1} beats crosses a 4 KiB boundary"
-        return ranges
-
     def _read_beat(self, start, end, last):
         fault = self.memory.fault(start, end - start)
         data = 0 if fault else self.memory.read_int(start, end - start) << (8 * (start % self.data_bytes))
@@ -569,7 +576,7 @@ class Axi4SlaveModel:
              wvalid, wdata, wstrb, wlast, bready) = values
 
             if arvalid and arready:
-                ranges = self._beat_ranges(araddr, arlen, arsize, arburst, "AR")
+                ranges = burst_beat_ranges(araddr, arlen, arsize, arburst, self.data_bytes, "AR")
                 beats = [self._read_beat(start, end, index == arlen)
                          for index, (start, end) in enumerate(ranges)]
                 self._reads.append([cycle + self.latency - 1, arid, beats])
@@ -585,7 +592,8 @@ class Axi4SlaveModel:
                 rvalid = False
 
             if awvalid and awready:
-                self._aws.append([awid, self._beat_ranges(awaddr, awlen, awsize, awburst, "AW"), []])
+                self._aws.append([awid, burst_beat_ranges(awaddr, awlen, awsize, awburst,
+                                                      self.data_bytes, "AW"), []])
             if wvalid and wready:
                 self._w_beats.append((wdata, wstrb, wlast))
                 self.write_beats += 1

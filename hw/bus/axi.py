@@ -51,7 +51,30 @@ def _check_data_width(value, allowed):
     _check_int("data_width", value, allowed, " or ".join(map(str, allowed)))
 
 
-class Axi4LiteSignature(wiring.Signature):
+class _WidthSignature(wiring.Signature):
+    """A signature whose members follow from a few widths; two are equal when the widths are."""
+
+    def __init__(self, members, **widths):
+        self._widths = widths
+        super().__init__(members)
+
+    @property
+    def addr_width(self):
+        return self._widths["addr_width"]
+
+    @property
+    def data_width(self):
+        return self._widths["data_width"]
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other._widths == self._widths
+
+    def __repr__(self):
+        widths = ", ".join(f"{name}={value}" for name, value in self._widths.items())
+        return f"{type(self).__name__}({widths})"
+
+
+class Axi4LiteSignature(_WidthSignature):
     """An AXI4-Lite bus, seen from the master.
 
     Parameters
@@ -83,8 +106,6 @@ class Axi4LiteSignature(wiring.Signature):
     def __init__(self, *, addr_width=17, data_width=64):
         _check_int("addr_width", addr_width, range(1, 65), "an integer in 1..64")
         _check_data_width(data_width, (32, 64))
-        self._addr_width = addr_width
-        self._data_width = data_width
         super().__init__({
             "awaddr":  Out(addr_width),
             "awprot":  Out(3),
@@ -105,25 +126,10 @@ class Axi4LiteSignature(wiring.Signature):
             "rresp":   In(AxiResp),
             "rvalid":  In(1),
             "rready":  Out(1),
-        })
-
-    @property
-    def addr_width(self):
-        return self._addr_width
-
-    @property
-    def data_width(self):
-        return self._data_width
-
-    def __eq__(self, other):
-        return (type(other) is type(self) and other.addr_width == self.addr_width and
-                other.data_width == self.data_width)
-
-    def __repr__(self):
-        return f"Axi4LiteSignature(addr_width={self.addr_width}, data_width={self.data_width})"
+        }, addr_width=addr_width, data_width=data_width)
 
 
-class Axi4Signature(wiring.Signature):
+class Axi4Signature(_WidthSignature):
     """A full AXI4 bus (the subset the ITS uses: no lock, cache, prot, qos, region, user), seen
     from the master.
 
@@ -160,9 +166,6 @@ class Axi4Signature(wiring.Signature):
         _check_int("addr_width", addr_width, range(12, 65), "an integer in 12..64")
         _check_data_width(data_width, (64, 128, 256))
         _check_int("id_width", id_width, range(1, 17), "an integer in 1..16")
-        self._addr_width = addr_width
-        self._data_width = data_width
-        self._id_width = id_width
         super().__init__({
             "awid":    Out(id_width),
             "awaddr":  Out(addr_width),
@@ -193,30 +196,14 @@ class Axi4Signature(wiring.Signature):
             "rlast":   In(1),
             "rvalid":  In(1),
             "rready":  Out(1),
-        })
-
-    @property
-    def addr_width(self):
-        return self._addr_width
-
-    @property
-    def data_width(self):
-        return self._data_width
+        }, addr_width=addr_width, data_width=data_width, id_width=id_width)
 
     @property
     def id_width(self):
-        return self._id_width
-
-    def __eq__(self, other):
-        return (type(other) is type(self) and other.addr_width == self.addr_width and
-                other.data_width == self.data_width and other.id_width == self.id_width)
-
-    def __repr__(self):
-        return (f"Axi4Signature(addr_width={self.addr_width}, data_width={self.data_width}, "
-                f"id_width={self.id_width})")
+        return self._widths["id_width"]
 
 
-class RegisterBusSignature(wiring.Signature):
+class RegisterBusSignature(_WidthSignature):
     """A single-cycle register bus, seen from the initiator (:class:`Axi4LiteRegisterBridge`).
 
     One access at a time; a strobe is high for exactly one cycle and the target answers in
@@ -267,8 +254,6 @@ class RegisterBusSignature(wiring.Signature):
     def __init__(self, *, addr_width=17, data_width=64):
         _check_int("addr_width", addr_width, range(1, 65), "an integer in 1..64")
         _check_data_width(data_width, (32, 64))
-        self._addr_width = addr_width
-        self._data_width = data_width
         super().__init__({
             "addr":   Out(addr_width),
             "r_stb":  Out(1),
@@ -277,22 +262,7 @@ class RegisterBusSignature(wiring.Signature):
             "w_data": Out(data_width),
             "w_strb": Out(data_width // 8),
             "err":    In(1),
-        })
-
-    @property
-    def addr_width(self):
-        return self._addr_width
-
-    @property
-    def data_width(self):
-        return self._data_width
-
-    def __eq__(self, other):
-        return (type(other) is type(self) and other.addr_width == self.addr_width and
-                other.data_width == self.data_width)
-
-    def __repr__(self):
-        return f"RegisterBusSignature(addr_width={self.addr_width}, data_width={self.data_width})"
+        }, addr_width=addr_width, data_width=data_width)
 
 
 class Axi4LiteRegisterBridge(wiring.Component):

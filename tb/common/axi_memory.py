@@ -16,13 +16,13 @@ import random
 
 import cocotb
 from cocotb.triggers import Event, RisingEdge
-from cocotbext.axi import AxiBurstType
 from cocotbext.axi.axi_channels import (
     AxiARSink, AxiAWSink, AxiBSource, AxiBTransaction, AxiRSource, AxiRTransaction, AxiWSink,
 )
 from cocotbext.axi.constants import AxiResp
 
 from sim.memory import BusError, Memory
+from sim.rtlsim import burst_beat_ranges
 
 from .monitors import cycle_now
 
@@ -150,20 +150,6 @@ class AxiMemory:
                           self._answer(self._writes, self._write_event, self._send_write)):
             cocotb.start_soon(coroutine)
 
-    def _ranges(self, addr, length, size, burst, what):
-        burst = AxiBurstType(burst)
-        assert burst in (AxiBurstType.FIXED, AxiBurstType.INCR), f"{what}: {burst.name} burst"
-        nbytes = 1 << size
-        assert nbytes <= self.byte_lanes, f"{what}: {nbytes}-byte beats on a narrower bus"
-        aligned = addr & ~(nbytes - 1)
-        ranges = [(addr, aligned + nbytes)]
-        for index in range(1, length + 1):
-            start = aligned if burst == AxiBurstType.FIXED else aligned + index * nbytes
-            ranges.append((start, start + nbytes))
-        assert addr >> 12 == (ranges[-1][1] - 1) >> 12, \
-            f"{what}: burst at {addr:#x} of {length + 1} beats crosses a 4 KiB boundary"
-        return ranges
-
     async def _take_reads(self):
         while True:
             while len(self._reads) >= self.max_outstanding:
@@ -171,8 +157,9 @@ class AxiMemory:
             ar = await self.ar.recv()
             arid, length = int(ar.arid), int(ar.arlen)
             beats, worst = [], AxiResp.OKAY
-            for index, (start, end) in enumerate(self._ranges(
-                    int(ar.araddr), length, int(ar.arsize), int(ar.arburst), "AR")):
+            for index, (start, end) in enumerate(burst_beat_ranges(
+                    int(ar.araddr), length, int(ar.arsize), int(ar.arburst), self.byte_lanes,
+                    "AR")):
                 resp = _RESP[self.memory.fault(start, end - start)]
                 data = 0 if resp != AxiResp.OKAY else \
                     self.memory.read_int(start, end - start) << 8 * (start % self.byte_lanes)
@@ -192,8 +179,8 @@ class AxiMemory:
             aw = await self.aw.recv()
             awid = int(aw.awid)
             worst = AxiResp.OKAY
-            ranges = self._ranges(int(aw.awaddr), int(aw.awlen), int(aw.awsize),
-                                  int(aw.awburst), "AW")
+            ranges = burst_beat_ranges(int(aw.awaddr), int(aw.awlen), int(aw.awsize),
+                                       int(aw.awburst), self.byte_lanes, "AW")
             for index, (start, _) in enumerate(ranges):
                 w = await self.w.recv()
                 assert int(w.wlast) == (index == len(ranges) - 1), \
