@@ -540,7 +540,6 @@ class Axi4MemoryMaster(wiring.Component):
         # -- requests: arbitrate, then one AR (two when the request crosses 4 KiB) ---------------
         ar_valid = Signal()
         ar_second = Signal()          # a second burst of the same request is still to issue
-        second_addr = Signal(ADDR_BITS)
         second_len = Signal(8)
         m.d.comb += axi.arvalid.eq(ar_valid)
         ar_free = ~ar_valid | (axi.arready & ~ar_second)
@@ -578,12 +577,14 @@ class Axi4MemoryMaster(wiring.Component):
                 axi.araddr.eq(addr),
                 axi.arlen.eq(Mux(crosses, first_len, total_len)),
                 ar_second.eq(crosses),
-                second_addr.eq(Cat(Const(0, 12), addr[12:] + 1)),
                 second_len.eq(total_len - first_len - 1),
             ]
         with m.Elif(ar_valid & axi.arready):
             with m.If(ar_second):
-                m.d.sync += [axi.araddr.eq(second_addr), axi.arlen.eq(second_len),
+                # The next 4 KiB page, from the registered first address (timing: no adder
+                # behind the arbiter).
+                m.d.sync += [axi.araddr.eq(Cat(Const(0, 12), axi.araddr[12:] + 1)),
+                             axi.arlen.eq(second_len),
                              ar_second.eq(0)]
             with m.Else():
                 m.d.sync += ar_valid.eq(0)
