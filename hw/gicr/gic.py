@@ -178,6 +178,10 @@ class Gic(wiring.Component):
         LPI cache entries per redistributor (see Redistributor).
     drain_count : int
         The ITS's packet queue depth per redistributor (see SyncBarrier).
+    its : callable or None
+        Makes the ITS from ``params``: :class:`hw.its.top.Its` when None. Board tests pass a
+        stand-in with the same ports (``query`` and ``query_resp`` may be missing: the
+        Gic's then take nothing and answer nothing).
 
     Members
     -------
@@ -201,13 +205,13 @@ class Gic(wiring.Component):
         If ``params`` is not an ItsParams.
     """
 
-    def __init__(self, params, *, lpi_cache=16, drain_count=4):
+    def __init__(self, params, *, lpi_cache=16, drain_count=4, its=None):
         if not isinstance(params, ItsParams):
             raise TypeError(f"params must be an ItsParams, not {params!r}")
         self._params = params
         n = params.num_redistributors
         rd_id_bits = max(1, (n - 1).bit_length())
-        self.its = Its(params)
+        self.its = (Its if its is None else its)(params)
         self.redistributors = [Redistributor(params, processor_number=rd, lpi_cache=lpi_cache)
                                for rd in range(n)]
         self.rd_memory = Axi4MemoryMaster(read_clients=n, write_clients=n, params=params,
@@ -246,8 +250,9 @@ class Gic(wiring.Component):
 
         # The ITS's other ports.
         wiring.connect(m, wiring.flipped(self.msi), its.msi)
-        wiring.connect(m, wiring.flipped(self.query), its.query)
-        wiring.connect(m, its.query_resp, wiring.flipped(self.query_resp))
+        if "query" in its.signature.members:
+            wiring.connect(m, wiring.flipped(self.query), its.query)
+            wiring.connect(m, its.query_resp, wiring.flipped(self.query_resp))
         m.d.comb += [its.translater_device_id.eq(self.translater_device_id),
                      self.error_irq.eq(its.error_irq)]
 

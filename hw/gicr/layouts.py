@@ -18,7 +18,7 @@ __all__ = [
     "PROPBASER_ALIGN", "PENDBASER_ALIGN", "MIN_LPI_ID_BITS",
     "GicrCtlr", "GicrIidr", "GicrTyper", "GicrWaker", "GicrPropbaser", "GicrPendbaser",
     "GicrLpir", "GicrInvallr", "GicrSyncr", "GicrPidr2", "LpiConfig", "IccIar1", "IccEoir1",
-    "LpiMove", "public_mask",
+    "LpiMove", "TakenInterrupt", "public_mask",
 ]
 
 SPURIOUS_INTID = 1023
@@ -172,3 +172,10 @@ class LpiMove(data.Struct):
     """Pending state of one LPI leaving a redistributor (MOVLPI, MOVALL) for ``target``."""
     lpi:    16  # the INTID that is pending
     target: 8   # processor number of the redistributor that takes it
+
+
+class TakenInterrupt(data.Struct):
+    """An interrupt a CPU took (acknowledged), as :class:`hw.gicr.cpu.CpuStandIn` records it."""
+    cpu:      8   # processor number of the CPU (= its redistributor)
+    intid:    24  # the INTID ICC_IAR1_EL1 returned
+    priority: 8   # its priority (ICC_RPR_EL1 right after the acknowledge)

@@ -64,11 +64,15 @@ class CpuInterfaceSignature(wiring.Signature):
     eoir : Out(stream.Signature(IccEoir1))
         An end of interrupt (a write of ICC_EOIR1_EL1): drops the highest active priority;
         1020..1023 are ignored.
+    rpr : In(8)
+        The running priority (ICC_RPR_EL1): the highest active priority, 0xFF when none is
+        active. Right after an acknowledge it is the acknowledged LPI's priority.
     """
 
     def __init__(self):
         super().__init__({
             "irq": In(1),
+            "rpr": In(8),
             "iar_req": Out(stream.Signature(0)),
             "iar": In(stream.Signature(IccIar1)),
             "eoir": Out(stream.Signature(IccEoir1)),
@@ -363,6 +367,7 @@ class Redistributor(wiring.Component):
         m.d.comb += [
             signalled.eq(best_enabled & ((active == 0) | (best_priority < running))),
             self.cpu.irq.eq(signalled & ~must_refill),
+            self.cpu.rpr.eq(Mux(active == 0, 0xFF, running << 2)),
         ]
         iar_valid = Signal()
         iar_intid = Signal(24)
