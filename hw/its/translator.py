@@ -16,13 +16,8 @@ __all__ = ["Translator"]
 
 
 class _Decision(data.Struct):
-    """An entry of the in-order decision queue.
-
-    ``walk`` = 0: decided at look-up (a translation-cache hit, or DISABLED);
-    ``status``, ``pintid`` and ``rd`` hold the outcome. ``walk`` = 1: the
-    outcome is the walker's result, taken when this entry reaches the head.
-    """
-    walk:      1
+    """An entry of the decision queue: an outcome decided at look-up (a translation-cache
+    hit, or DISABLED). A miss is not queued: the walker holds its outcome."""
     query:     1    # a query: answer on query_resp, send nothing
     status:    DropReason
     pintid:    16
@@ -39,7 +34,7 @@ class _HeadRegisteredFIFO(wiring.Component):
     only when ``depth`` entries are held, even while one is read), but ``r_data`` comes
     straight from flip-flops, not through a memory read, so the logic that decides on
     the head starts from registers. The entries behind the head are in a ``SyncFIFO``
-    of ``depth - 1``.
+    of ``depth - 1``. ``level`` is the number of entries held (0..``depth``).
     """
 
     def __init__(self, *, width, depth):
@@ -49,6 +44,7 @@ class _HeadRegisteredFIFO(wiring.Component):
         super().__init__({
             "w_data": In(width), "w_en": In(1), "w_rdy": Out(1),
             "r_data": Out(width), "r_en": In(1), "r_rdy": Out(1),
+            "level": Out(range(depth + 1)),
         })
 
     def elaborate(self, platform):
@@ -62,6 +58,7 @@ class _HeadRegisteredFIFO(wiring.Component):
             self.r_data.eq(head),
             self.w_rdy.eq(~head_valid | rest.w_rdy),
             rest.w_data.eq(self.w_data),
+            self.level.eq(head_valid + rest.level),
         ]
         do_read = self.r_en & head_valid
         do_write = self.w_en & self.w_rdy
@@ -211,8 +208,9 @@ class Translator(wiring.Component):
         m.submodules.tcache = tcache = TranslationCache(params)
         m.submodules.dcache = dcache = DeviceCache(params)
         m.submodules.walker = walker = Walker(params)
-        # The head of the queue decides what goes to the forwarder, the register block and
-        # the caches' fill in the same cycle: it is kept in a register.
+        # The head of the queue decides (with the walker's result) what goes to the
+        # forwarder, the register block and the caches' fill in the same cycle: it is kept
+        # in a register.
         m.submodules.queue = queue = _HeadRegisteredFIFO(
             width=data.Layout.cast(_Decision).size, depth=self._queue_depth)
 
@@ -288,7 +286,6 @@ class Translator(wiring.Component):
         needs_walk = Signal()
         m.d.comb += [
             needs_walk.eq(lookup_enabled & ~translation_hit),
-            decision.walk.eq(needs_walk),
             decision.query.eq(lookup_query),
             decision.device_id.eq(device_id),
             decision.event_id.eq(event_id),
@@ -302,16 +299,24 @@ class Translator(wiring.Component):
                 decision.rd.eq(tcache.lookup.value.rd),
             ]
 
-        # The walker takes a request only when idle. A request it has not taken may be
-        # withdrawn: the walk in flight filled the cache and the look-up now hits.
+        # Query answers carry no ID, so they keep the order the queries were asked in: a
+        # query waits in the look-up stage while a query's walk is in flight.
+        walking_query = Signal()
+        query_waits = Signal()
+        m.d.comb += query_waits.eq(lookup_query & walking_query)
+
+        # A hit (or DISABLED) goes into the queue; a miss to the walker, which takes a
+        # request only when idle. A request it has not taken may be withdrawn: the walk in
+        # flight filled the cache and the look-up now hits.
         m.d.comb += [
-            walker.request.valid.eq(lookup_valid & needs_walk & queue.w_rdy),
+            walker.request.valid.eq(lookup_valid & needs_walk & ~query_waits),
             walker.request.payload.device_id.eq(device_id),
             walker.request.payload.event_id.eq(event_id),
             walker.request.payload.dte_cached.eq(device_hit),
             walker.request.payload.dte.eq(dcache.lookup.value),
-            lookup_advance.eq(lookup_valid & queue.w_rdy & (~needs_walk | walker.request.ready)),
-            queue.w_en.eq(lookup_advance),
+            lookup_advance.eq(lookup_valid & ~query_waits &
+                              Mux(needs_walk, walker.request.ready, queue.w_rdy)),
+            queue.w_en.eq(lookup_advance & ~needs_walk),
             queue.w_data.eq(decision),
         ]
 
@@ -327,6 +332,7 @@ class Translator(wiring.Component):
             m.d.sync += [
                 fill_device.eq(device_cacheable),
                 fill_translation.eq(translation_cacheable),
+                walking_query.eq(lookup_query),
             ]
 
         counted = lookup_advance & ~lookup_query & lookup_enabled
@@ -335,30 +341,41 @@ class Translator(wiring.Component):
             self.tcache_miss.eq(counted & ~translation_hit),
         ]
 
-        # --- outcome: the head of the queue, completed by the walker when it walked -------
+        # --- outcome: the queue's head or the walker's result, in decision order ----------
+        # A queued outcome is decided in the cycle after its look-up, a walk's in the first
+        # cycle the walker offers its result; on a tie the walk's goes first. ``ahead``
+        # counts the queued outcomes decided before the walk's: while the walk is in
+        # flight it follows the queue (less the entry written this cycle, decided in the
+        # next), then it only counts down as they leave. Both it and the walker's result
+        # are registers, so the choice starts from registers.
+        ahead = Signal(range(self._queue_depth + 1))
+        walk_first = Signal()
         head = _Decision(queue.r_data)
         walked = walker.result.payload
         outcome_valid = Signal()
+        query = Signal()
         status = Signal(DropReason)
         pintid = Signal(16)
         rd = Signal(RD_BITS)
         m.d.comb += [
-            outcome_valid.eq(queue.r_rdy & (~head.walk | walker.result.valid)),
-            status.eq(Mux(head.walk, walked.status, head.status)),
-            pintid.eq(Mux(head.walk, walked.pintid, head.pintid)),
-            rd.eq(Mux(head.walk, walked.rd, head.rd)),
+            walk_first.eq(walker.result.valid & (ahead == 0)),
+            outcome_valid.eq(walk_first | queue.r_rdy),
+            query.eq(Mux(walk_first, walking_query, head.query)),
+            status.eq(Mux(walk_first, walked.status, head.status)),
+            pintid.eq(Mux(walk_first, walked.pintid, head.pintid)),
+            rd.eq(Mux(walk_first, walked.rd, head.rd)),
         ]
         translated = status == DropReason.OK
         m.d.comb += [
-            self.lpi.valid.eq(outcome_valid & ~head.query & translated),
+            self.lpi.valid.eq(outcome_valid & ~query & translated),
             self.lpi.payload.rd.eq(rd),
             self.lpi.payload.packet.op.eq(GicOp.SET),
             self.lpi.payload.packet.lpi.eq(pintid),
-            self.drop.valid.eq(outcome_valid & ~head.query & ~translated),
+            self.drop.valid.eq(outcome_valid & ~query & ~translated),
             self.drop.payload.reason.eq(status),
-            self.drop.payload.device_id.eq(head.device_id),
-            self.drop.payload.event_id.eq(head.event_id),
-            self.query_resp.valid.eq(outcome_valid & head.query),
+            self.drop.payload.device_id.eq(Mux(walk_first, walked.device_id, head.device_id)),
+            self.drop.payload.event_id.eq(Mux(walk_first, walked.event_id, head.event_id)),
+            self.query_resp.valid.eq(outcome_valid & query),
             self.query_resp.payload.done.eq(1),
             self.query_resp.payload.status.eq(status),
         ]
@@ -372,11 +389,18 @@ class Translator(wiring.Component):
         m.d.comb += [
             taken.eq((self.lpi.valid & self.lpi.ready) | (self.drop.valid & self.drop.ready) |
                      (self.query_resp.valid & self.query_resp.ready)),
-            queue.r_en.eq(taken),
-            walker.result.ready.eq(taken & head.walk),
+            queue.r_en.eq(taken & ~walk_first),
+            walker.result.ready.eq(taken & walk_first),
         ]
+        head_taken = queue.r_en & queue.r_rdy
+        with m.If(walker.result.valid):
+            m.d.sync += ahead.eq(ahead - head_taken)
+        with m.Else():
+            m.d.sync += ahead.eq(queue.level - head_taken)
 
         walk_done = walker.result.valid & walker.result.ready
+        with m.If(walk_done):
+            m.d.sync += walking_query.eq(0)
         m.d.comb += [
             dcache.fill.valid.eq(walk_done & fill_device & walked.dte_read),
             dcache.fill.payload.key.device_id.eq(walked.device_id),
@@ -388,6 +412,7 @@ class Translator(wiring.Component):
             tcache.fill.payload.value.rd.eq(walked.rd),
         ]
 
-        m.d.comb += self.idle.eq(~lookup_valid & ~queue.r_rdy)
+        # The walker takes a request only when it holds no walk (its result taken).
+        m.d.comb += self.idle.eq(~lookup_valid & ~queue.r_rdy & walker.request.ready)
 
         return m

@@ -1,11 +1,14 @@
 """The translator against the reference model: random MSIs and queries, throughput and
-latency, hit-under-miss, backpressure, invalidation, DISABLED, hold/idle.
+latency, hit-under-miss, decision order, backpressure, invalidation, DISABLED, hold/idle.
 
 The tables live in a shared Memory (tests/rtl/its_tables.py); every packet, drop and query
-answer is checked against ``ItsModel`` on the same memory (per redistributor, in order).
-Timing expectations come from the goals (one MSI a cycle on hits, hit latency <= 3, a miss
-costing its memory round trips + <= 4 cycles), the read counts from the spec's table
-formats and the round trip from the memory model's latency.
+answer is checked against ``ItsModel`` on the same memory. Order (docs/behaviour.md,
+"Ordering"): the outcomes decided at look-up (hits, DISABLED) leave in acceptance order, so
+do the misses (one walk at a time), and the two streams interleave in decision order; the
+query answers keep the order of the questions. Timing expectations come from the goals (one
+MSI a cycle on hits, hit latency <= 3, a miss costing its memory round trips + <= 4 cycles,
+hits not waiting for a miss), the read counts from the spec's table formats and the round
+trip from the memory model's latency.
 """
 
 import collections
@@ -78,6 +81,7 @@ class Harness:
         self.answers = []                             # (edge, status, pintid, target)
         self.hits = []                                # edges of tcache_hit pulses
         self.misses = []
+        self.disabled = []                            # per accepted MSI: Enabled was 0
 
     def send(self, kind, requests):
         self.pending[kind].extend(requests)
@@ -117,18 +121,20 @@ class Harness:
         inputs = {"msi": dut.msi, "query": dut.query}
         outputs = (dut.lpi, dut.drop, dut.query_resp)
         sampled = [dut.msi.valid, dut.msi.ready, dut.query.valid, dut.query.ready,
-                   dut.tcache_hit, dut.tcache_miss]
+                   dut.tcache_hit, dut.tcache_miss, dut.enabled]
         for port in outputs:
             sampled += [port.valid, port.ready, port.payload]
         waiting = {"msi": False, "query": False}      # offered and not taken yet
         self._set_inputs(ctx, inputs, outputs, waiting)
-        async for _, _, msi_valid, msi_ready, query_valid, query_ready, hit, miss, \
+        async for _, _, msi_valid, msi_ready, query_valid, query_ready, hit, miss, enabled, \
                 *output_values in ctx.tick().sample(*sampled):
             for kind, valid, ready in (("msi", msi_valid, msi_ready),
                                        ("query", query_valid, query_ready)):
                 if valid and ready:
                     self.accepted[kind].append((self.edge, *self.pending[kind].popleft()))
                 waiting[kind] = bool(valid and not ready)
+            if msi_valid and msi_ready:
+                self.disabled.append(not enabled)
             (lpi_v, lpi_r, lpi), (drop_v, drop_r, drop), (ans_v, ans_r, ans) = \
                 zip(*[iter(output_values)] * 3)
             if lpi_v and lpi_r:
@@ -168,28 +174,60 @@ class Harness:
     # -- checking against the model ----------------------------------------------------------
 
     def expected(self, msis, queries=()):
-        """What the model gives for ``msis`` (in order) and ``queries``: per-RD packets,
-        drops, answers."""
+        """What the model gives for ``msis`` and ``queries``, in order: per MSI the output
+        event (``("lpi", rd, pintid)`` or ``("drop", reason, device_id, event_id)``), per
+        query its answer."""
         model = self.tables.model
-        per_rd = [[] for _ in range(len(model.packets))]
-        drops = []
+        events = []
         for device_id, event_id in msis:
             translation = model.query(device_id, event_id)
             if translation.status == DropReason.OK:
-                per_rd[translation.target].append(translation.pintid)
+                events.append(("lpi", translation.target, translation.pintid))
             else:
-                drops.append((translation.status, device_id, event_id))
+                events.append(("drop", translation.status, device_id, event_id))
         answers = [tuple(model.query(device_id, event_id)) for device_id, event_id in queries]
-        return per_rd, drops, answers
+        return events, answers
 
-    def check(self, msis, queries=(), *, since=0):
-        """The outputs from handshake number ``since`` on are what the model gives."""
-        per_rd, drops, answers = self.expected(msis, queries)
-        got_per_rd = [[pintid for _, rd, pintid in self.lpis[since:] if rd == target]
-                      for target in range(len(per_rd))]
-        assert got_per_rd == per_rd
-        assert [tuple(d[1:]) for d in self.drops] == drops
+    def looked_up(self):
+        """Per MSI accepted, in order: whether its outcome was decided at look-up (a hit, or
+        DISABLED) rather than by a walk. The tcache pulses come in acceptance order."""
+        pulses = iter(kind for _, kind in sorted([(edge, True) for edge in self.hits] +
+                                                 [(edge, False) for edge in self.misses]))
+        return [True if disabled else next(pulses) for disabled in self.disabled]
+
+    def output_events(self, since=0):
+        """The MSI outputs (SETs and drops), in the order they left, from MSI ``since`` on."""
+        events = sorted([(edge, ("lpi", rd, pintid)) for edge, rd, pintid in self.lpis] +
+                        [(edge, ("drop", *drop)) for edge, *drop in self.drops])
+        return [event for _, event in events][since:]
+
+    def check(self, msis, queries=()):
+        """The outputs are what the model gives, in decision order: the outcomes decided at
+        look-up leave in acceptance order, so do the walked ones, and the output is an
+        interleaving of the two (so per redistributor as well); the answers keep the order
+        of the questions."""
+        events, answers = self.expected(msis, queries)
+        looked_up = self.looked_up()
+        assert len(looked_up) == len(msis)
+        at_lookup = [e for e, early in zip(events, looked_up) if early]
+        walked = [e for e, early in zip(events, looked_up) if not early]
+        got = self.output_events()
+        assert sorted(got, key=repr) == sorted(events, key=repr)
+        assert is_interleaving(got, at_lookup, walked), (got, at_lookup, walked)
         assert [tuple(a[1:]) for a in self.answers] == answers
+
+
+def is_interleaving(merged, first, second):
+    """Whether ``merged`` is ``first`` and ``second`` interleaved, each in its order."""
+    if len(merged) != len(first) + len(second):
+        return False
+    reachable = {0}                 # counts taken from ``first`` after each step
+    for step, item in enumerate(merged):
+        reachable = {i + 1 for i in reachable if i < len(first) and first[i] == item} | \
+                    {i for i in reachable if step - i < len(second) and second[step - i] == item}
+        if not reachable:
+            return False
+    return True
 
 
 def standard_tables(params=PARAMS, *, rng, page_size=PageSize.SIZE_4K, indirect=False):
@@ -337,15 +375,21 @@ def test_miss_latency(latency, case, reads):
     assert 0 <= overhead <= MISS_OVERHEAD_GOAL
 
 
-def test_hit_under_miss_keeps_order():
-    """While a miss waits for memory, later hits are accepted one per cycle; the packets leave
-    in acceptance order (so per redistributor too), the miss's first."""
+def edges(records, start=0):
+    return [edge for edge, *_ in records[start:]]
+
+
+def test_hit_overtakes_miss():
+    """While a miss waits for memory, later hits are accepted one per cycle and their SETs
+    leave 2 cycles after their MSIs, before the miss's (memory latency L = 16: the miss
+    takes 2L + 3 cycles); the miss's SET leaves when its walk ends."""
     rng = random.Random(5)
     tables, devices = standard_tables(rng=rng)
     pairs = mapped_pairs(tables, devices)
     hot, cold = pairs[:6], pairs[-1]
-    hits = [hot[n % len(hot)] for n in range(6)]
-    harness = Harness(tables, latency=16, queue_depth=8)
+    hits = [hot[n % len(hot)] for n in range(12)]
+    latency = 16
+    harness = Harness(tables, latency=latency, queue_depth=8)
 
     async def testbench(ctx, h):
         await h.setup(ctx)
@@ -356,27 +400,199 @@ def test_hit_under_miss_keeps_order():
 
     harness.run(testbench)
     harness.check(hot + [cold] + hits)
-    accepted = [edge for edge, *_ in harness.accepted["msi"][len(hot):]]
-    out = harness.lpis[len(hot):]
-    miss_out = out[0][0]
-    assert accepted == list(range(accepted[0], accepted[0] + 7))   # no stall behind the miss
-    assert all(edge < miss_out for edge in accepted)               # served while it waits
-    expected = [tables.model.query(*pair) for pair in [cold] + hits]
-    assert [(rd, pintid) for _, rd, pintid in out] == [(t.target, t.pintid) for t in expected]
-    assert [edge for edge, *_ in out] == list(range(miss_out, miss_out + 7))
-    print(f"hit-under-miss: 6 hits accepted within {accepted[-1] - accepted[0] + 1} cycles "
-          f"of the miss, all out by {out[-1][0] - accepted[0]} cycles")
+    accepted = edges(harness.accepted["msi"], len(hot))
+    assert accepted == list(range(accepted[0], accepted[0] + 13))   # no stall behind the miss
+    want = [tables.model.query(*pair) for pair in [cold] + hits]
+    sets = harness.lpis[len(hot):]
+    miss_edge = next(edge for edge, rd, pintid in sets
+                     if (rd, pintid) == (want[0].target, want[0].pintid))
+    hit_edges = [edge for edge, *_ in sets if edge != miss_edge]
+    assert miss_edge - accepted[0] == 2 * latency + 3
+    assert hit_edges == [a + 2 for a in accepted[1:]]               # hit latency 2
+    assert all(edge < miss_edge for edge in hit_edges)              # before the miss's SET
+    assert [(rd, pintid) for _, rd, pintid in sets] == \
+        [(t.target, t.pintid) for t in want[1:] + want[:1]]
+    print(f"hit-under-miss: 12 hits out {hit_edges[0] - accepted[1]} cycles after their MSI, "
+          f"the last {miss_edge - hit_edges[-1]} cycles before the miss's SET "
+          f"({miss_edge - accepted[0]} cycles)")
+
+
+def test_miss_not_starved_and_tie_rule():
+    """A continuous stream of hits around a miss: the miss's SET still leaves 2L + 3 cycles
+    after its MSI (it is not starved). The hit looked up in the cycle before the walk ends
+    is decided in the same cycle as the miss (a tie): the miss goes first, that hit one
+    cycle later, and every later hit keeps that extra cycle while the stream lasts."""
+    rng = random.Random(15)
+    tables, devices = standard_tables(rng=rng)
+    pairs = mapped_pairs(tables, devices)
+    hot, cold = pairs[:6], pairs[-1]
+    latency = 16
+    before = [hot[n % len(hot)] for n in range(3)]
+    after = [hot[n % len(hot)] for n in range(80)]
+    harness = Harness(tables, latency=latency, queue_depth=8)
+
+    async def testbench(ctx, h):
+        await h.setup(ctx)
+        h.send("msi", hot)
+        await h.drain(ctx)
+        h.send("msi", before + [cold] + after)
+        await h.drain(ctx)
+
+    harness.run(testbench)
+    harness.check(hot + before + [cold] + after)
+    accepted = edges(harness.accepted["msi"], len(hot))
+    assert accepted == list(range(accepted[0], accepted[0] + len(accepted)))
+    miss_accepted = accepted[len(before)]
+    cold_out = tables.model.query(*cold)
+    sets = harness.lpis[len(hot):]
+    miss_edge = next(edge for edge, rd, pintid in sets
+                     if (rd, pintid) == (cold_out.target, cold_out.pintid))
+    assert miss_edge - miss_accepted == 2 * latency + 3
+    hit_out = [edge for edge, *_ in sets if edge != miss_edge]
+    hit_in = accepted[:len(before)] + accepted[len(before) + 1:]
+    # Decided (look-up + 1 = accepted + 2) before the walk ended: 2 cycles; from the tie on: 3.
+    assert [o - a for a, o in zip(hit_in, hit_out)] == \
+        [2 if a + 2 < miss_edge else 3 for a in hit_in]
+    tie = next(a for a in hit_in if a + 2 == miss_edge)
+    assert hit_out[hit_in.index(tie)] == miss_edge + 1
+
+
+def test_same_event_keeps_order():
+    """Two MSIs for the same (DeviceID, EventID): the first misses and walks; the second,
+    accepted while it walks, misses too and waits for the walker (no miss-under-miss), so
+    it is looked up again after the first one's outcome filled the cache and hits. Hits on
+    other events overtake the first miss; the two SETs of the event stay in order."""
+    rng = random.Random(16)
+    tables, devices = standard_tables(rng=rng)
+    pairs = mapped_pairs(tables, devices)
+    hot, cold = pairs[:4], pairs[-1]
+    latency = 16
+    burst = [cold] + hot + [cold] + hot
+    harness = Harness(tables, latency=latency)
+
+    async def testbench(ctx, h):
+        await h.setup(ctx)
+        h.send("msi", hot)
+        await h.drain(ctx)
+        h.send("msi", burst)
+        await h.drain(ctx)
+
+    harness.run(testbench)
+    harness.check(hot + burst)
+    assert harness.looked_up()[len(hot):] == [False] + [True] * 4 + [True] + [True] * 4
+    cold_out = tables.model.query(*cold)
+    sets = harness.lpis[len(hot):]
+    cold_edges = [edge for edge, rd, pintid in sets
+                  if (rd, pintid) == (cold_out.target, cold_out.pintid)]
+    accepted = edges(harness.accepted["msi"], len(hot))
+    assert len(cold_edges) == 2
+    assert cold_edges[0] - accepted[0] == 2 * latency + 3
+    # The second MSI of the event is accepted at once but waits in the look-up stage; it is
+    # decided after the first's SET left (look-up the cycle after, SET the cycle after that).
+    assert accepted[5] == accepted[0] + 5
+    assert cold_edges[1] == cold_edges[0] + 2
+    assert all(edge < cold_edges[0] for edge in edges(sets)[:4])     # the 4 hits overtook
+
+
+def test_queries_and_drops_overtake_a_miss():
+    """A query that hits, and an MSI dropped as DISABLED, are decided at look-up: they leave
+    before the outcome of an earlier miss (an MSI walking the tables). A miss whose walk
+    ends in a drop is overtaken by hits as well."""
+    rng = random.Random(17)
+    tables, devices = standard_tables(rng=rng)
+    pairs = mapped_pairs(tables, devices)
+    hot, cold, cold2 = pairs[:3], pairs[-1], pairs[-2]
+    unmapped = next((d, e) for d, size in devices.items() for e in range(2 ** (size + 1))
+                    if tables.model.query(d, e).status == DropReason.UNMAPPED_INTERRUPT)
+    latency = 16
+    harness = Harness(tables, latency=latency)
+
+    async def testbench(ctx, h):
+        await h.setup(ctx)
+        h.send("msi", hot)
+        await h.drain(ctx)
+        # A miss, then a query that hits, then a miss that drops behind hits.
+        h.send("msi", [cold])
+        await h.wait_for(ctx, lambda: len(h.accepted["msi"]) == len(hot) + 1)
+        h.send("query", [hot[0]])
+        await h.drain(ctx)
+        h.send("msi", [unmapped] + hot)
+        await h.drain(ctx)
+        # A miss, then the ITS disabled: the next MSIs drop as DISABLED before its SET.
+        h.send("msi", [cold2])
+        await h.wait_for(ctx, lambda: len(h.accepted["msi"]) == 2 * len(hot) + 3)
+        ctx.set(h.dut.enabled, 0)
+        h.send("msi", hot)
+        await h.drain(ctx)
+
+    harness.run(testbench)
+    cold_sets = [next(edge for edge, rd, pintid in harness.lpis
+                      if (rd, pintid) == (t.target, t.pintid))
+                 for t in (tables.model.query(*cold), tables.model.query(*cold2))]
+    answer_edge = harness.answers[0][0]
+    assert answer_edge < cold_sets[0]
+    assert harness.answers[0][1:] == tuple(tables.model.query(*hot[0]))
+    assert answer_edge - harness.accepted["query"][0][0] == 2
+    unmapped_drop = next(d for d in harness.drops if d[2:] == unmapped)
+    hot_after = edges(harness.lpis, len(hot) + 1)[:len(hot)]
+    assert unmapped_drop[1] == DropReason.UNMAPPED_INTERRUPT
+    assert all(edge < unmapped_drop[0] for edge in hot_after)
+    disabled = [d for d in harness.drops if d[1] == DropReason.DISABLED]
+    assert [d[2:] for d in disabled] == hot
+    assert all(d[0] < cold_sets[1] for d in disabled)
+    # Warm-up, cold, unmapped + hits, cold2 + DISABLED.
+    assert harness.looked_up() == [False] * 3 + [False] + [False] + [True] * 3 + [False] + \
+        [True] * 3
+
+
+def test_queries_keep_their_order():
+    """Query answers carry no ID, so they keep the order of the questions: a query waits in
+    the look-up stage while an earlier query walks (and the MSIs behind it wait too); MSIs
+    that hit still overtake the walking query."""
+    rng = random.Random(18)
+    tables, devices = standard_tables(rng=rng)
+    pairs = mapped_pairs(tables, devices)
+    hot, cold, cold2 = pairs[:3], pairs[-1], pairs[-2]
+    latency = 16
+    harness = Harness(tables, latency=latency)
+
+    async def testbench(ctx, h):
+        await h.setup(ctx)
+        h.send("msi", hot)
+        await h.drain(ctx)
+        h.send("query", [cold])
+        await h.wait_for(ctx, lambda: h.accepted["query"])
+        h.send("msi", hot)
+        await h.drain(ctx)
+        h.send("query", [cold2, hot[1]])
+        await h.drain(ctx)
+
+    harness.run(testbench)
+    harness.check(hot + hot, [cold, cold2, hot[1]])
+    asked = edges(harness.accepted["query"])
+    answered = edges(harness.answers)
+    # The MSIs sent after the first query hit and leave before its answer.
+    assert all(edge < answered[0] for edge in edges(harness.lpis, len(hot)))
+    assert answered[0] - asked[0] == 2 * latency + 3
+    # The query that hits, asked right behind one that walks, waits until that walk's
+    # answer left (look-up the cycle after, answer the cycle after that).
+    assert asked[2] == asked[1] + 1
+    assert answered[1] - asked[1] >= latency + 3          # walked (the DTE may be cached)
+    assert answered[2] == answered[1] + 2
 
 
 def test_second_miss_waits_and_queue_limit():
-    """A second miss waits for the walker; a full queue stops the MSI input (queue_depth)."""
+    """A second miss waits for the walker, holding up the input (no miss-under-miss); the
+    queue holds only outcomes decided at look-up: with ``lpi`` not ready, ``queue_depth``
+    hits fill it and stop the input."""
     rng = random.Random(6)
     tables, devices = standard_tables(rng=rng)
     pairs = mapped_pairs(tables, devices)
     hot = pairs[:4]
     cold = pairs[-2:]
     hits = [hot[n % 4] for n in range(10)]
-    harness = Harness(tables, latency=16, queue_depth=4)
+    latency = 16
+    harness = Harness(tables, latency=latency, queue_depth=4)
 
     async def testbench(ctx, h):
         await h.setup(ctx)
@@ -384,17 +600,26 @@ def test_second_miss_waits_and_queue_limit():
         await h.drain(ctx)
         h.send("msi", [cold[0]] + hits + [cold[1]] + hits)
         await h.drain(ctx)
+        h.lpi_ready = False
+        h.send("msi", hits)
+        await ctx.tick().repeat(40)
+        # 4 in the queue, 1 in the look-up stage.
+        assert len(h.accepted["msi"]) == len(hot) + 2 * len(hits) + 2 + 5
+        h.lpi_ready = True
+        await h.drain(ctx)
 
     harness.run(testbench)
-    harness.check(hot + [cold[0]] + hits + [cold[1]] + hits)
-    accepted = [edge for edge, *_ in harness.accepted["msi"][len(hot):]]
-    first_miss_out = harness.lpis[len(hot)][0]
-    # The miss and 3 hits fill the 4-entry queue, one more waits in the look-up stage;
-    # the next is accepted only once the miss's outcome has left the queue.
-    assert accepted[:5] == list(range(accepted[0], accepted[0] + 5))
-    assert accepted[5] > first_miss_out
-    # The second miss starts its walk only after the first one's outcome left.
-    assert harness.misses[-1] > first_miss_out
+    harness.check(hot + [cold[0]] + hits + [cold[1]] + hits + hits)
+    accepted = edges(harness.accepted["msi"], len(hot))
+    first_miss_out = harness.lpis[len(hot) + len(hits)][0]
+    # The hits and the second miss are accepted at once; the second miss waits in the
+    # look-up stage for the walker, so the next MSI is accepted only after the first
+    # miss's outcome left and the second walk started.
+    n = len(hits) + 2
+    assert accepted[:n] == list(range(accepted[0], accepted[0] + n))
+    assert accepted[n] == first_miss_out + 1
+    assert harness.misses[-1] == first_miss_out + 1
+    assert first_miss_out - accepted[0] == 2 * latency + 3
 
 
 def test_backpressure_on_lpi():
@@ -476,9 +701,14 @@ def test_invalidation(kind):
     n = len(watched)
     got = [(rd, pintid) for _, rd, pintid in harness.lpis]
     assert got[:n] == got[n:2 * n] == [(t.target, t.pintid) for t in old]
-    new = [tables.model.query(*p) for p in watched]
-    assert got[2 * n:] == [(t.target, t.pintid) for t in new]
-    assert new != old
+    new = [("lpi", t.target, t.pintid) for t in (tables.model.query(*p) for p in watched)]
+    # The invalidated entries miss, the others hit and overtake them.
+    looked_up = harness.looked_up()[2 * n:]
+    assert not all(looked_up)
+    assert is_interleaving(harness.output_events()[2 * n:],
+                           [e for e, early in zip(new, looked_up) if early],
+                           [e for e, early in zip(new, looked_up) if not early])
+    assert [(rd, pintid) for _, rd, pintid in new] != [(t.target, t.pintid) for t in old]
     assert not harness.drops
 
 
