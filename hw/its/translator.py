@@ -90,15 +90,23 @@ class Translator(wiring.Component):
     found (queries too; only the caches' ``reserve`` rule can refuse a fill).
     ``cache_disable`` = 1 makes every look-up miss and stops the fills.
 
-    Order: every decision enters one in-order queue (``queue_depth``
-    entries), a miss as a placeholder completed by the walker, and leaves it
-    in the order the MSIs and queries were accepted, whatever its output
-    stream. So no packet overtakes an earlier one (per redistributor, and
-    globally), drops and query answers keep their order too. Hit-under-miss:
-    while the one walk in flight waits for memory, later hits are still
-    accepted one per cycle, looked up and queued (until the queue is full);
-    they leave right after the miss's outcome. A second miss waits until the
-    walker is free (no miss-under-miss).
+    Decision order (``docs/behaviour.md``, "Ordering"). An outcome known at look-up
+    (a translation-cache hit, or DISABLED) is *decided* in the cycle after its
+    look-up and waits in the decision queue (``queue_depth`` entries); a miss is
+    decided in the first cycle the walker offers its result. Outcomes leave in the
+    order of their decision cycles, one a cycle, whatever their output stream
+    (``lpi``, ``drop``, ``query_resp``); when a queued outcome and a walk's are
+    decided in the same cycle, the walk's goes first. So hits accepted while the
+    one walk in flight waits for memory leave without waiting for it
+    (hit-under-miss), and a stream of hits cannot starve a miss: its outcome
+    waits only for the queued outcomes decided before it. What stays in order:
+    the outcomes decided at look-up among themselves and the walks among
+    themselves (both in acceptance order), hence two MSIs for the same (DeviceID,
+    EventID) (the later one cannot hit before the earlier one's walk filled the
+    cache, and a second miss waits for the walker), and the query answers, which
+    carry no ID: a query waits in the look-up stage while an earlier query walks.
+    A second miss waits in the look-up stage until the walker is free (no
+    miss-under-miss), holding up the MSIs behind it.
 
     Invalidation (``inval``, always ready): the request is applied to both
     caches at the end of the cycle it is offered, so a look-up from the next
@@ -109,10 +117,12 @@ class Translator(wiring.Component):
 
     Latency (cycle *n*: ``msi.valid & msi.ready``): a translation-cache hit
     offers its packet on ``lpi`` on cycle *n* + 2, and the translator accepts
-    one MSI a cycle on hits. A miss offers its outcome on cycle
-    *n* + 3 + the memory round trips of the walk (each from the cycle its
-    request is accepted to the cycle its data arrives). Both are the times when
-    the queue ahead of it is empty and the outputs are ready. A hit:
+    one MSI a cycle on hits, also while a walk is in flight. A miss offers its
+    outcome on cycle *n* + 3 + the memory round trips of the walk (each from the
+    cycle its request is accepted to the cycle its data arrives). Both are the
+    times when no outcome decided earlier is still waiting and the outputs are
+    ready; in a stream of hits one cycle a hit, the hits decided from the walk's
+    cycle on leave one cycle later than that. A hit:
 
     .. wavedrom::
 
@@ -130,8 +140,9 @@ class Translator(wiring.Component):
     params : ItsParams
         ``tcache_entries``, ``dcache_entries``, the ID widths, ``hcc``.
     queue_depth : int
-        Entries of the decision queue, 2..64: how many decisions may wait
-        behind a miss (or for the output streams).
+        Entries of the decision queue, 2..64: how many outcomes decided at
+        look-up may wait for the output streams (or for a walk's outcome decided
+        before them).
 
     Members
     -------
