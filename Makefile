@@ -7,6 +7,7 @@ ITS     := $(BIN)/its
 SEEDS   ?= 16
 BOARD   ?= ulx3s-85f
 TEST    ?=
+MHZ     ?=
 APT_PKGS := iverilog gtkwave
 
 .PHONY: setup demo test regress verilog waves bench bitstream program clean
@@ -47,7 +48,7 @@ bench: setup
 	$(ITS) bench
 
 bitstream: setup
-	$(ITS) bitstream --board $(BOARD)
+	$(ITS) bitstream --board $(BOARD) $(if $(MHZ),--mhz $(MHZ))
 
 program: setup
 	$(ITS) program --board $(BOARD)

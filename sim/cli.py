@@ -5,7 +5,7 @@
 ``its docs``      regenerate docs/registers.md and docs/encodings.md from the layouts
 ``its bitstream`` build the FPGA board bitstream and report its size and Fmax
 ``its program``   load the bitstream on the board with openFPGALoader
-``its host``      bring up the ITS on the board over its UART and show the LPIs it delivers
+``its host``      bring up the GIC on the board over its UART and show the LPIs its CPUs take
 ``its bench``     correlate the transaction-level model with the RTL, time both, explore
                   the design space; write build/bench/ and docs/performance.md
 ``its verilog``   write build/its.v and parameter variants, checked by Yosys
@@ -36,7 +36,9 @@ from hw.its.regmap import REGISTERS, STAT_COUNTERS
 from sim.bus import ModelBus
 from sim.driver import ItsDriver, ItsError
 from sim.memory import BusError
-from sim.rtlbus import run_on_rtl
+from sim.gicdemo import (GicModelBus, bring_up_redistributors, lpi_id_bits, pick_events,
+                         priority_round)
+from sim.rtlbus import run_on_gic
 
 __all__ = ["main", "bring_up", "scripted_lpi", "scripted_collection", "member_docs",
            "field_docs", "registers_md", "encodings_md"]
@@ -46,6 +48,10 @@ STRAY_EVERY = 10
 MOVE_EVERY = 8
 """Halfway through the storm the demo MOVIs every 8th event of each device to the next CPU."""
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "docs"
+PROP_BASE = 0x1000_0000
+"""The demo's LPI property table (its ITS tables and ring are at 0x4000_0000 on)."""
+PEND_BASE = 0x1100_0000
+"""The demo's pending tables: redistributor n's at PEND_BASE + 0x10000 * n."""
 
 
 class _UsageError(Exception):
@@ -162,32 +168,44 @@ def _demo(args, params, console):
     async def script(bus):
         return await _demo_script(args, params, console, bus)
     if args.model:
-        console.print("[bold]target[/bold]: the reference model (sim/model.py)")
-        asyncio.run(script(ModelBus.create(params)))
-        return
+        console.print("[bold]target[/bold]: the reference models (sim/model.py, "
+                      "sim/gicr_model.py): ITS, redistributors, CPU stand-ins")
+        return asyncio.run(script(GicModelBus.create(params)))
     vcd = None if args.no_waves else Path(args.vcd)
-    console.print(f"[bold]target[/bold]: the ITS RTL (hw/its/top.py) in Amaranth's simulator, "
-                  f"memory latency {args.mem_latency} cycles"
+    console.print(f"[bold]target[/bold]: the GIC RTL (hw/gicr/gic.py: ITS + "
+                  f"{params.num_redistributors} redistributors, a CPU stand-in on each) in "
+                  f"Amaranth's simulator, memory latency {args.mem_latency} cycles"
                   + ("" if vcd is None else f", waveform {vcd}"))
-    _, cycles = run_on_rtl(params, script, mem_latency=args.mem_latency, vcd=vcd)
+    status, cycles = run_on_gic(params, script, mem_latency=args.mem_latency, vcd=vcd)
     console.print(f"{cycles} clock cycles simulated"
                   + ("" if vcd is None else f"; waves: {vcd} (open with gtkwave "
                      f"{vcd.with_suffix('.gtkw')})"))
+    return status
 
 
 async def _demo_script(args, params, console, bus):
-    with console.status(f"bringing the ITS up: {args.devices} devices x {args.events} events "
-                        f"(MAPD, MAPTI + SYNC each)"):
+    cpus = params.num_redistributors
+    with console.status(f"bringing the GIC up: {cpus} redistributors (property table, "
+                        f"EnableLPIs), the ITS with {args.devices} devices x {args.events} "
+                        f"events (MAPD, MAPTI + SYNC each)"):
+        lpis = [scripted_lpi(d, e, args.events) for d in range(args.devices)
+                for e in range(args.events)]
+        id_bits = lpi_id_bits(max(lpis), params)
+        await bring_up_redistributors(
+            bus, cpus=cpus, prop_base=PROP_BASE, id_bits=id_bits, lpis=lpis,
+            pend_bases=[PEND_BASE + 0x10000 * rd for rd in range(cpus)])
         bus, driver = await bring_up(params, args.devices, args.events, bus)
     _show_probe(console, driver)
-    cpus = params.num_redistributors
+    console.print(f"  redistributors: {cpus}, LPIs 8192..{(1 << id_bits) - 1}, priorities "
+                  f"from the property table at {PROP_BASE:#x}")
     rng = random.Random(args.seed)
     mapped = [(d, e) for d in range(args.devices) for e in range(args.events)]
     strays = _strays(params, args.devices, args.events)
-    packets = [Counter(packet.op for packet in await bus.take_packets(rd)) for rd in range(cpus)]
+    await bus.take_interrupts()
     moved = 0
     with Progress(console=console) as progress:
-        storm = progress.add_task(f"MSI storm (seed {args.seed})", total=args.msis)
+        storm = progress.add_task(f"MSI storm (seed {args.seed}), the CPUs taking LPIs",
+                                  total=args.msis)
         for index in range(args.msis):
             if index == args.msis // 2:
                 moved = await _move_some(driver, args.devices, args.events, cpus)
@@ -197,13 +215,23 @@ async def _demo_script(args, params, console, bus):
                 await bus.msi(*rng.choice(mapped))
             progress.advance(storm)
     stats = await driver.stats()
-    for rd in range(cpus):
-        packets[rd].update(packet.op for packet in await bus.take_packets(rd))
-    _show_redistributors(console, packets)
+    _show_storm(console, await bus.take_interrupts(), cpus)
     _show_drops(console, stats, await driver.read_error())
-    _show_commands(console, driver.posted, stats)
     console.print(f"{args.msis} MSIs fired, {moved} events moved with MOVI halfway; "
                   f"translated {stats['MSI_TRANSLATED']}, dropped {stats['MSI_DROPPED']}")
+
+    picks = pick_events(driver, cpus)
+    with console.status(f"priority round: CPUs masked, {len(picks)} MSIs, CPUs unmasked"):
+        per_cpu = await priority_round(bus, driver, picks, cpus=cpus)
+    wrong = _show_priority_round(console, per_cpu, picks)
+    _show_commands(console, driver.posted, await driver.stats())
+    if wrong:
+        print(f"its demo: {wrong} CPUs did not take their LPIs in priority order",
+              file=sys.stderr)
+        return 1
+    console.print(f"every CPU took its LPIs of the priority round in priority order "
+                  f"(lowest priority value first, then lowest INTID): {len(picks)} LPIs")
+    return 0
 
 
 async def _move_some(driver, devices, events, cpus):
@@ -230,17 +258,43 @@ def _show_probe(console, driver):
     console.print(f"  command ring: {driver.ring_bytes // 1024} KiB at {driver.ring_base:#x}")
 
 
-def _show_redistributors(console, packets):
-    ops = [op for op in L.GicOp if any(counts[op] for counts in packets)]
-    table = RichTable(title="Packets per redistributor", caption="SET: LPIs delivered")
-    table.add_column("RD", justify="right")
-    for op in ops:
-        table.add_column(op.name, justify="right")
-    for rd, counts in enumerate(packets):
-        table.add_row(str(rd), *(str(counts[op]) for op in ops))
+def _show_storm(console, taken, cpus):
+    table = RichTable(title="LPIs taken per CPU during the storm",
+                      caption="an LPI signalled again before it was taken is taken once")
+    for column in ("CPU", "taken", "distinct LPIs"):
+        table.add_column(column, justify="right")
+    for cpu in range(cpus):
+        mine = [record.intid for record in taken if record.cpu == cpu]
+        table.add_row(str(cpu), str(len(mine)), str(len(set(mine))))
     table.add_section()
-    table.add_row("total", *(str(sum(counts[op] for counts in packets)) for op in ops))
+    table.add_row("total", str(len(taken)), str(len({record.intid for record in taken})))
     console.print(table)
+
+
+def _show_priority_round(console, per_cpu, picks):
+    """Print what each CPU took in the priority round; returns how many CPUs took their LPIs
+    in another order (or another set) than priority order."""
+    from sim.gicdemo import scripted_priority
+    timed = any(record.cycle is not None for records in per_cpu for record in records)
+    table = RichTable(title="Priority round: LPIs taken per CPU, in order",
+                      caption="CPUs masked, MSIs signalled highest INTID first, CPUs unmasked")
+    for column in ("CPU", "#", "INTID", "priority") + (("cycle",) if timed else ()):
+        table.add_column(column, justify="right")
+    wrong = []
+    for cpu, records in enumerate(per_cpu):
+        expected = sorted((scripted_priority(lpi), lpi) for _, _, c, lpi in picks if c == cpu)
+        if [(record.priority, record.intid) for record in records] != expected:
+            wrong.append((cpu, expected))
+        for index, record in enumerate(records):
+            table.add_row(str(cpu) if index == 0 else "", str(index + 1), str(record.intid),
+                          f"{record.priority:#04x}",
+                          *((str(record.cycle),) if timed else ()))
+        table.add_section()
+    console.print(table)
+    for cpu, expected in wrong:
+        console.print(f"[red]CPU {cpu}: expected (priority, INTID) "
+                      f"{[(f'{p:#04x}', i) for p, i in expected]}[/red]")
+    return len(wrong)
 
 
 def _show_drops(console, stats, command_error):
@@ -429,9 +483,15 @@ def _board_names():
     return sorted(boards())
 
 
+def _met_mhz(fmax):
+    """A round clock below ``fmax`` (a multiple of 5 MHz, at least 5) to suggest."""
+    return max(5, int(fmax // 5) * 5)
+
+
 def _bitstream(args, params, console):
     from hw.boards.build import build
-    report = build(args.board, params=params, mem_bytes=args.mem_kib * 1024, baud=args.baud,
+    report = build(args.board, params=params,
+                   mem_bytes=None if args.mem_kib is None else args.mem_kib * 1024, baud=args.baud,
                    seed=args.seed, clock_mhz=args.mhz, echo=console.print)
     for line in report.lines():
         console.print(line)
@@ -439,7 +499,10 @@ def _bitstream(args, params, console):
     if report.failing:
         print("its bitstream: timing not met: " + ", ".join(
             f"{domain} {report.fmax_mhz.get(domain, 0):.2f} MHz < {report.target_mhz[domain]:g} "
-            f"MHz" for domain in report.failing), file=sys.stderr)
+            f"MHz" for domain in report.failing) + "; a bitstream that works on the board: "
+            f"make bitstream BOARD={args.board} MHZ="
+            f"{_met_mhz(min(report.fmax_mhz.get(d, 0) for d in report.failing))}",
+            file=sys.stderr)
         return 1
     return 0
 
@@ -478,27 +541,35 @@ async def _host_session(client, args, console):
     result = await board_demo(client, devices=args.devices, events=args.events,
                               echo=console.print)
     _show_probe(console, result.driver)
-    table = RichTable(title="LPIs delivered per redistributor")
-    table.add_column("RD", justify="right")
-    table.add_column("SET", justify="right")
-    table.add_column("LPIs")
-    for rd, packets in enumerate(result.delivered):
-        lpis = [packet.lpi for packet in packets if packet.op == L.GicOp.SET]
-        table.add_row(str(rd), str(len(lpis)), " ".join(map(str, lpis)))
+    table = RichTable(title="First round: LPIs taken per CPU (one MSI per event, CPUs unmasked)")
+    table.add_column("CPU", justify="right")
+    table.add_column("taken", justify="right")
+    table.add_column("LPIs (priority)")
+    for cpu in range(result.info["num_redistributors"]):
+        mine = [record for record in result.taken if record.cpu == cpu]
+        table.add_row(str(cpu), str(len(mine)),
+                      " ".join(f"{r.intid} ({r.priority:#04x})" for r in mine))
     console.print(table)
     if result.drop is not None:
         console.print(f"first dropped MSI: DeviceID {result.drop.device_id} EventID "
                       f"{result.drop.event_id}: {result.drop.reason.name}")
+    _show_priority_round(console, result.rounds, result.picks)
     console.print(f"translated {result.stats['MSI_TRANSLATED']}, dropped "
                   f"{result.stats['MSI_DROPPED']}, error interrupts {result.errors.irq_pulses}")
-    for rd, lpi, want, got in result.mismatches:
-        console.print(f"[red]redistributor {rd} LPI {lpi}: expected {want}, got {got}[/red]")
+    for cpu, lpi, want, got in result.mismatches:
+        console.print(f"[red]CPU {cpu} LPI {lpi}: expected taken {want} times, {got}[/red]")
+    failures = []
     if result.mismatches:
-        print(f"its host: {len(result.mismatches)} LPIs not delivered as expected",
-              file=sys.stderr)
+        failures.append(f"{len(result.mismatches)} LPIs not taken as expected")
+    if result.out_of_order:
+        failures.append(f"CPUs {', '.join(map(str, result.out_of_order))} did not take their "
+                        f"LPIs in priority order")
+    if failures:
+        print(f"its host: {'; '.join(failures)}", file=sys.stderr)
         return 1
-    console.print(f"all {len(result.expected)} LPIs delivered as expected; the "
-                  f"{len(result.strays)} strays dropped")
+    console.print(f"all {len(result.expected)} LPIs taken as expected; the "
+                  f"{len(result.strays)} strays dropped; every CPU took the priority round's "
+                  f"LPIs in priority order")
     return 0
 
 
@@ -637,8 +708,10 @@ def _parser():
                     "and Fmax per clock, write build/BOARD/report.json; exit 1 when timing is "
                     "not met. Targets and extra pins: constraints/BOARD.py.")
     bitstream.add_argument("--board", choices=board_names, required=True)
-    bitstream.add_argument("--mem-kib", type=_count(1), default=64,
-                           help="block RAM for the ring and tables, KiB (default 64)")
+    bitstream.add_argument("--mem-kib", type=_count(1),
+                           help="block RAM for the ring and the ITS's and redistributors' "
+                                "tables, KiB (default 64 per redistributor, rounded up to a "
+                                "power of two: 256)")
     bitstream.add_argument("--baud", type=_count(1), default=115200,
                            help="UART baud rate (default 115200)")
     bitstream.add_argument("--seed", type=_count(0), default=1, help="nextpnr seed (default 1)")
@@ -651,10 +724,12 @@ def _parser():
     program.set_defaults(run=_program, param=[])
 
     host = commands.add_parser(
-        "host", parents=[params_only], help="drive the ITS on the board over its UART",
-        description="Bring up the ITS on the board with the Linux-style driver through the UART "
-                    "bridge (docs/host-protocol.md), map DEVICES x EVENTS events, send one MSI "
-                    "each and two strays, and show the LPIs the redistributors received.")
+        "host", parents=[params_only], help="drive the GIC on the board over its UART",
+        description="Bring up the ITS and the redistributors on the board with the Linux-style "
+                    "drivers through the UART bridge (docs/host-protocol.md), map DEVICES x "
+                    "EVENTS events, send one MSI each and two strays and show the LPIs the "
+                    "CPUs took; then mask the CPUs, send MSIs of different priorities, unmask, "
+                    "and show each CPU taking them in priority order.")
     host.add_argument("--port", help="serial port of the board, e.g. /dev/ttyUSB0")
     host.add_argument("--sim", action="store_true",
                       help="no board: simulate the board top with the ITS in-process (slow)")
@@ -663,8 +738,8 @@ def _parser():
     host.add_argument("--timeout", type=float, default=1.0,
                       help="seconds to wait for each answer (default 1)")
     host.add_argument("--devices", type=_count(1), default=2, help="devices to map (default 2)")
-    host.add_argument("--events", type=_count(1), default=4,
-                      help="events per device (default 4)")
+    host.add_argument("--events", type=_count(1), default=8,
+                      help="events per device (default 8)")
     host.add_argument("--info", action="store_true", help="only show what the board is")
     host.set_defaults(run=_host)
 

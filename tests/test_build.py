@@ -89,7 +89,9 @@ def test_its_bitstream_exit_status(monkeypatch, capsys, fmax, status):
     captured = capsys.readouterr()
     assert f"fmax sync: {fmax:.2f} MHz (target 100 MHz)" in captured.out
     if status:
-        assert captured.err == "its bitstream: timing not met: sync 87.50 MHz < 100 MHz\n"
+        assert captured.err == ("its bitstream: timing not met: sync 87.50 MHz < 100 MHz; a "
+                                "bitstream that works on the board: make bitstream "
+                                "BOARD=ulx3s-85f MHZ=85\n")
     else:
         assert captured.err == ""
 
