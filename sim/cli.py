@@ -286,7 +286,7 @@ def _show_priority_round(console, per_cpu, picks):
         if [(record.priority, record.intid) for record in records] != expected:
             wrong.append((cpu, expected))
         for index, record in enumerate(records):
-            table.add_row(str(cpu) if index == 0 else "", str(index + 1), str(record.intid),
+            table.add_row(str(cpu), str(index + 1), str(record.intid),
                           f"{record.priority:#04x}",
                           *((str(record.cycle),) if timed else ()))
         table.add_section()

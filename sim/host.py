@@ -6,13 +6,16 @@ interface here, and a CLI command (``its host``) on top.
 * :class:`SerialTransport`: the bytes go over a serial port (``/dev/ttyUSB0``),
   configured raw 8N1 with ``termios`` (no extra dependency).
 * :class:`SimTransport`: the bytes go into an Amaranth simulation of
-  :class:`hw.boards.top.ItsBoardTop`, through its UART pins or, faster, its byte
+  :class:`hw.boards.top.ItsBoardTop` (the ITS, the redistributors and a CPU
+  stand-in on each), through its UART pins or, faster, its byte
   streams (``host_link="stream"``); the host code then runs as a simulator
   testbench (:func:`simulate`).
 * :class:`BridgeClient`: requests and responses, CRC, timeouts; every failure is
   one :class:`BridgeError`.
-* :class:`BoardItsBus`: an :class:`sim.bus.ItsBus`, so the unchanged Linux-style
-  driver (:mod:`sim.driver`) brings up the ITS on the board.
+* :class:`BoardItsBus`: an :class:`sim.bus.ItsBus` on the board's GIC (the ITS frame
+  at 0, the redistributors' frames after it) with the CPU side of :mod:`sim.gicdemo`,
+  so the unchanged Linux-style drivers (:mod:`sim.driver`, :mod:`sim.gicr_driver`)
+  bring up the ITS and the redistributors on the board.
 """
 
 import abc
@@ -22,17 +25,17 @@ import time
 from dataclasses import dataclass
 
 from hw.boards.bridge import (
-    BOARD_MAGIC, FILL_WORDS_MAX, LPI_RECORD_BYTES, LPI_RECORDS_MAX, MEM_WORDS_MAX,
-    PROTOCOL_VERSION, SOF, BoardInfo, Opcode, Status, crc8,
+    BOARD_MAGIC, CPU_MASK_BYTES, FILL_WORDS_MAX, LPI_RECORD_BYTES, LPI_RECORDS_MAX,
+    MEM_WORDS_MAX, PROTOCOL_VERSION, SOF, BoardInfo, Opcode, Status, crc8,
 )
-from hw.its.layouts import RoutedPacket
+from hw.gicr.layouts import TakenInterrupt
 from sim.bus import ItsBus
 from sim.commands import unpack
-from sim.model import Packet
+from sim.gicdemo import Taken
 
 __all__ = ["BridgeError", "BridgeTimeout", "BridgeStatusError", "Transport", "SerialTransport",
            "SimTransport", "simulate", "BridgeClient", "BoardItsBus", "ErrorRecords", "DemoResult",
-           "board_demo"]
+           "BoardMemory", "board_memory", "board_demo"]
 
 WORD = 8
 """Board memory moves in doublewords."""
@@ -407,13 +410,13 @@ class BridgeClient:
         return info
 
     async def read_reg(self, offset, size=8):
-        """Read the 4- or 8-byte ITS register at ``offset``."""
+        """Read the 4- or 8-byte GIC register at ``offset`` (ITS frame at 0, GICR frames after)."""
         opcode = {4: Opcode.READ32, 8: Opcode.READ64}[size]
         answer, _ = await self.request(opcode, _le(offset, 4))
         return int.from_bytes(answer, "little")
 
     async def write_reg(self, offset, value, size=8):
-        """Write the 4- or 8-byte ITS register at ``offset``."""
+        """Write the 4- or 8-byte GIC register at ``offset``."""
         opcode = {4: Opcode.WRITE32, 8: Opcode.WRITE64}[size]
         await self.request(opcode, _le(offset, 4) + _le(value, size))
 
@@ -451,18 +454,23 @@ class BridgeClient:
         await self.request(Opcode.TRANSLATE, _le(device_id, 4) + _le(event_id, 4))
 
     async def lpis(self, limit=LPI_RECORDS_MAX):
-        """Up to ``limit`` packets the redistributors received: a list of (rd, Packet)."""
+        """Up to ``limit`` records of LPIs the CPUs took, oldest first: a list of
+        :class:`sim.gicdemo.Taken`."""
         answer, _ = await self.request(Opcode.LPI_READ, bytes([limit]))
         records = []
         for start in range(0, len(answer), LPI_RECORD_BYTES):
-            record = unpack(RoutedPacket, int.from_bytes(answer[start:start + LPI_RECORD_BYTES],
-                                                          "little"))
-            records.append((record["rd"], Packet.from_bits(
-                record["packet"].as_value().value)))
+            record = unpack(TakenInterrupt,
+                            int.from_bytes(answer[start:start + LPI_RECORD_BYTES], "little"))
+            records.append(Taken(record["cpu"], record["intid"], record["priority"]))
         return records
 
+    async def cpu_mask(self, mask):
+        """Set the CPU mask (bit ``n``: CPU ``n`` takes no interrupt); returns it as set."""
+        answer, _ = await self.request(Opcode.CPU_MASK, _le(mask, CPU_MASK_BYTES))
+        return int.from_bytes(answer, "little")
+
     async def drain_lpis(self):
-        """Every packet waiting in the board's LPI FIFO, as a list of (rd, Packet)."""
+        """Every record waiting in the board's LPI FIFO, as a list of :class:`Taken`."""
         records = []
         while True:
             part = await self.lpis()
@@ -479,28 +487,30 @@ class BridgeClient:
 
 
 class BoardItsBus(ItsBus):
-    """The ITS on the board, through its bridge: the driver's :class:`sim.bus.ItsBus`.
+    """The GIC on the board, through its bridge: the drivers' :class:`sim.bus.ItsBus`.
 
-    Memory accesses of any alignment work (partial doublewords are read, merged and
-    written back); runs of zero doublewords become MEM_FILL requests, so allocating
-    a zeroed table costs one request. Each :meth:`idle` (a driver poll) drains the LPI
-    FIFO so it never fills behind the driver's back.
+    Register offsets reach the ITS frame (at 0) and the redistributors' frames
+    (``0x20000 * (1 + n)``). Memory accesses of any alignment work (partial doublewords
+    are read, merged and written back); runs of zero doublewords become MEM_FILL
+    requests, so allocating a zeroed table costs one request. Each :meth:`idle` (a
+    driver poll) drains the LPI FIFO, so the CPUs are never held back behind the
+    driver's back. ``mask_cpus`` and ``take_interrupts`` are the CPU side of
+    :mod:`sim.gicdemo`.
 
     Parameters
     ----------
     client : BridgeClient
-    num_redistributors : int
 
     Members
     -------
     client : BridgeClient
-    packets : list of list of Packet
-        What each redistributor received and was not yet taken.
+    taken : list of Taken
+        Records read from the board and not yet taken by :meth:`take_interrupts`.
     """
 
-    def __init__(self, client, num_redistributors):
+    def __init__(self, client):
         self.client = client
-        self.packets = [[] for _ in range(num_redistributors)]
+        self.taken = []
 
     async def read_reg(self, offset, size=8):
         return await self.client.read_reg(offset, size)
@@ -537,22 +547,72 @@ class BoardItsBus(ItsBus):
             index = run
 
     async def idle(self):
-        await self.collect()
+        self.taken += await self.client.drain_lpis()
 
     async def msi(self, device_id, event_id):
         await self.client.msi(device_id, event_id)
 
-    async def collect(self):
-        """Move what the LPI FIFO holds into :attr:`packets`."""
-        for rd, packet in await self.client.drain_lpis():
-            if rd < len(self.packets):
-                self.packets[rd].append(packet)
+    async def mask_cpus(self, mask):
+        await self.client.cpu_mask(mask)
 
-    async def take_packets(self, rd):
-        """The packets redistributor ``rd`` received since the last call."""
-        await self.collect()
-        taken, self.packets[rd] = self.packets[rd], []
+    async def take_interrupts(self):
+        """The LPIs the CPUs took since the last call, oldest first."""
+        taken, self.taken = self.taken + await self.client.drain_lpis(), []
         return taken
+
+
+@dataclass(frozen=True)
+class BoardMemory:
+    """Where the board demo puts the tables in the board's memory.
+
+    Members
+    -------
+    prop_base : int
+        The LPI property table (4 KiB aligned).
+    pend_bases : list of int
+        Each redistributor's pending table (64 KiB aligned, as GICR_PENDBASER needs).
+    its_base, its_bytes : int
+        What is left for the ITS driver's ring and tables.
+    """
+    prop_base: int
+    pend_bases: list
+    its_base: int
+    its_bytes: int
+
+
+ITS_BYTES_MIN = 32 * 1024
+"""Memory the ITS driver needs at least for the board demo (ring, device table, ITTs)."""
+
+
+def board_memory(info, id_bits):
+    """The :class:`BoardMemory` of a board (its INFO) for LPIs of ``id_bits`` INTID bits.
+
+    Pending tables go at the start of each 64 KiB of the memory, one per redistributor;
+    the property table after the first; the ITS driver gets the rest after the last.
+
+    Raises
+    ------
+    BridgeError
+        When the board's memory cannot hold them.
+    """
+    from sim.gicr_driver import pending_table_bytes, property_table_bytes
+    from hw.gicr.layouts import PENDBASER_ALIGN, PROPBASER_ALIGN
+
+    def align(value, to):
+        return -(-value // to) * to
+
+    base, size, cpus = info["mem_base"], info["mem_bytes"], info["num_redistributors"]
+    pend_bases = [align(base, PENDBASER_ALIGN) + PENDBASER_ALIGN * n for n in range(cpus)]
+    prop_base = align(pend_bases[0] + pending_table_bytes(id_bits), PROPBASER_ALIGN)
+    its_base = align(max(prop_base + property_table_bytes(id_bits),
+                         pend_bases[-1] + pending_table_bytes(id_bits)), PROPBASER_ALIGN)
+    its_bytes = base + size - its_base
+    if its_bytes < ITS_BYTES_MIN:
+        need = align(its_base - base + ITS_BYTES_MIN, PENDBASER_ALIGN) // 1024
+        raise BridgeError(f"the board's {size // 1024} KiB of memory cannot hold {cpus} pending "
+                          f"tables 64 KiB apart, the property table and the ITS's tables: "
+                          f"build the bitstream with --mem-kib {need} or more")
+    return BoardMemory(prop_base, pend_bases, its_base, its_bytes)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -568,57 +628,80 @@ class DemoResult:
         The board's INFO.
     driver : sim.driver.ItsDriver
         After bring-up and mapping.
+    memory : BoardMemory
     expected : dict
-        (rd, lpi) -> how many SETs each redistributor should have received.
-    delivered : list of list of Packet
-        Every packet each redistributor received during the MSI phase.
+        (cpu, lpi) -> how many times each CPU should have taken each LPI in the first round.
+    taken : list of Taken
+        What the CPUs took in the first round (one MSI per event, CPUs unmasked).
     strays : list of (int, int)
         MSIs sent that the ITS must drop.
     drop : sim.driver.MsiDropRecord or None
-        GITS_ERR_MSI after the MSIs.
+        GITS_ERR_MSI after the first round.
+    picks : list of (device_id, event_id, cpu, lpi)
+        The MSIs of the priority round.
+    rounds : list of list of Taken
+        Per CPU, what it took in the priority round, in order.
     stats : dict
         GITS_STAT_* counters.
     errors : ErrorRecords
     """
     info: dict
     driver: object
+    memory: BoardMemory
     expected: dict
-    delivered: list
+    taken: list
     strays: list
     drop: object
+    picks: list
+    rounds: list
     stats: dict
     errors: ErrorRecords
 
     @property
     def mismatches(self):
-        """(rd, lpi, expected count, delivered count) where they differ."""
+        """(cpu, lpi, expected count, taken count) where they differ in the first round."""
         from collections import Counter
-        from hw.its.layouts import GicOp
-        got = Counter((rd, packet.lpi) for rd, packets in enumerate(self.delivered)
-                      for packet in packets if packet.op == GicOp.SET)
+        got = Counter((record.cpu, record.intid) for record in self.taken)
         keys = sorted(set(got) | set(self.expected))
-        return [(rd, lpi, self.expected.get((rd, lpi), 0), got[rd, lpi]) for rd, lpi in keys
-                if self.expected.get((rd, lpi), 0) != got[rd, lpi]]
+        return [(cpu, lpi, self.expected.get((cpu, lpi), 0), got[cpu, lpi]) for cpu, lpi in keys
+                if self.expected.get((cpu, lpi), 0) != got[cpu, lpi]]
+
+    @property
+    def out_of_order(self):
+        """The CPUs that did not take the priority round's LPIs in priority order (highest
+        priority, i.e. lowest value, first; then lowest INTID)."""
+        from sim.gicdemo import scripted_priority
+        return [cpu for cpu, records in enumerate(self.rounds)
+                if [(r.priority, r.intid) for r in records] !=
+                sorted((scripted_priority(lpi), lpi) for _, _, c, lpi in self.picks if c == cpu)]
 
 
-async def board_demo(client, *, devices=2, events=4, echo=lambda line: None):
-    """Bring the board's ITS up with the Linux-style driver, map, fire MSIs, read what came.
+async def board_demo(client, *, devices=2, events=8, echo=lambda line: None):
+    """Bring up the board's GIC with the Linux-style drivers, map, fire MSIs, see them taken.
 
-    Device ``d`` event ``e`` becomes LPI ``8192 + d * events + e`` on collection
-    ``(d + e) mod CPUs`` (as ``its demo``); every event gets one MSI (every other one
-    written to GITS_TRANSLATER with the DeviceID sideband, the others on the MSI stream),
-    plus one from an unmapped device and one beyond a device's EventIDs, which the ITS
-    must drop.
+    The redistributors get a property table (LPI ``l`` enabled at
+    :func:`sim.gicdemo.scripted_priority`), pending tables and EnableLPIs. Device ``d``
+    event ``e`` becomes LPI ``8192 + d * events + e`` on collection ``(d + e) mod CPUs``
+    (as ``its demo``). First round, CPUs unmasked: every event gets one MSI (every other
+    one written to GITS_TRANSLATER with the DeviceID sideband, the others on the MSI
+    stream), plus one from an unmapped device and one beyond a device's EventIDs, which
+    the ITS must drop; each CPU must take each of its LPIs once. Priority round
+    (:func:`sim.gicdemo.priority_round`): CPUs masked, a few MSIs per CPU, unmasked: each
+    CPU must take them in priority order.
 
     Raises
     ------
     BridgeError
-        The board does not answer, or carries a stand-in instead of the ITS.
-    sim.driver.ItsError
-        The driver could not bring the ITS up.
+        The board does not answer, carries a stand-in instead of the ITS, or has too
+        little memory.
+    sim.driver.ItsError, sim.gicr_driver.RedistributorTimeout
+        The drivers could not bring the GIC up.
     """
     from sim.cli import scripted_collection, scripted_lpi
     from sim.driver import ItsDriver
+    from sim.gicdemo import (PRIORITY_ROUND_EVENTS, bring_up_redistributors, lpi_id_bits,
+                             pick_events, priority_round, wait_taken)
+    from hw.its.params import ItsParams
 
     info = await client.info()
     if info["stand_in"]:
@@ -626,11 +709,19 @@ async def board_demo(client, *, devices=2, events=4, echo=lambda line: None):
                           "bitstream): build and load the ITS with `its bitstream` and "
                           "`its program`")
     cpus = info["num_redistributors"]
-    bus = BoardItsBus(client, cpus)
-    driver = ItsDriver(bus, mem_base=info["mem_base"], mem_size=info["mem_bytes"],
+    lpis = [scripted_lpi(d, e, events) for d in range(devices) for e in range(events)]
+    id_bits = lpi_id_bits(max(lpis), ItsParams())
+    memory = board_memory(info, id_bits)
+    bus = BoardItsBus(client)
+    await bus.mask_cpus(0)
+    echo(f"{cpus} redistributors: property table at {memory.prop_base:#x}, pending tables at "
+         + ", ".join(f"{base:#x}" for base in memory.pend_bases) + ", EnableLPIs")
+    await bring_up_redistributors(bus, cpus=cpus, prop_base=memory.prop_base,
+                                  pend_bases=memory.pend_bases, id_bits=id_bits, lpis=lpis)
+    driver = ItsDriver(bus, mem_base=memory.its_base, mem_size=memory.its_bytes,
                        page_size=4096, ring_bytes=4096, collections=cpus)
-    echo(f"probing the ITS ({info['mem_bytes'] // 1024} KiB of board memory at "
-         f"{info['mem_base']:#x})")
+    echo(f"probing the ITS ({memory.its_bytes // 1024} KiB of board memory at "
+         f"{memory.its_base:#x} for its ring and tables)")
     await driver.probe()
     await driver.init_cpus(cpus)
     event_bits = max(1, (events - 1).bit_length())
@@ -640,12 +731,11 @@ async def board_demo(client, *, devices=2, events=4, echo=lambda line: None):
         for event_id in range(events):
             await driver.map_event(device_id, event_id, scripted_lpi(device_id, event_id, events),
                                    scripted_collection(device_id, event_id, cpus))
-    for rd in range(cpus):
-        await bus.take_packets(rd)                 # the bring-up's INVALLs and SYNCs
     await driver.clear_errors()
+    await bus.take_interrupts()
     expected = {}
     echo(f"sending {devices * events} MSIs (every other one as a GITS_TRANSLATER write) "
-         f"and 2 strays")
+         f"and 2 strays, CPUs unmasked")
     for device_id in range(devices):
         for event_id in range(events):
             if (device_id + event_id) % 2:
@@ -659,7 +749,11 @@ async def board_demo(client, *, devices=2, events=4, echo=lambda line: None):
     for device_id, event_id in strays:
         await bus.msi(device_id, event_id)
     drop = await driver.read_msi_error()
+    taken = await wait_taken(bus, sum(expected.values()), polls=20)
+    picks = pick_events(driver, cpus, PRIORITY_ROUND_EVENTS)
+    echo(f"priority round: CPUs masked, {len(picks)} MSIs (highest INTID first), CPUs unmasked")
+    rounds = await priority_round(bus, driver, picks, cpus=cpus, translater=client.translate)
     stats = await driver.stats()
-    delivered = [await bus.take_packets(rd) for rd in range(cpus)]
-    return DemoResult(info=info, driver=driver, expected=expected, delivered=delivered,
-                      strays=strays, drop=drop, stats=stats, errors=await client.errors())
+    return DemoResult(info=info, driver=driver, memory=memory, expected=expected, taken=taken,
+                      strays=strays, drop=drop, picks=picks, rounds=rounds, stats=stats,
+                      errors=await client.errors())

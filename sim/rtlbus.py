@@ -16,8 +16,13 @@ Usage, in a testbench (``sim/rtlsim.py`` provides the bus models)::
         await driver.probe()
 """
 
-from amaranth.hdl import Module, Signal
+import types
 
+from amaranth.hdl import Module, Signal
+from amaranth.lib import wiring
+
+from hw.gicr.cpu import CpuStandIn
+from hw.gicr.gic import Gic
 from hw.its.regmap import TRANSLATER
 from hw.its.top import Its
 
@@ -26,7 +31,7 @@ from .gicsink import GicStreamSink
 from .memory import Memory
 from .rtlsim import Axi4LiteMasterModel, Axi4SlaveModel, run_sim
 
-__all__ = ["AmaranthItsBus", "run_on_rtl"]
+__all__ = ["AmaranthItsBus", "AmaranthGicBus", "run_on_rtl", "run_on_gic"]
 
 
 class AmaranthItsBus(ItsBus):
@@ -155,5 +160,113 @@ def run_on_rtl(params, script, *, memory=None, mem_latency=4, vcd=None, backpres
     traces = [its.axil, its.msi, its.translator.lpi, its.translator.mem, its.executor.mem_read,
               its.executor.mem_write, *its.gic, *its.ack, its.error_irq]
     run_sim(top, testbench, processes=[slave.run, sink.run], vcd=vcd, max_cycles=max_cycles,
+            traces=traces)
+    return outcome["result"], outcome["cycles"]
+
+
+class AmaranthGicBus(AmaranthItsBus):
+    """An :class:`AmaranthItsBus` on a simulated :class:`hw.gicr.gic.Gic` whose CPUs are
+    :class:`hw.gicr.cpu.CpuStandIn` each (see :func:`run_on_gic`).
+
+    Register offsets reach the whole Gic (the ITS frame at 0, redistributor ``n`` at
+    ``0x20000 * (1 + n)``). ``mask_cpus`` and ``take_interrupts`` are the CPU side of
+    :mod:`sim.gicdemo`.
+
+    Parameters
+    ----------
+    gic : hw.gicr.gic.Gic
+    cpus : list of CpuStandIn
+        On ``gic.cpu[n]``.
+    taken : list
+        The :class:`sim.gicdemo.Taken` records the process of :func:`run_on_gic` appends.
+    """
+
+    def __init__(self, ctx, gic, cpus, axil, memory, taken, **kwargs):
+        its_view = types.SimpleNamespace(translator=gic.its.translator, regs=gic.its.regs,
+                                         msi=gic.msi,
+                                         translater_device_id=gic.translater_device_id)
+        super().__init__(ctx, its_view, axil, memory, **kwargs)
+        self.gic = gic
+        self.cpus = cpus
+        self._taken = taken
+
+    def _cpus_quiet(self):
+        ctx, gic = self.ctx, self.gic
+        if not ctx.get(gic.its.forwarder.idle):
+            return False
+        for rd, cpu in zip(gic.redistributors, self.cpus):
+            if not ctx.get(rd.idle) or ctx.get(rd.move_out.valid) or ctx.get(cpu.busy) or \
+                    ctx.get(cpu.record.valid) or (ctx.get(cpu.cpu.irq) and not ctx.get(cpu.mask)):
+                return False
+        return True
+
+    async def mask_cpus(self, mask):
+        for n, cpu in enumerate(self.cpus):
+            self.ctx.set(cpu.mask, mask >> n & 1)
+        await self.ctx.tick()
+
+    async def take_interrupts(self):
+        """What the CPUs took since the last call, once every MSI signalled so far has been
+        handled and no unmasked CPU has an interrupt left to take."""
+        await self._settle()
+        while not self._cpus_quiet():
+            await self.ctx.tick()
+        await self.ctx.tick()               # the record process sees the last record
+        taken = list(self._taken)
+        self._taken.clear()
+        return taken
+
+
+def run_on_gic(params, script, *, memory=None, mem_latency=4, vcd=None, lpi_cache=16,
+               max_cycles=None):
+    """Run ``await script(bus)`` against :class:`hw.gicr.gic.Gic` with a
+    :class:`hw.gicr.cpu.CpuStandIn` on each CPU interface, in Amaranth's simulator.
+
+    The Gic's AXI4 master is served from ``memory`` with ``mem_latency`` cycles per
+    request; ``bus`` is an :class:`AmaranthGicBus`; each record a CPU stand-in makes is
+    taken at once and kept, with the clock cycle it appeared at (the cycle after the
+    acknowledge), as a :class:`sim.gicdemo.Taken`.
+
+    Returns
+    -------
+    (result, cycles)
+        What ``script`` returned, and the clock cycles simulated.
+    """
+    from .gicdemo import Taken
+    gic = Gic(params, lpi_cache=lpi_cache)
+    cpus = [CpuStandIn(cpu=n) for n in range(params.num_redistributors)]
+    memory = Memory() if memory is None else memory
+    slave = Axi4SlaveModel(memory, gic.axi, latency=mem_latency)
+    taken = []
+    outcome = {}
+
+    top = Module()
+    top.submodules.gic = gic
+    for n, cpu in enumerate(cpus):
+        top.submodules[f"cpu{n}"] = cpu
+        wiring.connect(top, cpu.cpu, gic.cpu[n])
+    cycle = Signal(64)
+    top.d.sync += cycle.eq(cycle + 1)
+
+    async def records(ctx):
+        sampled = [cycle]
+        for cpu in cpus:
+            ctx.set(cpu.record.ready, 1)
+            sampled += [cpu.record.valid, cpu.record.payload]
+        async for _, _, now, *values in ctx.tick().sample(*sampled):
+            for valid, payload in zip(values[::2], values[1::2]):
+                if valid:
+                    taken.append(Taken(payload.cpu, payload.intid, payload.priority, now))
+
+    async def testbench(ctx):
+        bus = AmaranthGicBus(ctx, gic, cpus, Axi4LiteMasterModel(gic.axil), memory, taken)
+        start = ctx.get(cycle)
+        outcome["result"] = await script(bus)
+        outcome["cycles"] = ctx.get(cycle) - start
+
+    its = gic.its
+    traces = [gic.axil, gic.msi, its.translator.lpi, *its.gic, *its.ack,
+              *(cpu.cpu for cpu in cpus), *(cpu.record for cpu in cpus), gic.error_irq]
+    run_sim(top, testbench, processes=[slave.run, records], vcd=vcd, max_cycles=max_cycles,
             traces=traces)
     return outcome["result"], outcome["cycles"]

@@ -2,7 +2,11 @@
 
 Requests are built here from the document (SOF, opcode, length, payload, CRC-8 with
 polynomial 0x07 whose check value is 0xF4), not with the host client, and sent into
-the board top (byte-stream link) carrying the ITS stand-in of tests/its_stand_in.py.
+the board top (byte-stream link) carrying the ITS stand-in of tests/its_stand_in.py in
+its Gic, with the real redistributors and CPU stand-ins. Redistributor register values
+are written from the architecture's field positions (docs/redistributor.md), and what
+the CPUs take is checked against the priority rule: lowest priority value first, then
+lowest INTID.
 """
 
 import gc
@@ -12,7 +16,7 @@ from amaranth.sim import Simulator
 
 from hw.boards.bridge import BoardInfo, HostBridge, Opcode, Status, crc8
 from hw.boards.top import ItsBoardTop
-from hw.its.layouts import GicOp, RoutedPacket
+from hw.gicr.layouts import TakenInterrupt
 from hw.its.params import ItsParams
 from its_stand_in import DMA_ADDR, DMA_DATA, DMA_STATUS, LAST_MSI, SLVERR_BASE, ItsStandIn
 from sim.commands import unpack
@@ -22,6 +26,9 @@ SOF = 0xA5
 BASE = 0x4000_0000
 CLK = 1e6
 FRAME_TIMEOUT = 300
+CPUS = 2
+MEM_BYTES = 128 * 1024          # two pending tables, 64 KiB apart (GICR_PENDBASER.PA [51:16])
+GICR = 0x20000                  # redistributor n's frame: GICR * (1 + n)
 
 
 def code(opcode):
@@ -54,9 +61,9 @@ async def exchange(link, opcode, payload=b"", **kwargs):
 
 
 def board(**kwargs):
-    return ItsBoardTop(params=ItsParams(num_redistributors=4), clk_freq=CLK, mem_bytes=4096,
-                       mem_base=BASE, host_link="stream", its=ItsStandIn, lpi_depth=16,
-                       frame_timeout=FRAME_TIMEOUT, bus_timeout=200, **kwargs)
+    return ItsBoardTop(params=ItsParams(num_redistributors=CPUS), clk_freq=CLK,
+                       mem_bytes=MEM_BYTES, mem_base=BASE, host_link="stream", its=ItsStandIn,
+                       lpi_depth=16, frame_timeout=FRAME_TIMEOUT, bus_timeout=200, **kwargs)
 
 
 def run(top, scenario, cycles=200_000):
@@ -88,9 +95,9 @@ def test_info_registers_and_slverr():
         data, status = await exchange(link, Opcode.INFO)
         assert status == Status.OK and len(data) == 30
         info = unpack(BoardInfo, int.from_bytes(data, "little"))
-        assert info["magic"] == int.from_bytes(b"ITSB", "little") and info["version"] == 1
-        assert info["stand_in"] == 1 and info["num_redistributors"] == 4
-        assert (info["mem_base"], info["mem_bytes"], info["lpi_depth"]) == (BASE, 4096, 16)
+        assert info["magic"] == int.from_bytes(b"ITSB", "little") and info["version"] == 2
+        assert info["stand_in"] == 1 and info["num_redistributors"] == CPUS
+        assert (info["mem_base"], info["mem_bytes"], info["lpi_depth"]) == (BASE, MEM_BYTES, 16)
         assert (info["clk_hz"], info["baud"]) == (CLK, 0)
 
         assert await exchange(link, Opcode.WRITE64, le(0x10, 4) + le(0x1122334455667788, 8)) \
@@ -113,10 +120,28 @@ def test_info_registers_and_slverr():
         assert status == Status.OK and len(data) == 20
         assert int.from_bytes(data[16:], "little") == 2        # two error interrupt pulses
 
+        # The redistributors' frames, after the ITS's: GICR_TYPER (PLPIS [0], DirectLPI [3],
+        # Last [4], Processor_Number [23:8], Aff0 [39:32]) and GICR_PIDR2 (ArchRev [7:4] = 3).
+        for rd in range(CPUS):
+            data, status = await exchange(link, Opcode.READ64, le(GICR * (1 + rd) + 0x08, 4))
+            typer = int.from_bytes(data, "little")
+            assert status == Status.OK, rd
+            assert typer & 1 and typer >> 3 & 1 and typer >> 4 & 1 == (rd == CPUS - 1)
+            assert (typer >> 8 & 0xFFFF, typer >> 32 & 0xFF) == (rd, rd)
+            data, status = await exchange(link, Opcode.READ32, le(GICR * (1 + rd) + 0xFFE8, 4))
+            assert status == Status.OK and int.from_bytes(data, "little") >> 4 & 0xF == 3
+        # GICR_PROPBASER reads back as written, through either half.
+        await exchange(link, Opcode.WRITE64, le(GICR * 2 + 0x70, 4) + le(0x4000_100D, 8))
+        assert await exchange(link, Opcode.READ32, le(GICR * 2 + 0x70, 4)) == \
+            (le(0x4000_100D, 4), Status.OK)
+        # Beyond the last frame (but inside the register port): DECERR from the decoder.
+        assert await exchange(link, Opcode.READ64, le(GICR * (1 + CPUS), 4)) == \
+            (bytes(8), Status.DECERR)
+
     run(top, scenario)
 
 
-def test_memory_msis_translater_and_lpis():
+def test_memory_msis_translater_and_lpis_taken_in_priority_order():
     top = board()
     words = [0x0102030405060708 * (i + 1) for i in range(3)]
 
@@ -130,9 +155,10 @@ def test_memory_msis_translater_and_lpis():
         assert [int.from_bytes(data[i:i + 8], "little") for i in range(0, 64, 8)] == \
             words + [0xEE] * 4 + [0]
         # Off the end of the memory: MEM_ERROR, the words inside are still read.
-        data, status = await exchange(link, Opcode.MEM_READ, le(BASE + 4096 - 8, 4) + bytes([2]))
+        data, status = await exchange(link, Opcode.MEM_READ,
+                                      le(BASE + MEM_BYTES - 8, 4) + bytes([2]))
         assert status == Status.MEM_ERROR and data[:8] == bytes(8) and len(data) == 16
-        assert (await exchange(link, Opcode.MEM_FILL, le(BASE + 4096, 4) + le(1, 2) +
+        assert (await exchange(link, Opcode.MEM_FILL, le(BASE + MEM_BYTES, 4) + le(1, 2) +
                                le(0, 8)))[1] == Status.MEM_ERROR
 
         # The ITS (stand-in) reads the memory the bridge wrote, over its AXI master.
@@ -140,9 +166,37 @@ def test_memory_msis_translater_and_lpis():
         assert await exchange(link, Opcode.READ64, le(DMA_STATUS, 4)) == (le(1, 8), Status.OK)
         assert await exchange(link, Opcode.READ64, le(DMA_DATA, 4)) == (le(words[1], 8), Status.OK)
 
-        # MSIs on the stream and through GITS_TRANSLATER; the stand-in sends SET event on
-        # redistributor device % 4.
-        sent = [(1, 8200), (2, 8201), (5, 9000)]
+        # The redistributors, as the architecture sets them up: property table (one byte per
+        # LPI from 8192: priority [7:2], enable [0]) in board memory, PROPBASER (PA [51:12],
+        # IDbits [4:0] = 13), PENDBASER (PA [51:16], PTZ [62]), CTLR.EnableLPIs, RWP [3] = 0.
+        prop = BASE + 0x1000
+        priorities = {8200: 0x80, 8201: 0x40, 8202: 0x40, 8203: 0x10, 8300: 0x60, 9000: 0x80}
+        table = bytearray(0x400)
+        for lpi in range(8192, 8192 + 0x400):
+            table[lpi - 8192] = priorities.get(lpi, 0xA0) | 1
+        table[8205 - 8192] = 0x08                              # disabled: never taken
+        for start in range(0, len(table), 128):
+            assert await exchange(link, Opcode.MEM_WRITE,
+                                  le(prop + start, 4) + table[start:start + 128]) == \
+                (b"", Status.OK)
+        await exchange(link, Opcode.MEM_FILL, le(prop + 0x400, 4) + le(0x380, 2) + bytes(8))
+        for rd in range(CPUS):
+            frame = GICR * (1 + rd)
+            await exchange(link, Opcode.WRITE64, le(frame + 0x70, 4) + le(prop | 13, 8))
+            await exchange(link, Opcode.WRITE64, le(frame + 0x78, 4) +
+                           le(BASE + 0x10000 * rd | 1 << 62, 8))
+            assert await exchange(link, Opcode.WRITE32, le(frame, 4) + le(1, 4)) == \
+                (b"", Status.OK)
+            for _ in range(20):
+                data, _ = await exchange(link, Opcode.READ32, le(frame, 4))
+                if not int.from_bytes(data, "little") >> 3 & 1:
+                    break
+            assert int.from_bytes(data, "little") & 1
+
+        # CPUs masked: the MSIs (stream and GITS_TRANSLATER) pend; the stand-in sends SET
+        # lpi=EventID to redistributor DeviceID % 2.
+        assert await exchange(link, Opcode.CPU_MASK, le(0b11, 8)) == (le(0b11, 8), Status.OK)
+        sent = [(1, 8200), (1, 8201), (0, 8202), (1, 8205), (1, 8203), (0, 9000)]
         for device, event in sent:
             assert await exchange(link, Opcode.MSI, le(device, 4) + le(event, 4)) == \
                 (b"", Status.OK)
@@ -150,19 +204,29 @@ def test_memory_msis_translater_and_lpis():
         assert await exchange(link, Opcode.READ64, le(LAST_MSI, 4)) == \
             (le(7 << 32 | 8300, 8), Status.OK)
         data, status = await exchange(link, Opcode.ERR_READ)
-        assert int.from_bytes(data[:8], "little") == 4 and \
+        assert int.from_bytes(data[:8], "little") == 7 and \
             int.from_bytes(data[8:16], "little") == 7 << 32 | 8300     # MSI_COUNT, LAST_MSI
-        await ctx.tick().repeat(10)
+        await ctx.tick().repeat(50)
+        assert await exchange(link, Opcode.LPI_READ, bytes([32])) == (b"", Status.OK)
+        # CPU 0 unmasked first, then CPU 1.
         records = []
-        for limit, expected in ((2, 2), (32, 2), (32, 0)):
-            data, status = await exchange(link, Opcode.LPI_READ, bytes([limit]))
-            assert status == Status.OK and len(data) == 5 * expected
-            records += [unpack(RoutedPacket, int.from_bytes(data[i:i + 5], "little"))
-                        for i in range(0, len(data), 5)]
-        got = sorted((r["rd"], r["packet"].op, r["packet"].lpi) for r in records)
-        assert got == sorted((d % 4, GicOp.SET, e) for d, e in sent + [(7, 8300)])
+        for mask in (0b10, 0b00):
+            assert await exchange(link, Opcode.CPU_MASK, le(mask, 8)) == (le(mask, 8), Status.OK)
+            await ctx.tick().repeat(100)
+            for limit in (2, 32):
+                data, status = await exchange(link, Opcode.LPI_READ, bytes([limit]))
+                assert status == Status.OK and len(data) % 5 == 0 and len(data) <= 5 * limit
+                records += [unpack(TakenInterrupt, int.from_bytes(data[i:i + 5], "little"))
+                            for i in range(0, len(data), 5)]
+        got = [(r["cpu"], r["intid"], r["priority"]) for r in records]
+        expected = []
+        for cpu in range(CPUS):
+            mine = {e for d, e in sent + [(7, 8300)] if d % CPUS == cpu and e != 8205}
+            expected += [(cpu, lpi, priorities[lpi])
+                         for lpi in sorted(mine, key=lambda lpi: (priorities[lpi], lpi))]
+        assert got == expected
 
-    run(top, scenario)
+    run(top, scenario, cycles=400_000)
 
 
 def test_bad_frames_get_an_error_and_the_bridge_resyncs():
@@ -179,9 +243,10 @@ def test_bad_frames_get_an_error_and_the_bridge_resyncs():
         assert await exchange(link, Opcode.READ32, le(0, 5)) == (b"", Status.BAD_LENGTH)
         assert await exchange(link, Opcode.MEM_WRITE, le(BASE, 4) + bytes(9)) == \
             (b"", Status.BAD_LENGTH)
+        assert await exchange(link, Opcode.CPU_MASK, bytes(4)) == (b"", Status.BAD_LENGTH)
         # Misaligned or out-of-range arguments.
         for opcode, payload in ((Opcode.READ64, le(4, 4)), (Opcode.READ32, le(2, 4)),
-                                (Opcode.READ32, le(0x20000, 4)),
+                                (Opcode.READ32, le(1 << 19, 4)),     # beyond 3 frames
                                 (Opcode.MEM_READ, le(BASE, 4) + b"\x00"),
                                 (Opcode.MEM_READ, le(BASE, 4) + b"\x11"),
                                 (Opcode.MEM_FILL, le(BASE + 4, 4) + le(1, 2) + bytes(8)),

@@ -2,8 +2,11 @@
 
 Expected numbers come from the documented demo set-up (every 10th MSI from a
 misbehaving device; device d event e -> LPI 8192 + d*EVENTS + e on CPU
-(d+e) mod CPUs), the brief's encodings and hw/its/regmap.py, not from the
-command's own output.
+(d+e) mod CPUs, every 8th event MOVI'd to the next CPU halfway; LPI 8192 + i at
+priority 0x20 + 8 * ((7i + i // 4) mod 24); the priority round takes, per CPU, the
+first 6 events on it, and the CPU must take them lowest priority value first, then
+lowest INTID), the brief's encodings and hw/its/regmap.py, not from the command's own
+output.
 """
 
 from dataclasses import fields
@@ -34,24 +37,40 @@ def table_rows(text, title):
     raise AssertionError(f"table {title!r} has no end")
 
 
+def priority(lpi):
+    index = lpi - 8192
+    return 0x20 + 8 * ((7 * index + index // 4) % 24)
+
+
+def expected_round(cpus, devices, events, moved):
+    """Per CPU, the (INTID, priority) the priority round must show, in order."""
+    rounds = {}
+    for device in range(devices):
+        for event in range(events):
+            cpu = ((device + event) + (moved and event % 8 == 0)) % cpus
+            if len(rounds.setdefault(cpu, [])) < 6:
+                rounds[cpu].append(8192 + device * events + event)
+    return {cpu: sorted(((lpi, priority(lpi)) for lpi in lpis), key=lambda x: (x[1], x[0]))
+            for cpu, lpis in rounds.items()}
+
+
 @pytest.mark.parametrize("target, msis, cpus, devices, events", [
     (["--model"], 1000, 4, 3, 64),
     (["--model"], 777, 2, 3, 64),
     (["--no-waves"], 300, 2, 2, 16),           # on the RTL, in Amaranth's simulator
 ])
-def test_demo_delivers_every_msi_but_the_strays(capsys, target, msis, cpus, devices, events):
+def test_demo_takes_every_msi_but_the_strays(capsys, target, msis, cpus, devices, events):
     assert main(["demo", *target, "--msis", str(msis), "--seed", "5", "--devices", str(devices),
                  "--events", str(events), "--param", f"num_redistributors={cpus}"]) == 0
     out = capsys.readouterr().out
     strays = msis // 10                      # MSIs 9, 19, 29, ... come from bad devices
-    rows = table_rows(out, "Packets per redistributor")
-    header = next(line for line in out.splitlines() if "RD" in line and "SET" in line)
-    set_column = [cell.strip() for cell in header.strip("┃").split("┃")].index("SET")
-    per_rd = {int(row[0]): int(row[set_column]) for row in rows if row[0].isdigit()}
-    total = next(int(row[set_column]) for row in rows if row[0] == "total")
-    assert sorted(per_rd) == list(range(cpus))
-    assert total == sum(per_rd.values()) == msis - strays
-    assert all(count > 0 for count in per_rd.values())
+    # The storm: the CPUs took LPIs of the scripted set only, at most one per MSI translated.
+    rows = table_rows(out, "LPIs taken per CPU during the storm")
+    per_cpu = {int(row[0]): (int(row[1]), int(row[2])) for row in rows if row[0].isdigit()}
+    total = next((int(row[1]), int(row[2])) for row in rows if row[0] == "total")
+    assert sorted(per_cpu) == list(range(cpus))
+    assert 0 < total[0] == sum(taken for taken, _ in per_cpu.values()) <= msis - strays
+    assert total[1] <= devices * events and all(n > 0 for n, _ in per_cpu.values())
     drops = table_rows(out, "Dropped MSIs")
     assert next(int(row[1]) for row in drops if row[0] == "total") == strays
     assert {row[0] for row in drops} <= {"DEVICE_OOR", "UNMAPPED_DEVICE", "EVENT_OOR", "total"}
@@ -61,6 +80,16 @@ def test_demo_delivers_every_msi_but_the_strays(capsys, target, msis, cpus, devi
     assert commands["MOVI"] == devices * (events // 8) and commands["MAPC"] == cpus
     assert commands["total"] == commands["GITS_STAT_CMD_EXECUTED"]
     assert f"translated {msis - strays}, dropped {strays}" in out
+    # The priority round, per CPU in the order taken (on the RTL with the cycle of each).
+    taken, cycles, cpu = {}, {}, None
+    for row in table_rows(out, "Priority round"):
+        cpu = int(row[0]) if row[0] else cpu
+        taken.setdefault(cpu, []).append((int(row[2]), int(row[3], 16)))
+        if target == ["--no-waves"]:
+            cycles.setdefault(cpu, []).append(int(row[4]))
+    assert taken == expected_round(cpus, devices, events, msis > 0)
+    for times in cycles.values():
+        assert 0 < times[0] and all(a < b for a, b in zip(times, times[1:]))
 
 
 def test_demo_is_reproducible_from_its_seed(capsys):

@@ -1,8 +1,10 @@
 """sim/host.py: the host client against the simulated board, and the `its host` command.
 
 The board carries the ITS stand-in of tests/its_stand_in.py (registers, SET per MSI,
-SLVERR range) except in the end-to-end test, where the Linux-style driver brings up
-the real ITS over the bridge.
+SLVERR range) in its Gic, with the real redistributors and CPU stand-ins, except in the
+end-to-end test, where the Linux-style drivers bring up the real ITS and the
+redistributors over the bridge. What the CPUs take is checked against the priority
+rule (lowest priority value first, then lowest INTID) and the documented demo set-up.
 """
 
 import os
@@ -15,20 +17,20 @@ from amaranth.lib.wiring import In, Out
 
 from hw.boards.bridge import BoardInfo, Opcode, Status, crc8
 from hw.boards.top import ItsBoardTop
-from hw.its.layouts import GicOp
 from hw.its.params import ItsParams
 from its_stand_in import LAST_MSI, SLVERR_BASE, ItsStandIn
 from sim.cli import main
 from sim.commands import pack
+from sim.gicr_driver import RedistributorDriver
 from sim.host import (BoardItsBus, BridgeClient, BridgeError, BridgeStatusError, BridgeTimeout,
-                      simulate)
-from sim.model import Packet
+                      board_memory, simulate)
 
 BASE = 0x4000_0000
+MEM_BYTES = 128 * 1024
 
 
 def stand_in_board(**kwargs):
-    options = dict(params=ItsParams(num_redistributors=2), clk_freq=1e6, mem_bytes=8192,
+    options = dict(params=ItsParams(num_redistributors=2), clk_freq=1e6, mem_bytes=MEM_BYTES,
                    mem_base=BASE, host_link="stream", its=ItsStandIn, lpi_depth=64,
                    frame_timeout=300, bus_timeout=200)
     options.update(kwargs)
@@ -41,13 +43,14 @@ def test_client_and_board_bus():
     async def scenario(link):
         client = BridgeClient(link)
         info = await client.info()
-        assert info["stand_in"] == 1 and info["mem_base"] == BASE and info["mem_bytes"] == 8192
+        assert info["stand_in"] == 1 and info["mem_base"] == BASE and \
+            info["mem_bytes"] == MEM_BYTES
         await client.write_reg(0x08, 0x0123456789ABCDEF)
         assert await client.read_reg(0x0C, 4) == 0x01234567
         await client.write_reg(0x08, 0xFFFFFFFF, 4)
         assert await client.read_reg(0x08) == 0x01234567FFFFFFFF
 
-        bus = BoardItsBus(client, 2)
+        bus = BoardItsBus(client)
         before = client.requests
         await bus.write_mem(BASE, bytes(4096))                       # zeroing: one MEM_FILL
         assert client.requests - before == 1
@@ -60,11 +63,32 @@ def test_client_and_board_bus():
         assert client.requests - before == 4
         assert await bus.read_mem(BASE + 0x800, len(data)) == data
 
+        # The redistributors through the GICR frames, with the Linux-style driver; property
+        # bytes: priority [7:2], enable [0]. The stand-in ITS sends SET lpi=EventID to
+        # redistributor DeviceID % 2.
+        prop = BASE + 0x1000
+        await bus.write_mem(prop, bytes(8192))
+        await bus.write_mem(prop + 8200 - 8192, bytes([0x90 | 1, 0x30 | 1, 0x90 | 1]))
+        for rd in range(2):
+            gicr = RedistributorDriver(bus, rd)
+            await gicr.wake()
+            await gicr.enable_lpis(prop_base=prop, pend_base=BASE + 0x10000 * rd, id_bits=14,
+                                   ptz=True)
+        await bus.mask_cpus(0b11)
+        await bus.msi(3, 8202)
         await bus.msi(3, 8200)
         await client.translate(4, 8201)
         assert await client.read_reg(LAST_MSI) == 4 << 32 | 8201
-        assert await bus.take_packets(1) == [Packet(GicOp.SET, 8200)]
-        assert await bus.take_packets(0) == [Packet(GicOp.SET, 8201)]
+        assert await bus.take_interrupts() == []          # both masked: pending
+        await bus.mask_cpus(0b01)
+        assert [(t.cpu, t.intid, t.priority) for t in await bus.take_interrupts()] == \
+            [(1, 8200, 0x90), (1, 8202, 0x90)]            # same priority: lower INTID first
+        assert await bus.take_interrupts() == []          # CPU 0 masked
+        await bus.mask_cpus(0)
+        await gicr.set_lpi(8201)                          # GICR_SETLPIR on RD 1
+        taken = await bus.take_interrupts()
+        assert sorted((t.cpu, t.intid, t.priority) for t in taken) == \
+            [(0, 8201, 0x30), (1, 8201, 0x30)]
 
         with pytest.raises(BridgeStatusError, match="READ64 answered SLVERR") as error:
             await client.read_reg(SLVERR_BASE)
@@ -72,7 +96,7 @@ def test_client_and_board_bus():
         records = await client.errors()
         assert records.irq_pulses == 1
         with pytest.raises(BridgeStatusError, match="MEM_ERROR"):
-            await bus.read_mem(BASE + 8192, 8)
+            await bus.read_mem(BASE + MEM_BYTES, 8)
         return "done"
 
     assert simulate(top, scenario, max_cycles=400_000) == "done"
@@ -142,7 +166,7 @@ def _response(opcode, payload, status=Status.OK):
 def test_its_host_over_a_serial_port(capsys):
     """A pty stands for the board's serial port: INFO answered, then silence."""
     master, slave = os.openpty()
-    info = pack(BoardInfo, magic=int.from_bytes(b"ITSB", "little"), version=1, stand_in=1,
+    info = pack(BoardInfo, magic=int.from_bytes(b"ITSB", "little"), version=2, stand_in=1,
                 num_redistributors=4, lpi_depth=512, clk_hz=100_000_000, baud=115200,
                 mem_base=BASE, mem_bytes=65536).to_bytes(30, "little")
     board = threading.Thread(target=_fake_board, args=(master, [_response(Opcode.INFO, info)]),
@@ -186,10 +210,63 @@ def test_a_stand_in_board_is_refused_by_the_demo():
     assert simulate(top, scenario, max_cycles=50_000) == "refused"
 
 
+def test_board_memory_layout_and_too_little_memory():
+    info = {"mem_base": BASE, "mem_bytes": 256 * 1024, "num_redistributors": 4}
+    layout = board_memory(info, 14)
+    assert layout.pend_bases == [BASE + 0x10000 * n for n in range(4)]
+    assert layout.prop_base % 4096 == 0 and layout.prop_base >= BASE + 2048
+    assert layout.prop_base + 8192 <= BASE + 0x10000            # 8 KiB of property bytes
+    assert layout.its_base >= BASE + 0x30000 + 2048
+    assert layout.its_base + layout.its_bytes == BASE + 256 * 1024
+    with pytest.raises(BridgeError, match="--mem-kib 256"):
+        board_memory(dict(info, mem_bytes=64 * 1024), 14)
+
+
+def _rows(out, title):
+    """Cells of the body rows of the rich table titled ``title``."""
+    lines = out.splitlines()
+    start = next(n for n, line in enumerate(lines) if title in line)
+    rows = []
+    for line in lines[start + 1:]:
+        if line.startswith("└"):
+            return rows
+        if line.startswith("│"):
+            rows.append([cell.strip() for cell in line.strip("│").split("│")])
+    raise AssertionError(f"table {title!r} has no end")
+
+
+def priority(lpi):
+    """The demo's priority of LPI ``lpi``, as documented in sim/gicdemo.py."""
+    index = lpi - 8192
+    return 0x20 + 8 * ((7 * index + index // 4) % 24)
+
+
 def test_its_host_sim_brings_up_the_real_its(capsys):
-    """End to end: `its host --sim` runs the unchanged driver over the bridge on the ITS."""
-    assert main(["host", "--sim", "--devices", "2", "--events", "3"]) == 0
+    """End to end: `its host --sim` runs the unchanged drivers over the bridge on the board
+    top: the ITS, 4 redistributors and the CPU stand-ins; every LPI taken once by the CPU
+    of its collection, then, in the priority round, in priority order."""
+    devices, events, cpus = 2, 6, 4
+    assert main(["host", "--sim", "--devices", str(devices), "--events", str(events)]) == 0
     out = capsys.readouterr().out
-    assert "board: ITS at 100 MHz, 64 KiB of memory at 0x40000000, 4 redistributors" in out
-    assert "all 6 LPIs delivered as expected; the 2 strays dropped" in out
-    assert "translated 6, dropped 2" in out
+    assert "board: ITS at 100 MHz, 256 KiB of memory at 0x40000000, 4 redistributors" in out
+    # First round: device d event e -> LPI 8192 + d*EVENTS + e on CPU (d + e) mod 4.
+    first = {int(row[0]): row[2].split() for row in _rows(out, "First round")}
+    for cpu in range(cpus):
+        lpis = sorted(8192 + d * events + e for d in range(devices) for e in range(events)
+                      if (d + e) % cpus == cpu)
+        assert sorted(int(word) for word in first[cpu][::2]) == lpis
+        assert first[cpu][1::2] == [f"({priority(int(lpi)):#04x})" for lpi in first[cpu][::2]]
+    # Priority round: per CPU the first 6 events on it (here all of them), taken highest
+    # priority first, then lowest INTID.
+    taken = {}
+    cpu = None
+    for row in _rows(out, "Priority round"):
+        cpu = int(row[0]) if row[0] else cpu
+        taken.setdefault(cpu, []).append((int(row[2]), int(row[3], 16)))
+    for cpu in range(cpus):
+        lpis = [8192 + d * events + e for d in range(devices) for e in range(events)
+                if (d + e) % cpus == cpu]
+        assert taken[cpu] == sorted(((lpi, priority(lpi)) for lpi in lpis),
+                                    key=lambda item: (item[1], item[0]))
+    assert "all 12 LPIs taken as expected; the 2 strays dropped" in out
+    assert "translated 24, dropped 2" in out

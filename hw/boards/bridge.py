@@ -1,4 +1,4 @@
-"""The host bridge: a PC drives the ITS on the board through framed requests on a byte stream.
+"""The host bridge: a PC drives the GIC on the board through framed requests on a byte stream.
 
 The protocol is described in docs/host-protocol.md; its constants, layouts and
 checksum are defined here once and imported by the host side (``sim/host.py``).
@@ -23,16 +23,17 @@ from amaranth.lib.wiring import In, Out
 
 from hw.bus.axi import Axi4LiteSignature, AxiResp
 from hw.bus.mem import MemReadSignature, MemWriteSignature
-from hw.its.layouts import MsiRequest, RoutedPacket
+from hw.gicr.layouts import TakenInterrupt
+from hw.its.layouts import MsiRequest
 from hw.its.regmap import FRAME_BYTES, REG, TRANSLATER
 
 __all__ = ["SOF", "PROTOCOL_VERSION", "BOARD_MAGIC", "MEM_WORDS_MAX", "LPI_RECORDS_MAX",
-           "LPI_RECORD_BYTES", "FILL_WORDS_MAX", "Opcode", "Status", "BoardInfo", "REQUEST_LENGTHS",
+           "LPI_RECORD_BYTES", "FILL_WORDS_MAX", "CPU_MASK_BYTES", "Opcode", "Status", "BoardInfo", "REQUEST_LENGTHS",
            "mem_write_length", "crc8", "crc8_update", "HostBridge"]
 
 SOF = 0xA5
 """First byte of every request and every response."""
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 BOARD_MAGIC = int.from_bytes(b"ITSB", "little")
 """First field of the INFO answer: this is an ITS board speaking this protocol."""
 MEM_WORDS_MAX = 16
@@ -42,23 +43,26 @@ FILL_WORDS_MAX = 0xFFFF
 LPI_RECORDS_MAX = 32
 """Records one LPI_READ returns."""
 LPI_RECORD_BYTES = 5
-"""A delivered packet: a :class:`hw.its.layouts.RoutedPacket` (35 bits) in 5 bytes."""
+"""An interrupt a CPU took: a :class:`hw.gicr.layouts.TakenInterrupt` (40 bits) in 5 bytes."""
+CPU_MASK_BYTES = 8
+"""CPU_MASK's bitmap: bit ``n`` masks CPU ``n`` (64 CPUs at most, as redistributors)."""
 
 
 class Opcode(enum.Enum, shape=8):
     """Request opcodes; a response repeats its request's opcode."""
     INFO      = 0x01  #: () -> BoardInfo: what the board is
-    READ32    = 0x02  #: (addr:4) -> data:4: 32-bit ITS register read (addr 4-aligned)
-    READ64    = 0x03  #: (addr:4) -> data:8: 64-bit ITS register read (addr 8-aligned)
-    WRITE32   = 0x04  #: (addr:4, data:4) -> (): 32-bit ITS register write
-    WRITE64   = 0x05  #: (addr:4, data:8) -> (): 64-bit ITS register write
+    READ32    = 0x02  #: (addr:4) -> data:4: 32-bit GIC register read (ITS or GICR frame, 4-aligned)
+    READ64    = 0x03  #: (addr:4) -> data:8: 64-bit GIC register read (8-aligned)
+    WRITE32   = 0x04  #: (addr:4, data:4) -> (): 32-bit GIC register write
+    WRITE64   = 0x05  #: (addr:4, data:8) -> (): 64-bit GIC register write
     MEM_READ  = 0x06  #: (addr:4, count:1) -> count doublewords of board memory (1..16)
     MEM_WRITE = 0x07  #: (addr:4, doubleword:8 x n) -> (): write n doublewords (1..16)
     MEM_FILL  = 0x08  #: (addr:4, count:2, value:8) -> (): write value to count doublewords
     MSI       = 0x09  #: (device_id:4, event_id:4) -> (): send an MSI on the ITS's MSI stream
     TRANSLATE = 0x0A  #: (device_id:4, event_id:4) -> (): write EventID to GITS_TRANSLATER as DeviceID
-    LPI_READ  = 0x0B  #: (max:1) -> n records of 5 bytes: packets the redistributors received
+    LPI_READ  = 0x0B  #: (max:1) -> n records of 5 bytes: interrupts the CPUs took, oldest first
     ERR_READ  = 0x0C  #: () -> GITS_ERR_CMD:8, GITS_ERR_MSI:8, error_irq pulses:4
+    CPU_MASK  = 0x0D  #: (mask:8) -> mask:8: bit n set: CPU n takes no interrupt
 
 
 class Status(enum.Enum, shape=8):
@@ -78,7 +82,7 @@ class Status(enum.Enum, shape=8):
 REQUEST_LENGTHS = {
     Opcode.INFO: 0, Opcode.READ32: 4, Opcode.READ64: 4, Opcode.WRITE32: 8, Opcode.WRITE64: 12,
     Opcode.MEM_READ: 5, Opcode.MEM_FILL: 14, Opcode.MSI: 8, Opcode.TRANSLATE: 8,
-    Opcode.LPI_READ: 1, Opcode.ERR_READ: 0,
+    Opcode.LPI_READ: 1, Opcode.ERR_READ: 0, Opcode.CPU_MASK: CPU_MASK_BYTES,
 }
 """Payload bytes of each request of fixed length (MEM_WRITE: :func:`mem_write_length`)."""
 
@@ -94,9 +98,9 @@ class BoardInfo(data.Struct):
     version:            8   # PROTOCOL_VERSION
     stand_in:           1   # 1: the board carries a stand-in for tests, not the ITS
     _flags:             7
-    num_redistributors: 8   # GIC streams recorded into the LPI FIFO
+    num_redistributors: 8   # redistributors, each with a CPU stand-in feeding the LPI FIFO
     _pad:               8
-    lpi_depth:          16  # packets the LPI FIFO holds
+    lpi_depth:          16  # records the LPI FIFO holds
     clk_hz:             32  # ITS clock frequency
     baud:               32  # UART baud rate (0: no UART, a byte stream in simulation)
     mem_base:           64  # first byte address of the board memory
@@ -134,7 +138,7 @@ def _crc8_next(crc, byte):
 
 
 class HostBridge(wiring.Component):
-    """Executes framed host requests: ITS registers, board memory, MSIs, delivered LPIs.
+    """Executes framed host requests: GIC registers, board memory, MSIs, CPU masks, LPIs taken.
 
     Receives a request on ``rx``, checks its CRC, opcode and length, executes it and
     sends the response on ``tx`` (docs/host-protocol.md). One request at a time:
@@ -145,9 +149,9 @@ class HostBridge(wiring.Component):
     handshake is abandoned: reset the board after one).
 
     Register accesses are 64-bit AXI4-Lite transfers: a 32-bit read picks its half
-    of ``rdata`` by ``addr[2]``, a 32-bit write sets the half's ``wstrb``. Delivered
-    packets wait in a FIFO of ``lpi_depth`` entries fed by ``lpi``; a full FIFO holds
-    the redistributor side back (nothing is lost).
+    of ``rdata`` by ``addr[2]``, a 32-bit write sets the half's ``wstrb``. The records of
+    interrupts the CPUs took wait in a FIFO of ``lpi_depth`` entries fed by ``lpi``; a
+    full FIFO holds the CPUs back (nothing is lost). CPU_MASK sets ``cpu_mask``.
 
     Latency: a request starts executing 1 cycle after its CRC byte; register accesses
     add the ITS's AXI4-Lite latency. The response's bytes follow back to back on ``tx``.
@@ -157,7 +161,7 @@ class HostBridge(wiring.Component):
     info : dict
         Fields of :class:`BoardInfo` other than ``magic``, ``version`` and ``lpi_depth``.
     addr_width : int
-        Address bits of ``axil`` (default: the ITS frame, 17).
+        Address bits of ``axil`` (default: the ITS frame, 17; the Gic's port is wider).
     lpi_depth : int
         Depth of the delivered-packet FIFO, 1..65535.
     frame_timeout : int
@@ -172,7 +176,7 @@ class HostBridge(wiring.Component):
     tx : Out(stream.Signature(8))
         Response bytes.
     axil : Out(Axi4LiteSignature(addr_width=addr_width, data_width=64))
-        To the ITS registers.
+        To the GIC registers (the ITS frame at 0, the redistributors' frames after it).
     translater_device_id : Out(32)
         The DeviceID sideband of GITS_TRANSLATER writes (set by TRANSLATE).
     mem_read : Out(MemReadSignature())
@@ -180,8 +184,10 @@ class HostBridge(wiring.Component):
         To the board memory's bridge port.
     msi : Out(stream.Signature(MsiRequest))
         To the ITS's MSI port.
-    lpi : In(stream.Signature(RoutedPacket))
-        Packets the redistributors received, into the FIFO.
+    lpi : In(stream.Signature(TakenInterrupt))
+        Interrupts the CPUs took, into the FIFO.
+    cpu_mask : Out(64)
+        Bit ``n``: CPU ``n`` takes no interrupt (0 after reset).
     error_irq : In(1)
         The ITS's error interrupt; its rising edges are counted.
     busy : Out(1)
@@ -222,7 +228,8 @@ class HostBridge(wiring.Component):
             "mem_read": Out(MemReadSignature()),
             "mem_write": Out(MemWriteSignature()),
             "msi": Out(stream.Signature(MsiRequest)),
-            "lpi": In(stream.Signature(RoutedPacket)),
+            "lpi": In(stream.Signature(TakenInterrupt)),
+            "cpu_mask": Out(64),
             "error_irq": In(1),
             "busy": Out(1),
             "frame_error": Out(1),
@@ -238,7 +245,7 @@ class HostBridge(wiring.Component):
         payload_w = payload.write_port()
         payload_r = payload.read_port()
         m.submodules.lpis = lpis = fifo.SyncFIFOBuffered(
-            width=data.Layout.cast(RoutedPacket).size, depth=self._lpi_depth)
+            width=data.Layout.cast(TakenInterrupt).size, depth=self._lpi_depth)
         m.d.comb += [
             lpis.w_data.eq(self.lpi.payload),
             lpis.w_en.eq(self.lpi.valid),
@@ -425,6 +432,8 @@ class HostBridge(wiring.Component):
                                 m.d.sync += word.eq(arg_fill)
                             elif op in (Opcode.WRITE32, Opcode.WRITE64):
                                 m.d.sync += word.eq(arg_data)
+                            elif op == Opcode.CPU_MASK:
+                                m.d.sync += word.eq(head[:64])
                             elif op == Opcode.TRANSLATE:
                                 m.d.sync += [word.eq(head[32:64]), addr.eq(TRANSLATER)]
                             elif op == Opcode.ERR_READ:
@@ -469,6 +478,9 @@ class HostBridge(wiring.Component):
                                 m.next = "WAIT_MSI_READY"
                             with m.Case(Opcode.LPI_READ):
                                 m.next = "SEND_LPIS"
+                            with m.Case(Opcode.CPU_MASK):
+                                m.d.sync += self.cpu_mask.eq(word)
+                                m.next = "SEND_CPU_MASK"
 
             with m.State("SEND_INFO"):
                 chunks = (info_bytes + 7) // 8
@@ -606,6 +618,7 @@ class HostBridge(wiring.Component):
                         m.d.comb += lpis.r_en.eq(1)
                         m.d.sync += [*send(lpis.r_data, LPI_RECORD_BYTES), count.eq(count - 1)]
 
+            send_state("SEND_CPU_MASK", self.cpu_mask, CPU_MASK_BYTES, then="SEND_STATUS")
             send_state("SEND_STATUS", status, 1, then="SEND_CRC")
             send_state("SEND_CRC", tx_crc, 1, then="WAIT_SENT")
             with m.State("WAIT_SENT"):
@@ -657,4 +670,6 @@ class HostBridge(wiring.Component):
             return (lpi_count << 2) + lpi_count
         if op == Opcode.ERR_READ:
             return 20
+        if op == Opcode.CPU_MASK:
+            return CPU_MASK_BYTES
         return 0

@@ -206,7 +206,7 @@ def tool_environment():
     return env
 
 
-def build(board_name, *, params, mem_bytes=64 * 1024, baud=115200, its=None, root=ROOT,
+def build(board_name, *, params, mem_bytes=None, baud=115200, its=None, root=ROOT,
           build_dir=None, seed=1, clock_mhz=None, echo=print):
     """Build the bitstream of ``board_name`` and return its :class:`BuildReport`.
 
@@ -216,6 +216,8 @@ def build(board_name, *, params, mem_bytes=64 * 1024, baud=115200, its=None, roo
     Parameters
     ----------
     params : ItsParams
+    mem_bytes : int or None
+        Block RAM of the board; default ``hw.boards.top.default_mem_bytes(params)``.
     its : callable or None
         The ITS (``hw.its.top.Its`` when None); a stand-in only to try the tool flow.
     seed : int
@@ -282,7 +284,7 @@ def build(board_name, *, params, mem_bytes=64 * 1024, baud=115200, its=None, roo
                             "clkop_div": design.pll.clkop_div,
                             "f_out_mhz": design.pll.f_out / 1e6},
                     "stand_in": design.top.stand_in, "params": asdict(params),
-                    "mem_bytes": mem_bytes, "baud": baud}
+                    "mem_bytes": design.top.ram.size, "baud": baud}
     (build_dir / "report.json").write_text(json.dumps(report.to_json(), indent=2) + "\n")
     return report
 

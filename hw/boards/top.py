@@ -1,12 +1,13 @@
-"""The board top, independent of any board: ITS + block RAM + redistributor recorder +
-host bridge + UART + LEDs.
+"""The board top, independent of any board: the GIC (ITS + redistributors) + block RAM +
+CPU stand-ins + host bridge + UART + LEDs.
 
 ::
 
-    host PC ──UART──► UartRx ─► HostBridge ─► axil ──────────► ITS ─► axi ─► AxiBram
-            ◄─UART── UartTx ◄─┘  │  │  └─ msi ─────────────────►  │             ▲
-                                 │  └─ mem_read / mem_write ──────┼─────────────┘
-                                 └──◄─ LPI FIFO ◄─ GicRecorder ◄──┘ gic[n] (acks SYNC)
+    host PC ──UART──► UartRx ─► HostBridge ─► axil ─► Gic: ITS frame, GICR frames ─► axi ─► AxiBram
+            ◄─UART── UartTx ◄─┘  │  │  │  └── msi ─►  │ (ITS + redistributors)          ▲
+                                 │  │  └ mem_read / mem_write ────┼─────────────────────────┘
+                                 │  └─ cpu_mask ─► CpuStandIn[n] ◄┘ cpu[n] (IAR, RPR, EOIR)
+                                 └──◄─ LPI FIFO ◄──────┘ (cpu, INTID, priority) of each LPI taken
 
 A board wrapper (``hw/boards/ulx3s.py``, ``hw/boards/ecpix5.py``) makes the ``sync``
 clock domain and connects the UART pins and the LEDs.
@@ -16,111 +17,74 @@ from amaranth.hdl import Cat, Module, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from hw.its.layouts import GicAck, GicOp, GicPacket, RoutedPacket
+from hw.gicr.cpu import CpuStandIn
+from hw.gicr.gic import Gic
+from hw.gicr.layouts import TakenInterrupt
 from hw.its.params import ItsParams
 
 from .bram import AxiBram
 from .bridge import HostBridge
 from .uart import UartRx, UartTx, uart_divisor
 
-__all__ = ["GicRecorder", "ItsBoardTop", "LED_NAMES", "HOST_LINKS", "its_top"]
+__all__ = ["ItsBoardTop", "LED_NAMES", "HOST_LINKS", "TakenArbiter", "default_mem_bytes"]
 
 HOST_LINKS = ("uart", "stream")
-LED_NAMES = ("heartbeat", "host request", "MSI sent", "LPI delivered", "ITS error interrupt",
-             "bad host frame", "LPI FIFO full", "stand-in ITS (not the ITS)")
+LED_NAMES = ("heartbeat", "host request", "MSI sent", "LPI taken by a CPU", "ITS error interrupt",
+             "bad host frame", "LPI waiting (a CPU masked or the LPI FIFO full)",
+             "stand-in ITS (not the ITS)")
 """What each bit of ``ItsBoardTop.leds`` shows, from bit 0."""
 
 
-def its_top():
-    """The ITS top class, ``hw.its.top.Its``.
-
-    Raises
-    ------
-    ValueError
-        When hw/its/top.py does not exist yet.
-    """
-    try:
-        from hw.its.top import Its
-    except ImportError as error:
-        raise ValueError(f"the ITS top hw.its.top.Its cannot be imported ({error}); the board "
-                         f"needs it") from None
-    return Its
+def default_mem_bytes(params):
+    """Block RAM the board carries by default: 64 KiB per redistributor, rounded up to a
+    power of two (each redistributor's pending table must start on its own 64 KiB
+    boundary, GICR_PENDBASER; the property table and the ITS's ring and tables fit in
+    what the pending tables leave): 256 KiB for 4 redistributors."""
+    return 64 * 1024 << (params.num_redistributors - 1).bit_length()
 
 
-class GicRecorder(wiring.Component):
-    """Stands for every redistributor: takes each GIC packet, acknowledges each SYNC at once,
-    and records every packet (with its redistributor number) on one stream.
+class TakenArbiter(wiring.Component):
+    """Merges the CPU stand-ins' records into one stream, round-robin, one record a cycle.
 
-    Redistributors are served round-robin, one packet a cycle. A packet is taken only when
-    ``record`` has room, so a full recording FIFO holds the ITS back rather than lose a
-    packet; a SYNC is taken only when the previous acknowledge of its redistributor was
-    delivered.
-
-    Latency: a packet taken at a clock edge is offered on ``record`` in the next cycle; the
-    acknowledge of a SYNC too.
+    Latency: combinational (a record is offered in the cycle one of the inputs offers it).
 
     Parameters
     ----------
-    num_redistributors : int
-        1..64.
+    count : int
+        Inputs, 1..64.
 
     Members
     -------
-    gic : In(stream.Signature(GicPacket)).array(num_redistributors)
-        From the ITS.
-    ack : Out(stream.Signature(GicAck)).array(num_redistributors)
-        To the ITS.
-    record : Out(stream.Signature(RoutedPacket))
-        Every packet taken, ``rd`` set to its redistributor.
+    source : In(stream.Signature(TakenInterrupt)).array(count)
+    sink : Out(stream.Signature(TakenInterrupt))
     """
 
-    def __init__(self, *, num_redistributors):
-        if not isinstance(num_redistributors, int) or not 1 <= num_redistributors <= 64:
-            raise ValueError(f"num_redistributors must be an integer in 1..64, "
-                             f"not {num_redistributors!r}")
-        self._count = num_redistributors
+    def __init__(self, count):
+        if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 64:
+            raise ValueError(f"count must be an integer in 1..64, not {count!r}")
+        self._count = count
         super().__init__({
-            "gic": In(stream.Signature(GicPacket)).array(num_redistributors),
-            "ack": Out(stream.Signature(GicAck)).array(num_redistributors),
-            "record": Out(stream.Signature(RoutedPacket)),
+            "source": In(stream.Signature(TakenInterrupt)).array(count),
+            "sink": Out(stream.Signature(TakenInterrupt)),
         })
 
     def elaborate(self, platform):
         m = Module()
         count = self._count
-        # Whether each redistributor's packet may be taken now.
-        eligible = Signal(count)
-        room = ~self.record.valid | self.record.ready
-        for rd in range(count):
-            packet = self.gic[rd]
-            is_sync = packet.payload.op == GicOp.SYNC
-            m.d.comb += eligible[rd].eq(packet.valid & room & ~(is_sync & self.ack[rd].valid))
-            m.d.comb += self.ack[rd].payload.sync.eq(1)
-            with m.If(self.ack[rd].ready):
-                m.d.sync += self.ack[rd].valid.eq(0)
-
-        # Round-robin: the first eligible one after the last served.
         last = Signal(range(count), init=count - 1)
         grant = Signal(range(count))
-        found = Signal()
         for offset in reversed(range(count)):
             for previous in range(count):
-                rd = (previous + 1 + offset) % count
-                with m.If((last == previous) & eligible[rd]):
-                    m.d.comb += [grant.eq(rd), found.eq(1)]
-
-        with m.If(self.record.ready):
-            m.d.sync += self.record.valid.eq(0)
-        with m.If(found):
-            m.d.sync += [last.eq(grant), self.record.valid.eq(1),
-                         self.record.payload.rd.eq(grant)]
-            for rd in range(count):
-                with m.If(grant == rd):
-                    packet = self.gic[rd]
-                    m.d.comb += packet.ready.eq(1)
-                    m.d.sync += self.record.payload.packet.eq(packet.payload)
-                    with m.If(packet.payload.op == GicOp.SYNC):
-                        m.d.sync += self.ack[rd].valid.eq(1)
+                index = (previous + 1 + offset) % count
+                with m.If((last == previous) & self.source[index].valid):
+                    m.d.comb += grant.eq(index)
+        for index, source in enumerate(self.source):
+            with m.If(grant == index):
+                m.d.comb += [self.sink.valid.eq(source.valid),
+                             self.sink.payload.eq(source.payload),
+                             source.ready.eq(self.sink.ready)]
+        with m.If(self.sink.valid & self.sink.ready):
+            m.d.sync += last.eq(grant)
         return m
 
 
@@ -146,7 +110,13 @@ class _Stretch(wiring.Component):
 
 
 class ItsBoardTop(wiring.Component):
-    """Everything the board carries around the ITS, for any board.
+    """Everything the board carries: the GIC (ITS and redistributors) and what it needs.
+
+    The :class:`hw.gicr.gic.Gic` takes its registers from the host bridge (the ITS frame at
+    0, redistributor ``n``'s frame at ``0x20000 * (1 + n)``) and its memory from the block
+    RAM, which the bridge reaches through the RAM's second port. Each CPU interface ends in
+    a :class:`hw.gicr.cpu.CpuStandIn` that takes every LPI signalled (acknowledge, record,
+    end of interrupt) unless the host masked it; the records go to the bridge's LPI FIFO.
 
     Parameters
     ----------
@@ -155,7 +125,8 @@ class ItsBoardTop(wiring.Component):
     clk_freq : float
         Frequency of the ``sync`` domain in Hz (UART divisor, timeouts, LED blinks).
     mem_bytes : int
-        Block RAM for the command ring and the tables (a power of two, default 64 KiB).
+        Block RAM for the command ring and the tables (a power of two); default
+        :func:`default_mem_bytes`.
     mem_base : int
         Its first byte address, aligned to ``mem_bytes``.
     baud : int
@@ -165,11 +136,13 @@ class ItsBoardTop(wiring.Component):
         through the byte streams ``host_rx`` / ``host_tx`` instead, bypassing the UART
         (simulation).
     its : callable or None
-        Makes the ITS from ``params``: ``hw.its.top.Its`` when None. Tests pass a stand-in
-        with the same ports; a class with ``stand_in = True`` is reported as such to the
-        host (INFO) and lights LED 7.
+        Makes the ITS from ``params`` inside the Gic: ``hw.its.top.Its`` when None. Tests
+        pass a stand-in with the same ports; a class with ``stand_in = True`` is reported as
+        such to the host (INFO) and lights LED 7.
+    lpi_cache : int
+        LPI cache entries per redistributor.
     lpi_depth : int
-        Packets the LPI FIFO holds.
+        Records of LPIs taken the LPI FIFO holds.
     frame_timeout : int or None
         Cycles without a byte before the bridge drops a started request; default 10 ms.
     bus_timeout : int
@@ -191,12 +164,12 @@ class ItsBoardTop(wiring.Component):
     Raises
     ------
     ValueError
-        For a parameter out of range, or when the ITS top does not exist yet.
+        For a parameter out of range.
     """
 
-    def __init__(self, *, params, clk_freq, mem_bytes=64 * 1024, mem_base=0x4000_0000,
-                 baud=115200, host_link="uart", its=None, lpi_depth=512, frame_timeout=None,
-                 bus_timeout=1 << 16):
+    def __init__(self, *, params, clk_freq, mem_bytes=None, mem_base=0x4000_0000,
+                 baud=115200, host_link="uart", its=None, lpi_cache=16, lpi_depth=512,
+                 frame_timeout=None, bus_timeout=1 << 16):
         if not isinstance(params, ItsParams):
             raise ValueError(f"params must be an ItsParams, not {params!r}")
         if host_link not in HOST_LINKS:
@@ -205,26 +178,28 @@ class ItsBoardTop(wiring.Component):
         if not isinstance(clk_freq, (int, float)) or clk_freq <= 0:
             raise ValueError(f"clk_freq must be a positive frequency in Hz, not {clk_freq!r}")
         self.divisor = uart_divisor(clk_freq, baud) if host_link == "uart" else None
+        mem_bytes = default_mem_bytes(params) if mem_bytes is None else mem_bytes
         self.params = params
         self.clk_freq = clk_freq
         self.baud = baud if host_link == "uart" else 0
         self.host_link = host_link
-        self.its = (its_top() if its is None else its)(params)
-        self.stand_in = bool(getattr(self.its, "stand_in", False))
-        its_members = self.its.signature.members
+        self.gic = Gic(params, lpi_cache=lpi_cache, its=its)
+        self.stand_in = bool(getattr(self.gic.its, "stand_in", False))
+        gic_members = self.gic.signature.members
         self.ram = AxiBram(size=mem_bytes, base=mem_base,
-                           data_width=its_members["axi"].signature.data_width,
-                           addr_width=its_members["axi"].signature.addr_width,
-                           id_width=its_members["axi"].signature.id_width)
+                           data_width=gic_members["axi"].signature.data_width,
+                           addr_width=gic_members["axi"].signature.addr_width,
+                           id_width=gic_members["axi"].signature.id_width)
         self.bridge = HostBridge(
             info={"stand_in": int(self.stand_in), "num_redistributors": params.num_redistributors,
                   "clk_hz": int(clk_freq), "baud": self.baud, "mem_base": mem_base,
                   "mem_bytes": mem_bytes},
-            addr_width=its_members["axil"].signature.addr_width,
+            addr_width=gic_members["axil"].signature.addr_width,
             lpi_depth=lpi_depth,
             frame_timeout=int(clk_freq // 100) if frame_timeout is None else frame_timeout,
             bus_timeout=bus_timeout)
-        self.recorder = GicRecorder(num_redistributors=params.num_redistributors)
+        self.cpus = [CpuStandIn(cpu=n) for n in range(params.num_redistributors)]
+        self.taken = TakenArbiter(params.num_redistributors)
         members = {"leds": Out(len(LED_NAMES)), "error_irq": Out(1)}
         if host_link == "uart":
             members.update(uart_rx=In(1, init=1), uart_tx=Out(1, init=1))
@@ -234,10 +209,10 @@ class ItsBoardTop(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.its = its = self.its
+        m.submodules.gic = gic = self.gic
         m.submodules.ram = ram = self.ram
         m.submodules.bridge = bridge = self.bridge
-        m.submodules.recorder = recorder = self.recorder
+        m.submodules.taken = taken = self.taken
 
         if self.host_link == "uart":
             m.submodules.uart_rx = uart_rx = UartRx(divisor=self.divisor)
@@ -251,22 +226,26 @@ class ItsBoardTop(wiring.Component):
             wiring.connect(m, bridge.tx, wiring.flipped(self.host_tx))
             host_rx, host_tx = self.host_rx, self.host_tx
 
-        wiring.connect(m, bridge.axil, its.axil)
-        wiring.connect(m, bridge.msi, its.msi)
-        wiring.connect(m, its.axi, ram.axi)
+        wiring.connect(m, bridge.axil, gic.axil)
+        wiring.connect(m, bridge.msi, gic.msi)
+        wiring.connect(m, gic.axi, ram.axi)
         wiring.connect(m, bridge.mem_read, ram.read)
         wiring.connect(m, bridge.mem_write, ram.write)
-        for rd in range(self.params.num_redistributors):
-            wiring.connect(m, its.gic[rd], recorder.gic[rd])
-            wiring.connect(m, recorder.ack[rd], its.ack[rd])
-        wiring.connect(m, recorder.record, bridge.lpi)
-        if "query" in its.signature.members:
-            # The query port is for a hypervisor next to the ITS; the host uses GITS_QUERY.
-            m.d.comb += [its.query.valid.eq(0), its.query_resp.ready.eq(1)]
+        waiting = []
+        for n, cpu in enumerate(self.cpus):
+            m.submodules[f"cpu{n}"] = cpu
+            wiring.connect(m, cpu.cpu, gic.cpu[n])
+            wiring.connect(m, cpu.record, taken.source[n])
+            m.d.comb += cpu.mask.eq(bridge.cpu_mask[n])
+            waiting.append(gic.cpu[n].irq & (cpu.mask | cpu.record.valid))
+        wiring.connect(m, taken.sink, bridge.lpi)
+        # The query port is for a hypervisor next to the ITS; the host uses GITS_QUERY.
         m.d.comb += [
-            its.translater_device_id.eq(bridge.translater_device_id),
-            bridge.error_irq.eq(its.error_irq),
-            self.error_irq.eq(its.error_irq),
+            gic.query.valid.eq(0),
+            gic.query_resp.ready.eq(1),
+            gic.translater_device_id.eq(bridge.translater_device_id),
+            bridge.error_irq.eq(gic.error_irq),
+            self.error_irq.eq(gic.error_irq),
         ]
 
         # LEDs: events stretched to 50 ms blinks; a 1 Hz heartbeat shows the clock runs.
@@ -274,11 +253,10 @@ class ItsBoardTop(wiring.Component):
         events = [
             (host_rx.valid & host_rx.ready) | bridge.busy | (host_tx.valid & host_tx.ready),
             bridge.msi.valid & bridge.msi.ready,
-            recorder.record.valid & recorder.record.ready
-            & (recorder.record.payload.packet.op == GicOp.SET),
-            its.error_irq,
+            taken.sink.valid & taken.sink.ready,
+            gic.error_irq,
             bridge.frame_error,
-            recorder.record.valid & ~recorder.record.ready,
+            Cat(waiting).any(),
         ]
         leds = []
         for index, event in enumerate(events):
