@@ -24,6 +24,7 @@ retirement. Errors are ``(TLM - RTL) / RTL``.
 Results go to ``build/bench/`` (``summary.json``, ``*.png``) and ``docs/performance.md``.
 """
 
+import collections
 import json
 import math
 import statistics
@@ -218,22 +219,42 @@ def _testbench_models():
     return Axi4LiteMasterModel, Axi4SlaveModel, GicStreamSink, run_sim
 
 
+def _events_of_lpis(workload):
+    """``{pINTID: (DeviceID, EventID)}`` of every mapping the workload makes (each pINTID is
+    mapped to one event only)."""
+    events = {lpi: (device, event) for device, event, lpi, _ in workload.mappings}
+    for post in workload.posts:
+        for cmd, fields in post.commands:
+            if cmd in (Cmd.MAPTI, Cmd.MAPI):
+                lpi = fields.get("pintid", fields["event_id"])
+                events[lpi] = (fields["device_id"], fields["event_id"])
+    return events
+
+
 async def _rtl_phase(ctx, its, memory, ring, workload):
     """Run the measured phase on the RTL, cycle by cycle: offer the MSIs, post the commands
-    with AXI4-Lite writes of GITS_CWRITER, watch outcomes and retirements."""
+    with AXI4-Lite writes of GITS_CWRITER, watch outcomes and retirements.
+
+    Outcomes leave in decision order (a hit may overtake an earlier miss): each is given
+    to the oldest MSI still in flight for its (DeviceID, EventID), from the drop report or
+    the workload's pINTID of the SET (two MSIs for one event keep their order)."""
     from hw.its.layouts import DropReason
     translator = its.translator
     axil = its.axil
     msis = list(workload.msis)
     posts = list(workload.posts)
     commands = workload.commands
-    accepts, outs, statuses, retires, post_starts = [], [], [], [], []
+    event_of_lpi = _events_of_lpis(workload)
+    in_flight = collections.defaultdict(collections.deque)    # event -> MSI indices
+    accepts, retires, post_starts = [], [], []
+    outs, statuses = [None] * len(msis), [None] * len(msis)
+    decided = 0
     hits = 0
     next_msi = 0
     write = None            # the CWRITER write in progress: {"aw", "w", "b"} still to do
     sampled = (its.msi.valid, its.msi.ready, translator.lpi.valid, translator.lpi.ready,
-               translator.drop.valid, translator.drop.ready, translator.drop.payload.reason,
-               its.executor.retire, translator.tcache_hit,
+               translator.lpi.payload.packet.lpi, translator.drop.valid, translator.drop.ready,
+               translator.drop.payload, its.executor.retire, translator.tcache_hit,
                axil.awvalid, axil.awready, axil.wvalid, axil.wready, axil.bvalid, axil.bready)
     cycle = 0
 
@@ -259,19 +280,25 @@ async def _rtl_phase(ctx, its, memory, ring, workload):
             write = {"aw", "w", "b"}
 
     drive()
-    while len(outs) < len(msis) or len(retires) < commands or write is not None or posts:
-        (_, _, msi_valid, msi_ready, lpi_valid, lpi_ready, drop_valid, drop_ready, drop_reason,
+    def decide(event, status):
+        nonlocal decided
+        index = in_flight[event].popleft()
+        outs[index], statuses[index] = cycle, status
+        decided += 1
+
+    while decided < len(msis) or len(retires) < commands or write is not None or posts:
+        (_, _, msi_valid, msi_ready, lpi_valid, lpi_ready, lpi, drop_valid, drop_ready, drop,
          retire, tcache_hit, awvalid, awready, wvalid, wready, bvalid, bready) = \
             await ctx.tick().sample(*sampled)
         if msi_valid and msi_ready:
             accepts.append(cycle)
+            msi = msis[next_msi]
+            in_flight[(msi.device_id, msi.event_id)].append(next_msi)
             next_msi += 1
         if lpi_valid and lpi_ready:
-            outs.append(cycle)
-            statuses.append(DropReason.OK)
+            decide(event_of_lpi[lpi], DropReason.OK)
         if drop_valid and drop_ready:
-            outs.append(cycle)
-            statuses.append(DropReason(drop_reason))
+            decide((drop.device_id, drop.event_id), DropReason(drop.reason))
         hits += tcache_hit
         if retire:
             retires.append(cycle)
@@ -377,7 +404,8 @@ def _tlm_phase(its, ring, workload):
         kernel.process(poster()),
     ])
     kernel.run(until=done)
-    outcomes = translator.outcomes[first_outcome:]
+    # In acceptance order (one MSI accepted a cycle), as the workload lists them.
+    outcomes = sorted(translator.outcomes[first_outcome:], key=lambda outcome: outcome.accept)
     accepts = [outcome.accept - start for outcome in outcomes]
     outs = [outcome.out - start for outcome in outcomes]
     retires = [cycle - start for cycle in executor.retired[first_retire:]]

@@ -438,14 +438,16 @@ class _Item:
 
 
 class _Walk:
-    __slots__ = ("start", "bound", "result", "done", "fill_device", "fill_translation",
-                 "dte_read", "dte")
+    __slots__ = ("start", "bound", "result", "done", "left", "decision", "fill_device",
+                 "fill_translation", "dte_read", "dte")
 
-    def __init__(self, start, kernel):
+    def __init__(self, start, kernel, decision):
         self.start = start
         self.bound = start + 2      # earliest cycle the result can be offered
-        self.result = None          # (status, pintid, rd, result cycle)
-        self.done = kernel.event()
+        self.result = None          # (status, pintid, rd, result cycle = decision cycle)
+        self.done = kernel.event()  # the result is known
+        self.left = kernel.event()  # its outcome left the translator
+        self.decision = decision
         self.fill_device = self.fill_translation = False
         self.dte_read = False
         self.dte = None
@@ -470,15 +472,16 @@ class Translator(Module):
     """MSIs and queries -> SET packets, drops and answers, through the caches and the walker.
 
     Timing of ``hw/its/translator.Translator`` (see its docstring): accepted in cycle *a*
-    (when the look-up stage is free and ``hold`` is low), looked up from *a* + 1; the
-    look-up advances into the decision queue when the queue has room and it hits or the
-    walker is free (a miss waiting for the walker is looked up again each cycle, so the
-    walk in flight may turn it into a hit); the next MSI is accepted in the cycle it
-    advances. A walk starts in the cycle its look-up advances and ends with its result
-    offered the cycle after its last read's data. Decisions leave in order, one a cycle,
-    each at the earliest the cycle after it advanced; a walk's result is taken when it
-    leaves, and the walker takes the next request the cycle after. Fills and
-    invalidations are seen by look-ups from the next cycle.
+    (when the look-up stage is free and ``hold`` is low), looked up from *a* + 1. A hit
+    (or DISABLED) advances into the decision queue when the queue has room and is decided
+    the cycle after; a miss advances when the walker is free, and its walk starts then (a
+    miss waiting for the walker is looked up again each cycle, so the walk in flight may
+    turn it into a hit); a query waits while a query walks. The next MSI is accepted in
+    the cycle the look-up advances. A walk's outcome is decided in the cycle after its
+    last read's data. Outcomes leave in the order of their decision cycles (a walk's first
+    on a tie), one a cycle, each at the earliest in its decision cycle; a walk's result is
+    taken when it leaves, and the walker takes the next request the cycle after. Fills
+    and invalidations are seen by look-ups from the next cycle.
 
     Members
     -------
@@ -486,7 +489,7 @@ class Translator(Module):
         MSIs and queries (``_Item`` with the cycle they are offered), unbounded.
     tcache, dcache : Cache
     outcomes : list of MsiOutcome
-        Every MSI's outcome (not queries), in order.
+        Every MSI's outcome (not queries), in the order they left.
     walks : int
     """
 
@@ -506,11 +509,13 @@ class Translator(Module):
         self.walks = 0
         self._inbox = None
         self._accept_free = 0           # first cycle the look-up stage can take an MSI
-        self._recent = collections.deque()   # the last QUEUE_DEPTH decisions
-        self._pending = collections.deque()  # decisions whose output is not computed yet
+        self._recent = collections.deque()   # the last QUEUE_DEPTH queued decisions
+        self._queue = collections.deque()    # queued decisions that have not left
+        self._frontier = 0              # earliest decision cycle of a queued outcome to come
+        self._frontier_moves = False    # waiting for input: the frontier moves with time
         self._last_out = -1
         self._in_lookup = False
-        self._walk = None               # the walk in flight
+        self._walk = None               # the walk in flight, until its outcome leaves
         self._walker_free = 0
         self._fill = None               # (visible cycle, walk) of the last walk's fills
         self._holds = []                # [start, end or None]: hold intervals
@@ -583,8 +588,10 @@ class Translator(Module):
 
     def busy(self, cycle):
         """Whether anything given to the translator is still in flight in ``cycle``."""
-        return bool(len(self._inbox) or self._pending or self._in_lookup or
-                    self._last_out >= cycle)
+        return bool(len(self._inbox) or self._in_flight() or self._last_out >= cycle)
+
+    def _in_flight(self):
+        return bool(self._queue or self._walk is not None or self._in_lookup)
 
     # -- the look-up stage -------------------------------------------------------------------
 
@@ -598,80 +605,127 @@ class Translator(Module):
             # a later hold does not concern an earlier cycle
         return cycle
 
+    def _expect(self, cycle, *, moves=False):
+        """No outcome decided at look-up before ``cycle`` is still to come (from now + 2
+        on, with ``moves``: the input is empty or held); let what can leave leave."""
+        self._frontier = cycle
+        self._frontier_moves = moves
+        self._resolve()
+
     def _run(self):
         kernel = self.kernel
         inbox = self._inbox
-        tcache, dcache = self.tcache, self.dcache
-        params = self.params
-        device_bits, event_bits = params.device_bits, params.event_bits
-        recent, pending = self._recent, self._pending
-        stats = self.model.stats
         while True:
             self._check_quiesce()
             self._check_drain()
             if not len(inbox):
+                self._expect(self._accept_free + 2, moves=True)
                 yield inbox.data_written()
                 continue
             item = inbox.peek()
             accept = self._held_until(max(item.offer, self._accept_free))
             if accept is None:
+                self._expect(self._accept_free + 2, moves=True)
                 self._release = self._release or kernel.event()
                 yield self._release
                 continue
             if accept > kernel.horizon():
+                self._expect(accept + 2)
                 yield kernel.at(accept)
                 continue
             inbox.nb_get()
             self._in_lookup = True
             decision = _Decision(item, accept)
-            cycle = accept + 1
-            if len(recent) == QUEUE_DEPTH:
-                oldest = recent[0]
-                while oldest.out is None:
-                    yield self._walk.done
-                cycle = max(cycle, oldest.out + 1)
-                recent.popleft()
-            enabled = self._at(self._enabled, accept)
-            device_id, event_id = item.device_id, item.event_id
-            if not enabled:
-                decision.status = DropReason.DISABLED
-            else:
+            yield from self._look_up(decision, accept + 1)
+            self._in_lookup = False
+            self._expect(decision.advance + 2)
+
+    def _look_up(self, decision, cycle):
+        """The look-up stage from ``cycle`` until ``decision`` advances (a process part)."""
+        item = decision.item
+        params, tcache, dcache, stats = self.params, self.tcache, self.dcache, self.model.stats
+        enabled = self._at(self._enabled, decision.accept)
+        device_id, event_id = item.device_id, item.event_id
+        key = (device_id, event_id)
+        while True:
+            # This one, if it is decided at look-up now; so a walk decided before this cycle
+            # leaves now, and its fills are known.
+            self._expect(cycle + 1)
+            walk = self._walk
+            if walk is not None:
+                if walk.result is None and cycle > walk.bound:
+                    yield walk.done     # its fills may be seen from a cycle before this one
+                    continue
+                if item.query is not None and walk.decision.item.query is not None:
+                    yield from self._after(walk)      # a query waits while a query walks
+                    cycle = max(cycle, self._walker_free)
+                    continue
+            self._apply_fill(cycle)
+            if enabled:
                 disabled = self._at(self._cache_disable, cycle) if len(self._cache_disable) > 1 \
                     else False
-                device_cacheable = not disabled and not device_id >> device_bits
-                translation_cacheable = device_cacheable and not event_id >> event_bits
-                key = (device_id, event_id)
-                while True:
-                    walk = self._walk
-                    if walk is not None and cycle > walk.bound:
-                        yield walk.done     # its fills may be seen from a cycle before this one
-                        continue
-                    self._apply_fill(cycle)
-                    value = tcache.lookup(key) if translation_cacheable else None
-                    if value is not None:
-                        decision.hit = True
-                        decision.pintid, decision.rd = value
-                        break
+                device_cacheable = not disabled and not device_id >> params.device_bits
+                translation_cacheable = device_cacheable and not event_id >> params.event_bits
+                value = tcache.lookup(key) if translation_cacheable else None
+                if value is None:
                     if walk is None and self._walker_free <= cycle:
                         dte = dcache.lookup(device_id) if device_cacheable else None
                         self._start_walk(decision, cycle, dte, device_cacheable,
                                          translation_cacheable)
                         break
                     if walk is not None:
-                        yield walk.done
+                        yield from self._after(walk)
                     cycle = max(cycle, self._walker_free)
-                if item.query is None:
-                    counter = "TCACHE_HIT" if decision.hit else "TCACHE_MISS"
-                    stats[counter] = (stats[counter] + 1) % _COUNTER_MODULUS
-            decision.advance = cycle
-            self._accept_free = cycle
-            self._in_lookup = False
-            recent.append(decision)
-            pending.append(decision)
+                    continue
+                decision.hit = True
+                decision.pintid, decision.rd = value
+            else:
+                decision.status = DropReason.DISABLED
+            room = yield from self._room(cycle)
+            if room <= cycle:
+                self._queue_up(decision, cycle)
+                break
+            # Wait for room; look up again where a walk's fill may change the answer.
+            later = room
+            if self._fill is not None and self._fill[0] > cycle:
+                later = min(later, self._fill[0])
+            if self._walk is not None:
+                walk = self._walk
+                later = min(later, (walk.bound if walk.result is None else walk.result[3]) + 1)
+            cycle = max(cycle + 1, later)
+        decision.advance = cycle
+        self._accept_free = cycle
+        if enabled and item.query is None:
+            counter = "TCACHE_HIT" if decision.hit else "TCACHE_MISS"
+            stats[counter] = (stats[counter] + 1) % _COUNTER_MODULUS
+
+    def _after(self, walk):
+        """Wait until ``walk``'s outcome left (a process part): nothing being looked up now
+        can be decided before it."""
+        self._expect(_NEVER)
+        if self._walk is walk:
+            yield walk.left
+
+    def _room(self, cycle):
+        """The first cycle >= ``cycle`` the decision queue has room in (a process part)."""
+        recent = self._recent
+        if len(recent) < QUEUE_DEPTH:
+            return cycle
+        oldest = recent[0]
+        while oldest.out is None:       # it waits for a walk's outcome decided before it
+            yield self._walk.done
             self._resolve()
+        return oldest.out + 1
+
+    def _queue_up(self, decision, cycle):
+        if len(self._recent) == QUEUE_DEPTH:
+            self._recent.popleft()
+        self._recent.append(decision)
+        self._queue.append(decision)
+        decision.advance = cycle
 
     def _start_walk(self, decision, cycle, dte, device_cacheable, translation_cacheable):
-        walk = _Walk(cycle, self.kernel)
+        walk = _Walk(cycle, self.kernel, decision)
         walk.fill_device = device_cacheable
         walk.fill_translation = translation_cacheable
         if device_cacheable:
@@ -701,6 +755,7 @@ class Translator(Module):
                              (decision.pintid, decision.rd))
         else:
             self.tcache.reserved = False
+
 
     # -- the walker --------------------------------------------------------------------------
 
@@ -784,41 +839,69 @@ class Translator(Module):
         self._check_drain()
         done.succeed()
 
-    # -- the decision queue's head -----------------------------------------------------------
+    # -- the outputs: queued outcomes and the walk's, in decision order ----------------------
 
     def _resolve(self):
-        """Compute the output cycle of every pending decision whose outcome is known."""
-        pending = self._pending
-        forwarder, model, outcomes = self.forwarder, self.model, self.outcomes
-        while pending:
-            decision = pending[0]
-            walk = decision.walk
-            out = max(decision.advance + 1, self._last_out + 1)
-            if walk is not None:
-                if walk.result is None:
-                    return
-                decision.status, decision.pintid, decision.rd, ready = walk.result
-                out = max(out, ready)
-            item = decision.item
-            status = decision.status
-            if item.query is not None:
-                item.query.succeed((out, status, decision.pintid, decision.rd))
-            elif status is DropReason.OK:
-                out = forwarder.accept(decision.rd, out, Packet(GicOp.SET, decision.pintid))
-                stats = model.stats
-                stats["MSI_TRANSLATED"] = (stats["MSI_TRANSLATED"] + 1) % _COUNTER_MODULUS
-            else:
-                self._record_drop(item, status)
-            if item.query is None:
-                outcomes.append(MsiOutcome(item.offer, decision.accept, out, status,
-                                           decision.hit))
-            decision.out = out
-            self._last_out = out
-            pending.popleft()
-            if walk is not None:
-                self._walk = None
-                self._walker_free = out + 1
-                self._fill = (out + 1, walk, decision)
+        """Compute the output cycle of every outcome whose turn is known: a queued one
+        decided before the walk in flight (or with no walk), the walk's once no queued
+        outcome decided before it is still to come."""
+        if self._next_to_leave():
+            while self._next_to_leave():
+                pass
+            self._check_quiesce()
+            self._check_drain()
+
+    def _next_to_leave(self):
+        """Let the next outcome leave if its turn is known; whether one left."""
+        queue = self._queue
+        walk = self._walk
+        head = queue[0] if queue else None
+        if walk is None or (head is not None and head.advance + 1 < (
+                walk.bound if walk.result is None else walk.result[3])):
+            if head is None:
+                return False
+            self._leave(queue.popleft(), head.advance + 1)
+            return True
+        if walk.result is None:
+            return False
+        decided = walk.result[3]
+        if head is None:
+            frontier = self._frontier
+            if self._frontier_moves:
+                frontier = max(frontier, self.kernel.now + 2)
+            if frontier < decided:
+                if self._frontier_moves:    # from decided - 2 on, nothing can come before
+                    self.kernel.at(decided - 2).callbacks.append(lambda _: self._resolve())
+                return False
+        self._leave(walk.decision, decided)
+        return True
+
+    def _leave(self, decision, decided):
+        """``decision``'s outcome leaves, at the earliest in cycle ``decided``."""
+        walk = decision.walk
+        if walk is not None:
+            decision.status, decision.pintid, decision.rd, _ = walk.result
+        item = decision.item
+        status = decision.status
+        out = max(decided, self._last_out + 1)
+        if item.query is not None:
+            item.query.succeed((out, status, decision.pintid, decision.rd))
+        elif status is DropReason.OK:
+            out = self.forwarder.accept(decision.rd, out, Packet(GicOp.SET, decision.pintid))
+            stats = self.model.stats
+            stats["MSI_TRANSLATED"] = (stats["MSI_TRANSLATED"] + 1) % _COUNTER_MODULUS
+        else:
+            self._record_drop(item, status)
+        if item.query is None:
+            self.outcomes.append(MsiOutcome(item.offer, decision.accept, out, status,
+                                            decision.hit))
+        decision.out = out
+        self._last_out = out
+        if walk is not None:
+            self._walk = None
+            self._walker_free = out + 1
+            self._fill = (out + 1, walk, decision)
+            walk.left.succeed()
 
     def _record_drop(self, item, status):
         """A dropped MSI: the reference model records it (counter, GITS_ERR_MSI, error
@@ -830,9 +913,7 @@ class Translator(Module):
                 f"model {translation.status.name}")
 
     def _check_quiesce(self):
-        if not self._quiesce:
-            return
-        if self._pending or self._in_lookup:
+        if not self._quiesce or self._in_flight():
             return
         inbox = self._inbox
         next_accept = max(inbox.peek().offer, self._accept_free) if len(inbox) else _NEVER
@@ -843,7 +924,7 @@ class Translator(Module):
                 event.succeed(max(cycle + 1, self._last_out + 1))
 
     def _check_drain(self):
-        if not self._drain or len(self._inbox) or self._pending or self._in_lookup:
+        if not self._drain or len(self._inbox) or self._in_flight():
             return
         waiting, self._drain = self._drain, []
         at = self.kernel.at(self._last_out + 1)
