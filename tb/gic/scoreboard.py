@@ -158,7 +158,7 @@ class GicScoreboard:
         self._in_flight = Counter()                 # (target, lpi) of moves sent, not arrived
         self._queued = [deque() for _ in range(n)]  # _QueuedWork per redistributor
         self._enable_written = [False] * n          # GICR_CTLR.EnableLPIs as last written
-        self._answers = [deque() for _ in range(n)]  # (time, INTID, priority) expected on iar
+        self._answers = [deque() for _ in range(n)]  # (time, INTID, priority, model text)
         self._reads = [deque() for _ in range(n)]   # (cycle, address, model value, queued)
 
     # -- monitors ---------------------------------------------------------------------------
@@ -261,10 +261,10 @@ class GicScoreboard:
             if irq != redistributor.irq:
                 self._mismatch(f"{self._now()}: CPU {rd} acknowledge with irq {int(irq)}, model "
                                f"{int(redistributor.irq)} ({self._pending_text(rd)})")
-            best = redistributor.highest()
+            best, before = redistributor.highest(), self._pending_text(rd)
             intid = redistributor.acknowledge()
             priority = best[1] if intid != SPURIOUS_INTID else None
-            self._answers[rd].append((get_sim_time("ns"), intid, priority))
+            self._answers[rd].append((get_sim_time("ns"), intid, priority, before))
         self._post(cycle, _SEQUENCER, acknowledge)
 
     def _answered(self, rd, cycle, payload):
@@ -275,11 +275,10 @@ class GicScoreboard:
             if not self._answers[rd]:
                 self._mismatch(f"{self._now()}: CPU {rd} got INTID {intid} without asking")
                 return
-            asked, want, priority = self._answers[rd].popleft()
+            asked, want, priority, before = self._answers[rd].popleft()
             if intid != want:
                 self._mismatch(f"{self._now()}: CPU {rd} acknowledge (asked at {asked:.0f} ns): "
-                               f"RTL INTID {intid}, model {want} (model before it: "
-                               f"{self._pending_text(rd, extra=want)})")
+                               f"RTL INTID {intid}, model {want} (model before it: {before})")
             elif priority is not None and rpr is not None and rpr != priority:
                 self._mismatch(f"{self._now()}: CPU {rd} acknowledged LPI {intid}: running "
                                f"priority {rpr:#04x}, model priority {priority:#04x}")
@@ -349,12 +348,11 @@ class GicScoreboard:
         elif len(self.mismatches) == self.max_reports + 1:
             self.log.error("more mismatches: only counted from now on")
 
-    def _pending_text(self, rd, extra=None):
-        """The model's pending LPIs of redistributor ``rd`` (and ``extra``), for messages."""
+    def _pending_text(self, rd):
+        """The model's pending LPIs of redistributor ``rd`` and its running priority."""
         redistributor = self.model.rds[rd]
-        pending = dict(redistributor.pending)
         items = [f"{lpi}:{'' if state.enable else 'off/'}{state.priority:#04x}"
-                 for lpi, state in sorted(pending.items())]
+                 for lpi, state in sorted(redistributor.pending.items())]
         running = redistributor.running_priority
         return (f"pending {{{', '.join(items[:12])}{', ...' if len(items) > 12 else ''}}}, "
                 f"running priority {running:#x}")

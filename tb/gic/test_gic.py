@@ -23,17 +23,18 @@ import json
 import logging
 import os
 import random
+import re
 import warnings
+from dataclasses import asdict
+from pathlib import Path
 
 import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
 from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster
 
-from hw.gicr.layouts import (
-    SPURIOUS_INTID, GicrCtlr, GicrPendbaser, GicrPropbaser, GicrTyper, GicrWaker, LpiConfig,
-)
-from hw.gicr.regmap import FRAME_BYTES, IIDR_VALUE, PIDR2_VALUE, REG as GICR
+from hw.gicr.layouts import GicrCtlr, GicrPendbaser, GicrPropbaser, GicrTyper, GicrWaker, LpiConfig
+from hw.gicr.regmap import IIDR_VALUE, PIDR2_VALUE, REG as GICR
 from hw.its.layouts import LPI_BASE, Cmd, GicOp
 from hw.its.params import ItsParams
 from sim.commands import pack, unpack
@@ -42,7 +43,7 @@ from sim.gicr_driver import RedistributorDriver, pending_table_bytes, property_t
 from sim.gicr_model import rd_frame
 
 from tb.common.axi_memory import AxiMemory, WriteFaultMemory
-from tb.common.build import CLOCK_PERIOD_NS
+from tb.common.build import BUILD_ROOT, CLOCK_PERIOD_NS, build, failure_excerpt, run
 from tb.common.itsbus import CocotbItsBus, RegisterAccessError
 from tb.common.monitors import cycle_now, high
 from tb.common.pause import PauseDriver, cycle_pause, heavy_pause, random_pause
@@ -805,15 +806,6 @@ async def run_random_mix(dut):
 # ---------------------------------------------------------------------------------------------
 # pytest entry: one Verilog build, each test run through cocotb's runner.
 
-import pytest  # noqa: E402,F401  (the simulator's Python imports this module without running it)
-
-from dataclasses import asdict  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import re  # noqa: E402
-
-from tb.common.build import BUILD_ROOT, build, failure_excerpt, run  # noqa: E402
-
 PARAM_SETS = {"skip": ItsParams()}
 """The parameter set: the default ItsParams (four redistributors); named by its error
 policy, as tb/its names its sets (tb/conftest.py expands the tests over these)."""
@@ -848,7 +840,8 @@ def folder_of(name, testcase, seed):
 def reproduce_command(testcase, name, seed):
     """The command that runs one test with one seed again."""
     kind = "test_random" if testcase in RANDOM else "test_directed"
-    return f".venv/bin/pytest 'tb/gic/test_gic.py::{kind}[{testcase}-{name}-seed{seed}]' --seed {seed}"
+    return (f".venv/bin/pytest 'tb/gic/test_gic.py::{kind}[{testcase}-{name}-seed{seed}]' "
+            f"--seed {seed}")
 
 
 def run_cocotb(name, testcase, seed, *, waves=False, test_dir=None):
