@@ -1,8 +1,9 @@
 """``its regress`` and ``its waves``: the cocotb regression and one test with waves.
 
 ``its regress --seeds 16 --jobs 2``
-    Runs every directed cocotb test and the random mix with seeds 1..16, on each
-    parameter set (error policy skip and stall), in parallel with pytest-xdist; merges
+    Runs every directed cocotb test and the random mix with seeds 1..16, of the ITS
+    (tb/its, on each parameter set: error policy skip and stall) and of the Gic (tb/gic:
+    the ITS with its redistributors and CPUs), in parallel with pytest-xdist; merges
     the functional coverage of every run; prints what passed, what failed (with the
     command that runs it again), the coverage of each cover point, and ends with the
     line ``coverage: NN.N% of M bins``. Detail goes to ``build/regress/``:
@@ -32,7 +33,8 @@ __all__ = ["run_regress", "run_waves", "measure_speed", "add_commands", "main",
 
 ROOT = Path(__file__).resolve().parent.parent
 REGRESS_DIR = ROOT / "build" / "regress"
-TEST_FILE = "tb/its/test_its.py"
+TEST_FILES = ("tb/its/test_its.py", "tb/gic/test_gic.py")
+"""The cocotb testbenches the regression runs."""
 
 
 class _Console:
@@ -86,12 +88,12 @@ def run_regress(seeds, jobs, *, out=REGRESS_DIR, directed=True, console=None):
         for path in sorted(out.rglob("*"), reverse=True):
             path.rmdir() if path.is_dir() else path.unlink()
     out.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "pytest", TEST_FILE, "-q", "-p", "no:cacheprovider",
+    command = [sys.executable, "-m", "pytest", *TEST_FILES, "-q", "-p", "no:cacheprovider",
                "-n", str(jobs), f"--junitxml={out / 'junit.xml'}", "--all-policies", *option]
     if not directed:
         command += ["-k", "test_random"]
-    _say(console, f"regress: {'directed tests and ' if directed else ''}the random mix with "
-                  f"{described}, both error policies, {jobs} workers")
+    _say(console, f"regress: {'directed tests and ' if directed else ''}the random mixes with "
+                  f"{described}, the ITS on both error policies and the Gic, {jobs} workers")
     started = time.monotonic()
     env = dict(os.environ, ITS_TB_OUT=str(out / "runs"))
     env.pop("SEED", None)

@@ -339,10 +339,12 @@ class TB:
 
 
 async def _device(driver, device_id, lpis, icid_of, *, bits=5):
-    """MAPD ``device_id``, MAPTI event ``e`` to ``lpis[e]`` in collection ``icid_of(e)``."""
+    """MAPD ``device_id``, MAPTI event ``e`` to ``lpis[e]`` in collection ``icid_of(e)``
+    (one batch, each MAPTI followed by its SYNC as Linux does)."""
     await driver.map_device(device_id, bits)
-    for event_id, lpi in enumerate(lpis):
-        await driver.map_event(device_id, event_id, lpi, icid_of(event_id))
+    await driver.send_batch([(Cmd.MAPTI, dict(device_id=device_id, event_id=event_id,
+                                              pintid=lpi, icid=icid_of(event_id)))
+                             for event_id, lpi in enumerate(lpis)], sync=True)
     record = await driver.read_error()
     assert record is None, f"mapping device {device_id}: {record}"
 
@@ -689,10 +691,10 @@ async def run_msi_storm(dut, idle_inserter=None, backpressure_inserter=None):
     for lpi in lpis:
         tb.set_config(lpi, rng.choice(range(0, 256, 4)))
     await _device(driver, 9, lpis, lambda e: e % 4)
-    pairs = [(9, rng.randrange(24)) for _ in range(80)]
+    pairs = [(9, rng.randrange(24)) for _ in range(60)]
     for device_id, event_id in pairs:
         await tb.msi(device_id, event_id, translater=rng.random() < 0.2)
-    await tb.finish(driver, packets_at_least=80)
+    await tb.finish(driver, packets_at_least=60)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -713,7 +715,7 @@ async def run_random_mix(dut):
     setting = dict(latency=rng.randint(1, 12), reorder=rng.random() < 0.5,
                    idle=rng.choice(inserters), backpressure=rng.choice(inserters),
                    cpu_delay=rng.choice([(0, 2), (0, 20)]), cpu_hold=rng.choice([(0, 4), (0, 60)]),
-                   lpis=rng.randint(12, 48), steps=rng.randint(30, 50))
+                   lpis=rng.randint(12, 48), steps=rng.randint(20, 40))
     tb = TB(dut, idle_inserter=setting["idle"], backpressure_inserter=setting["backpressure"],
             latency=setting["latency"], reorder=setting["reorder"],
             cpu_delay=setting["cpu_delay"], cpu_hold=setting["cpu_hold"], settle=False)
@@ -730,8 +732,9 @@ async def run_random_mix(dut):
         await driver.map_device(device_id, 6)
     for index, lpi in enumerate(lpis):
         events[(1 + index % 2, index // 2)] = lpi
-        await driver.map_event(1 + index % 2, index // 2, lpi, rng.choice(icids), sync=False)
-    await driver.sync(0)
+    await driver.send_batch([(Cmd.MAPTI, dict(device_id=device_id, event_id=event_id,
+                                              pintid=lpi, icid=rng.choice(icids)))
+                             for (device_id, event_id), lpi in sorted(events.items())])
     keys = sorted(events)
     disabled = set()
 
