@@ -114,7 +114,7 @@ class Cpu:
             return
         self._held += 1
         try:
-            intid = await self._acknowledge()
+            intid = await self.acknowledge()
             if intid == SPURIOUS_INTID:
                 self.spurious += 1
                 return
@@ -125,12 +125,13 @@ class Cpu:
                 await edge
                 if depth < self.max_nesting and not self.masked and high(self.irq):
                     await self._take(depth + 1)
-            await self._end(intid)
+            await self.end_of_interrupt(intid)
         finally:
             self._held -= 1
 
-    async def _acknowledge(self):
-        """Read ICC_IAR1_EL1: the INTID the redistributor answers."""
+    async def acknowledge(self):
+        """Read ICC_IAR1_EL1: the INTID the redistributor answers (a test drives the
+        interface itself only while the CPU is masked and holds nothing)."""
         edge = RisingEdge(self.clock)
         self.iar_req_valid.value = 1
         await edge
@@ -142,7 +143,7 @@ class Cpu:
             if high(self.iar_valid):
                 return int(self.iar_payload.value)
 
-    async def _end(self, intid):
+    async def end_of_interrupt(self, intid):
         """Write ICC_EOIR1_EL1 with ``intid``."""
         edge = RisingEdge(self.clock)
         self.eoir_payload.value = pack(IccEoir1, intid=intid)

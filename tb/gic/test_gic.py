@@ -33,7 +33,9 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
 from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster
 
-from hw.gicr.layouts import GicrCtlr, GicrPendbaser, GicrPropbaser, GicrTyper, GicrWaker, LpiConfig
+from hw.gicr.layouts import (
+    SPURIOUS_INTID, GicrCtlr, GicrPendbaser, GicrPropbaser, GicrTyper, GicrWaker, LpiConfig,
+)
 from hw.gicr.regmap import IIDR_VALUE, PIDR2_VALUE, REG as GICR
 from hw.its.layouts import LPI_BASE, Cmd, GicOp
 from hw.its.params import ItsParams
@@ -455,7 +457,9 @@ async def run_enable_lpis(dut):
 async def run_direct_injection(dut):
     """GICR_SETLPIR, CLRLPIR, INVLPIR, INVALLR and SYNCR, with no ITS involved: 64- and
     32-bit writes, INTIDs out of range ignored, a disabled LPI held until INVLPIR /
-    INVALLR reload its configuration."""
+    INVALLR reload its configuration; then the CPU interface by hand: 1023 when nothing
+    can be signalled, an LPI not above the running priority waits, an end of interrupt
+    naming a special INTID drops nothing."""
     tb = TB(dut)
     driver = await tb.start()
     gicr = tb.gicrs[2]
@@ -489,6 +493,19 @@ async def run_direct_injection(dut):
     tb.unmask(0)
     await tb.wait_idle()
     assert tb.taken(0) == list(range(9101, 9108))
+    # The CPU interface by hand: spurious answers, running priority, special INTIDs.
+    cpu = tb.cpus[3]
+    tb.mask(3)
+    assert await cpu.acknowledge() == SPURIOUS_INTID            # nothing pending
+    await tb.gicrs[3].set_lpi(9200)
+    await tb.gicrs[3].set_lpi(9201)
+    assert await cpu.acknowledge() == 9200
+    assert await cpu.acknowledge() == SPURIOUS_INTID            # not above 0xA0 running
+    await cpu.end_of_interrupt(SPURIOUS_INTID)                  # special: no priority drop
+    assert await cpu.acknowledge() == SPURIOUS_INTID
+    await cpu.end_of_interrupt(9200)
+    assert await cpu.acknowledge() == 9201
+    await cpu.end_of_interrupt(9201)
     await tb.finish(driver, packets_at_least=0)
 
 
