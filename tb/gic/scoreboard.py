@@ -21,9 +21,11 @@ takes queued register work         the GICR_SETLPIR/CLRLPIR/INVLPIR/INVALLR writ
                                    model applies the write now
 takes an acknowledge (``iar_req``) ``irq`` must be the model's; the model acknowledges:
                                    its INTID (and priority) are expected on ``iar``
-answers it (``iar``)               the INTID must be the expected one, and the running
-                                   priority (``rpr``) its priority
 takes an end of interrupt          ``end_of_interrupt``
+answers an acknowledge (``iar``)   the INTID must be the expected one, and the running
+                                   priority (``rpr``) its priority
+acknowledges a SYNC (``ack``)      no move to it may still be under way: later
+                                   commands wait for the SYNC, so any was sent before
 is written a register (``w_stb``)  GICR_WAKER, PROPBASER, PENDBASER: the model's write;
                                    the LPI registers and EnableLPIs changes queue work
 =================================  ====================================================
@@ -35,8 +37,9 @@ acknowledged INTID is exact, not just plausible. Expectations are the model's ow
 the packets are checked against the ITS model before they reach the redistributor
 model, and moves, register decoding and acknowledges against the model's answers.
 
-:meth:`GicScoreboard.check` ends a test: nothing expected left over, no LPI the model
-could signal left untaken, no mismatch on either half.
+:meth:`GicScoreboard.check_delivered`, once the CPUs drained, finds any LPI the model
+could still signal; :meth:`GicScoreboard.check` ends a test: nothing expected left over,
+no mismatch on either half.
 """
 
 import heapq
@@ -173,6 +176,8 @@ class GicScoreboard:
                                self._post(cycle, _SEQUENCER, lambda: self._packet(rd, payload)))
             self._watch_stream(scope, "move_in", lambda cycle, payload, rd=rd:
                                self._post(cycle, _SEQUENCER, lambda: self._move_in(rd, payload)))
+            self._watch_stream(scope, "ack", lambda cycle, payload, rd=rd:
+                               self._post(cycle, _ANSWER, lambda: self._sync_acknowledged(rd)))
             watch(clock, scope.r_en, lambda cycle, rd=rd, scope=scope: self._work_taken(
                 rd, cycle, int(scope.r_data.value)))
             self._watch_stream(dut, f"cpu__{rd}__iar_req", lambda cycle, payload, rd=rd:
@@ -234,6 +239,15 @@ class GicScoreboard:
         self._in_flight[(rd, lpi)] -= 1
         self.moved += 1
         self.model.rds[rd].move_in(lpi)
+
+    def _sync_acknowledged(self, rd):
+        # Commands after the SYNC run only once it retired, so any move to this
+        # redistributor still under way was sent before it (docs/redistributor.md).
+        late = sorted(lpi for (target, lpi), count in self._in_flight.items()
+                      if target == rd and count)
+        if late:
+            self._mismatch(f"{self._now()}: redistributor {rd} acknowledged a SYNC while moves "
+                           f"of LPIs {late} to it were still under way")
 
     def _work_taken(self, rd, cycle, word):
         rtl = unpack(RegisterOp, word)

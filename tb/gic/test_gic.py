@@ -250,6 +250,21 @@ class TB:
         for memory in (self.memory, self.model_memory):
             memory.write_int(addr, memory.read_int(addr, 1) | 1 << lpi % 8, 1)
 
+    def inject_error(self, addr, length, resp="SLVERR"):
+        """Make memory accesses to ``[addr, addr+length)`` fail, for the DUT and the model."""
+        for memory in (self.memory, self.model_memory):
+            memory.inject_error(addr, length, resp)
+
+    def inject_write_error(self, addr, length, resp="SLVERR"):
+        """Make memory writes to ``[addr, addr+length)`` fail, for the DUT and the model."""
+        for memory in (self.memory, self.model_memory):
+            memory.inject_write_error(addr, length, resp)
+
+    def clear_errors(self):
+        """Remove every injected memory error."""
+        for memory in (self.memory, self.model_memory):
+            memory.clear_errors()
+
     def pending_in_table(self, rd, memory=None):
         """The LPIs marked in redistributor ``rd``'s pending table."""
         data = (memory or self.memory).read(pend_base(rd), pending_table_bytes(ID_BITS))
@@ -695,6 +710,39 @@ async def run_many_pending(dut):
 
 
 @cocotb.test(timeout_time=TIMEOUT_US, timeout_unit="us")
+async def run_memory_errors(dut):
+    """Memory errors on the redistributors' tables (docs/redistributor.md): a pending-table
+    doubleword that cannot be read at EnableLPIs holds no LPI; a property byte that
+    cannot be read reads as 0 (the LPI is pending but disabled until an invalidation
+    reads it); a failing pending-table write at EnableLPIs 1 -> 0 leaves the table as
+    it was."""
+    tb = TB(dut)
+    driver = await tb.start(enable=False, pending={2: [9300, 9400]})
+    dw = 8
+    tb.inject_error(pend_base(2) + 9300 // 64 * dw, dw, "DECERR")
+    for rd in range(tb.params.num_redistributors):
+        await tb.enable_lpis(rd, ptz=rd != 2)
+    await tb.wait_idle()
+    assert tb.taken(2) == [9400]
+    tb.clear_errors()
+    tb.inject_error(PROP_BASE + 9504 - LPI_BASE, dw)        # the property doubleword of 9504
+    await tb.gicrs[0].set_lpi(9504)
+    await tb.wait_idle()
+    assert tb.taken(0) == []
+    tb.clear_errors()
+    await tb.gicrs[0].inv_lpi(9504)
+    await tb.wait_idle()
+    assert tb.taken(0) == [9504]
+    tb.mask(1)
+    await tb.gicrs[1].set_lpi(9600)
+    tb.inject_write_error(pend_base(1) + 9600 // 64 * dw, dw)
+    await tb.gicrs[1].disable_lpis()
+    assert tb.pending_in_table(1) == set()
+    tb.clear_errors()
+    await tb.finish(driver, packets_at_least=0)
+
+
+@cocotb.test(timeout_time=TIMEOUT_US, timeout_unit="us")
 @cocotb.parametrize((("idle_inserter", "backpressure_inserter"),
                      [(None, None), (random_pause, random_pause)]))
 async def run_msi_storm(dut, idle_inserter=None, backpressure_inserter=None):
@@ -833,7 +881,7 @@ LPI_CACHE = 16
 """LPI cache entries per redistributor (the Gic's default)."""
 DIRECTED = ["run_registers", "run_enable_lpis", "run_direct_injection", "run_packets",
             "run_priority_order", "run_disabled_lpi", "run_moves", "run_discard_clear",
-            "run_many_pending", "run_msi_storm"]
+            "run_many_pending", "run_memory_errors", "run_msi_storm"]
 """The directed cocotb tests."""
 RANDOM = ["run_random_mix"]
 """The seeded constrained-random cocotb tests."""
