@@ -48,8 +48,9 @@ class ItsBus(abc.ABC):
     async def take_packets(self, rd):
         """The GIC stream packets redistributor ``rd`` received since the last call.
 
-        Only targets that can watch the redistributors (models, simulations, the
-        board's recording sink) provide it.
+        Only targets that can watch the GIC streams (the ITS model, the simulated ITS
+        with stand-in redistributors) provide it; on a whole GIC (:mod:`sim.gicdemo`)
+        the CPUs' ``take_interrupts`` shows what was delivered instead.
         """
         raise NotImplementedError(f"{type(self).__name__} cannot see the redistributors")
 
