@@ -283,7 +283,7 @@ class GicScoreboard:
 
     def _answered(self, rd, cycle, payload):
         intid = unpack_intid(payload)
-        rpr = self._rpr(rd)
+        rpr = int(getattr(self.dut, f"cpu__{rd}__rpr").value)     # ICC_RPR_EL1 after it
 
         def answered():
             if not self._answers[rd]:
@@ -293,19 +293,12 @@ class GicScoreboard:
             if intid != want:
                 self._mismatch(f"{self._now()}: CPU {rd} acknowledge (asked at {asked:.0f} ns): "
                                f"RTL INTID {intid}, model {want} (model before it: {before})")
-            elif priority is not None and rpr is not None and rpr != priority:
+            elif priority is not None and rpr != priority:
                 self._mismatch(f"{self._now()}: CPU {rd} acknowledged LPI {intid}: running "
                                f"priority {rpr:#04x}, model priority {priority:#04x}")
             if intid != SPURIOUS_INTID:
                 self.acknowledged[rd][intid] += 1
         self._post(cycle, _ANSWER, answered)
-
-    def _rpr(self, rd):
-        """The running priority output (``rpr``), if the Gic has one."""
-        try:
-            return int(getattr(self.dut, f"cpu__{rd}__rpr").value)
-        except AttributeError:
-            return None
 
     def _register_written(self, rd, cycle, scope):
         addr, data, strobes = (int(scope.regs__addr.value), int(scope.regs__w_data.value),
