@@ -491,7 +491,8 @@ def _met_mhz(fmax):
 def _bitstream(args, params, console):
     from hw.boards.build import build
     report = build(args.board, params=params,
-                   mem_bytes=None if args.mem_kib is None else args.mem_kib * 1024, baud=args.baud,
+                   mem_bytes=None if args.mem_kib is None else args.mem_kib * 1024,
+                   lpi_cache=args.lpi_cache, baud=args.baud,
                    seed=args.seed, clock_mhz=args.mhz, echo=console.print)
     for line in report.lines():
         console.print(line)
@@ -712,6 +713,9 @@ def _parser():
                            help="block RAM for the ring and the ITS's and redistributors' "
                                 "tables, KiB (default 64 per redistributor, rounded up to a "
                                 "power of two: 256)")
+    bitstream.add_argument("--lpi-cache", type=_count(1), default=16,
+                           help="LPI cache entries per redistributor (default 16; 4 makes the "
+                                "redistributors about half as big)")
     bitstream.add_argument("--baud", type=_count(1), default=115200,
                            help="UART baud rate (default 115200)")
     bitstream.add_argument("--seed", type=_count(0), default=1, help="nextpnr seed (default 1)")

@@ -206,7 +206,7 @@ def tool_environment():
     return env
 
 
-def build(board_name, *, params, mem_bytes=None, baud=115200, its=None, root=ROOT,
+def build(board_name, *, params, mem_bytes=None, lpi_cache=16, baud=115200, its=None, root=ROOT,
           build_dir=None, seed=1, clock_mhz=None, echo=print):
     """Build the bitstream of ``board_name`` and return its :class:`BuildReport`.
 
@@ -218,6 +218,8 @@ def build(board_name, *, params, mem_bytes=None, baud=115200, its=None, root=ROO
     params : ItsParams
     mem_bytes : int or None
         Block RAM of the board; default ``hw.boards.top.default_mem_bytes(params)``.
+    lpi_cache : int
+        LPI cache entries per redistributor (the redistributors' size grows with it).
     its : callable or None
         The ITS (``hw.its.top.Its`` when None); a stand-in only to try the tool flow.
     seed : int
@@ -251,7 +253,7 @@ def build(board_name, *, params, mem_bytes=None, baud=115200, its=None, root=ROO
     platform.add_resources(constraints["RESOURCES"])
     target = constraints["CLOCKS_MHZ"]["sync"] if clock_mhz is None else clock_mhz
     design = Ecp5Board(clk_freq=target * 1e6, leds=spec.leds, params=params,
-                       mem_bytes=mem_bytes, baud=baud, its=its)
+                       mem_bytes=mem_bytes, lpi_cache=lpi_cache, baud=baud, its=its)
     report_path = build_dir / "nextpnr-report.json"
     if report_path.exists():
         report_path.unlink()
@@ -284,7 +286,7 @@ def build(board_name, *, params, mem_bytes=None, baud=115200, its=None, root=ROO
                             "clkop_div": design.pll.clkop_div,
                             "f_out_mhz": design.pll.f_out / 1e6},
                     "stand_in": design.top.stand_in, "params": asdict(params),
-                    "mem_bytes": design.top.ram.size, "baud": baud}
+                    "mem_bytes": design.top.ram.size, "lpi_cache": lpi_cache, "baud": baud}
     (build_dir / "report.json").write_text(json.dumps(report.to_json(), indent=2) + "\n")
     return report
 
