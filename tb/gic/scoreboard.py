@@ -138,6 +138,10 @@ class GicScoreboard:
         Per redistributor, packets taken by kind (GicOp).
     moved : int
         Moves checked.
+    listeners : list of callable
+        Called as ``listener(kind, rd, *details)`` for ``("packet", rd, Packet)``,
+        ``("move", rd, lpi)``, ``("work", rd, RdOp)`` and ``("acknowledge", rd, INTID or
+        None, preempting)`` once the model took them (coverage).
     """
 
     def __init__(self, dut, params, memory, log, *, max_reports=10):
@@ -154,7 +158,7 @@ class GicScoreboard:
         self.acknowledged = [Counter() for _ in range(n)]
         self.packets = [Counter() for _ in range(n)]
         self.moved = 0
-        self._rtl_irq = [False] * n
+        self.listeners = []
         self._events = []
         self._sequence = 0
         self._flush_pending = False
@@ -228,6 +232,7 @@ class GicScoreboard:
             self.model.moves.append((rd, lpi, target))
             if target < len(self.model.rds):
                 self._in_flight[(target, lpi)] += 1
+        self._notify("packet", rd, packet)
 
     def _move_in(self, rd, payload):
         lpi = payload & 0xFFFF
@@ -239,6 +244,7 @@ class GicScoreboard:
         self._in_flight[(rd, lpi)] -= 1
         self.moved += 1
         self.model.rds[rd].move_in(lpi)
+        self._notify("move", rd, lpi)
 
     def _sync_acknowledged(self, rd):
         # Commands after the SYNC run only once it retired, so any move to this
@@ -265,6 +271,7 @@ class GicScoreboard:
                                f"model {work} (written as {work.value:#x} to "
                                f"{_register_name(work.offset)})")
             self.model.rds[rd].write(work.offset, work.value, work.size)
+            self._notify("work", rd, work.op)
         self._post(cycle, _SEQUENCER, take)
 
     def _acknowledge(self, rd, cycle):
@@ -276,9 +283,11 @@ class GicScoreboard:
                 self._mismatch(f"{self._now()}: CPU {rd} acknowledge with irq {int(irq)}, model "
                                f"{int(redistributor.irq)} ({self._pending_text(rd)})")
             best, before = redistributor.highest(), self._pending_text(rd)
+            preempting = bool(redistributor.active)
             intid = redistributor.acknowledge()
             priority = best[1] if intid != SPURIOUS_INTID else None
             self._answers[rd].append((get_sim_time("ns"), intid, priority, before))
+            self._notify("acknowledge", rd, None if priority is None else intid, preempting)
         self._post(cycle, _SEQUENCER, acknowledge)
 
     def _answered(self, rd, cycle, payload):
@@ -343,6 +352,10 @@ class GicScoreboard:
         self._post(cycle, _READ, read)
 
     # -- checks -----------------------------------------------------------------------------
+
+    def _notify(self, kind, rd, *details):
+        for listener in self.listeners:
+            listener(kind, rd, *details)
 
     @staticmethod
     def _now():

@@ -13,7 +13,8 @@ so the unchanged Linux-style :class:`sim.driver.ItsDriver` and
 :class:`~tb.gic.scoreboard.GicScoreboard` checks the ITS against the ITS model and the
 redistributors and CPU interfaces against the redistributor models; each test ends
 with :meth:`TB.finish`: every CPU drains, the LPIs are written back to the pending
-tables (EnableLPIs 1 -> 0), which must equal the model's, as must the ITS's tables.
+tables (EnableLPIs 1 -> 0), which must equal the model's, as must the ITS's tables;
+the functional coverage (:mod:`tb.gic.coverage`) goes to ``coverage.yml``.
 
 Tests are ``async def run_<name>(dut, ...)``; the pytest entry at the bottom builds the
 Verilog once and runs each test through cocotb's runner, as tb/its does.
@@ -52,6 +53,7 @@ from tb.common.monitors import cycle_now, high
 from tb.common.pause import PauseDriver, cycle_pause, heavy_pause, random_pause
 from tb.common.scoreboard import ScoreboardError
 from tb.common.streams import PayloadBus, PayloadSource
+from tb.gic.coverage import GicCoverage
 from tb.gic.cpu import Cpu
 from tb.gic.scoreboard import GicScoreboard, ItsView
 
@@ -132,6 +134,7 @@ class TB:
     bus : CocotbItsBus
         The whole register space: ``bus.read_reg(rd_frame(n) + offset)`` reaches GICR_*.
     gicrs : list of RedistributorDriver
+    coverage : GicCoverage
     pauses : PauseDriver
     """
 
@@ -166,6 +169,7 @@ class TB:
         self.cpus = [Cpu(dut, rd, clock, rng=random.Random(self.rng.random()), delay=cpu_delay,
                          hold=cpu_hold) for rd in range(n)]
         self.scoreboard = GicScoreboard(dut, self.params, self.model_memory, self.log)
+        self.coverage = GicCoverage(self.scoreboard, lpi_cache=LPI_CACHE)
         self.pauses = PauseDriver(clock)
         self._pause_streams(idle_inserter, backpressure_inserter)
         self.bus = CocotbItsBus(self, settle=settle)
@@ -331,6 +335,7 @@ class TB:
             if unpack(GicrCtlr, await gicr.read("GICR_CTLR", 4))["enable_lpis"]:
                 await gicr.disable_lpis()
         await self.wait_idle()
+        self.coverage.export("coverage.yml")
         problems = []
         for rd in range(self.params.num_redistributors):
             rtl, model = self.pending_in_table(rd), self.pending_in_table(rd, self.model_memory)
