@@ -769,8 +769,9 @@ async def run_memory_errors(dut):
 @cocotb.parametrize((("idle_inserter", "backpressure_inserter"),
                      [(None, None), (random_pause, random_pause)]))
 async def run_msi_storm(dut, idle_inserter=None, backpressure_inserter=None):
-    """MSIs to every CPU back to back, on the MSI stream and GITS_TRANSLATER, while the CPUs
-    acknowledge, nest and end interrupts; memory latency and reordering."""
+    """MSIs to every CPU (back to back with :data:`OVERLAP_MSIS`), on the MSI stream and
+    through GITS_TRANSLATER, while the CPUs acknowledge, nest and end interrupts; memory
+    latency and reordering."""
     tb = TB(dut, idle_inserter=idle_inserter, backpressure_inserter=backpressure_inserter,
             latency=6, reorder=True, cpu_delay=(0, 3), cpu_hold=(0, 12))
     rng = random.Random(f"storm-{seed_of_run()}")
