@@ -487,6 +487,28 @@ def test_tlm_correlates_with_the_rtl(latency, names):
         assert comparison.rtl.statuses == comparison.tlm.statuses
 
 
+@pytest.mark.parametrize("latency", [4, 16])
+def test_tlm_matches_the_rtl_around_misses(latency):
+    """Decision order cycle by cycle: one MSI a cycle, hits before, under and after misses
+    (a hit decided in the walk's cycle, a second miss waiting for the walker, a walk that
+    ends in a drop); every MSI's latency, outcome and packet order are the RTL's."""
+    events = [(0, e) for e in range(4)]
+
+    def hits(count):
+        return [events[n % len(events)] for n in range(count)]
+
+    pattern = hits(3) + [(1, 0)] + hits(30) + [(2, 1), (3, 9)] + hits(12) + [(1, 7)] + hits(20)
+    workload = replace(simple_workload([Msi(n, d, e) for n, (d, e) in enumerate(pattern)]),
+                       warmup=tuple(Msi(0, d, e) for d, e in events))
+    comparison, = bench.compare(PARAMS, [workload], mem_latency=latency)
+    rtl, tlm = comparison.rtl, comparison.tlm
+    assert tlm.msi_latency == rtl.msi_latency
+    assert tlm.statuses == rtl.statuses and DropReason.EVENT_OOR in rtl.statuses
+    assert tlm.packets == rtl.packets and tlm.cycles == rtl.cycles
+    # The hits right behind the first miss did not wait for it.
+    assert rtl.msi_latency[4:8] == [3] * 4 and rtl.msi_latency[3] > 2 * latency
+
+
 # -- workloads and the bench ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", list(WORKLOADS))

@@ -10,8 +10,8 @@
   invalidate, packet, SYNC acknowledge).
 * :class:`Translator` (``hw/its/translator.py``) with its :class:`Cache` pair (device
   and translation caches, the same replacement policy as ``hw/its/tcache.py``) and the
-  table walker (``hw/its/walker.py``): MSIs in, SET packets or drops out, in order,
-  hits under one miss.
+  table walker (``hw/its/walker.py``): MSIs in, SET packets or drops out, in decision
+  order, hits under one miss.
 * :class:`Forwarder` (``hw/its/forwarder.py``) and one :class:`Redistributor` per
   processor, which takes a packet a cycle and acknowledges SYNCs.
 * :class:`~sim.tlm.memory.MemoryTarget`: the AXI memory, fixed latency, one beat a cycle.
@@ -29,9 +29,10 @@ Timing follows the RTL's docstrings and state machines (cycle *n* is the cycle o
 handshake): an MSI accepted in cycle *n* is looked up in *n* + 1, a hit leaves the
 translator in *n* + 2 and reaches its redistributor in *n* + 3; a miss walks (one walk at
 a time, each read offered in the cycle the previous one's data arrives) and leaves the
-cycle after its last data; decisions leave in acceptance order through an 8-entry
-queue. Between blocks every effect is registered, so each block may compute ahead in
-local time up to :meth:`Kernel.horizon <sim.tlm.kernel.Kernel.horizon>` (temporal
+cycle after its last data; outcomes leave in decision order (docs/behaviour.md,
+"Ordering"), the hits through an 8-entry queue, so hits do not wait for a miss.
+Between blocks every effect is registered, so each block may compute ahead in local
+time up to :meth:`Kernel.horizon <sim.tlm.kernel.Kernel.horizon>` (temporal
 decoupling): a storm of hits costs no kernel event per MSI.
 """
 
@@ -61,7 +62,7 @@ __all__ = ["TlmIts", "RegisterBlock", "CommandFetch", "Executor", "Translator", 
            "Forwarder", "Redistributor", "MsiOutcome", "QUEUE_DEPTH", "FETCH_DEPTH"]
 
 QUEUE_DEPTH = 8
-"""Entries of the translator's in-order decision queue (``Translator(queue_depth=8)``)."""
+"""Entries of the translator's decision queue (``Translator(queue_depth=8)``)."""
 FETCH_DEPTH = 4
 """Commands the command queue fetches ahead (``CommandQueue(depth=4)``)."""
 FETCH_CLIENT, EXECUTOR_CLIENT, TRANSLATOR_CLIENT = range(3)

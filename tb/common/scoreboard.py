@@ -13,8 +13,9 @@ accepts an MSI or a query  (the translator's ``msi``/``query`` handshake: the MS
                            stream, GITS_TRANSLATER and GITS_QUERY all meet there)
                            :meth:`ItsModel.msi` / :meth:`ItsModel.query`
 decides an MSI or query    (the translator's ``lpi``, ``drop`` and ``query_resp``
-                           outputs, in acceptance order) the decision must be the
-                           model's; an LPI's SET joins the expected packets
+                           outputs, in decision order) the decision must be the
+                           model's for one of the MSIs or queries in flight; an
+                           LPI's SET joins the expected packets
 sends a command's packet   (the executor's ``packet`` handshake) a place for the
                            command's packet joins the expected packets
 retires a command          (the executor's ``retire``) :meth:`ItsModel.step`: the
@@ -26,7 +27,12 @@ writes a register          (``w_stb`` of the register bus) :meth:`ItsModel.write
 Within one cycle they apply in the order of the table. The executor holds the
 translator (accepts no MSI) while it changes a mapping, so a translation accepted
 before a command retires sees the old mapping and one accepted after it the new one:
-the model's answers at acceptance are the RTL's. The packets of each redistributor
+the model's answers at acceptance are the RTL's. The translator decides in its own
+order (docs/behaviour.md, "Ordering": a hit may overtake an earlier miss; query
+answers keep the order of the questions), so each decision is matched with the
+oldest MSI in flight whose model outcome it is (for a drop, of the same DeviceID and
+EventID), and each query answer with the oldest query in flight; every MSI and query
+taken must be decided by the end. The packets of each redistributor
 are expected in the order the forwarder takes them from its two inputs (the
 translator's decisions and the executor's packets, docs/behaviour.md "Ordering"),
 each with the model's content; a command that changes a mapping must find no MSI
@@ -156,6 +162,9 @@ class ItsScoreboard:
         Outcomes of the query port's answers.
     irq_pulses : int
         Cycles the error interrupt output was high.
+    overtaken : int
+        Decisions of the translator that left before an MSI or query accepted earlier
+        (hit-under-miss).
     listeners : list of callable
         Called as ``listener(kind, *details)`` for ``("command", ExecutedCommand)``,
         ``("msi", device_id, event_id, Translation)``, ``("query", Translation)`` and
@@ -178,6 +187,7 @@ class ItsScoreboard:
         self.msis = Counter()
         self.queries = Counter()
         self.irq_pulses = 0
+        self.overtaken = 0
         self.listeners = []
         self._events = []
         self._sequence = 0
@@ -267,17 +277,32 @@ class ItsScoreboard:
             self._in_translator.append(("query", request, translation))
         self._post(cycle, _ACCEPT, accept)
 
-    def _decided(self, kind, cycle, what):
-        """Pop the translator's oldest item, which must be a ``kind``; its Translation."""
-        if not self._in_translator:
-            self._mismatch(f"cycle {cycle}: the translator gave {what} for nothing it took")
+    def _decided(self, kind, cycle, what, matches):
+        """Take the oldest ``kind`` in flight for which ``matches(request, translation)``
+        (else the oldest ``kind``, after reporting the mismatch); its request and
+        Translation."""
+        items = [item for item in self._in_translator if item[0] == kind]
+        if not items:
+            self._mismatch(f"cycle {cycle}: the translator gave {what} for no {kind} in flight")
             return None, None
-        item_kind, request, translation = self._in_translator.popleft()
-        if item_kind != kind:
-            self._mismatch(f"cycle {cycle}: the translator gave {what}, but the oldest thing it "
-                           f"took was a {item_kind} {self._request(request)}")
-            return None, None
-        return request, translation
+        item = next((item for item in items if matches(*item[1:])), None)
+        if item is None:
+            _, request, translation = items[0]
+            self._mismatch(f"{get_sim_time('ns'):.0f} ns: the translator gave {what}, which is "
+                           f"the model's outcome of none of the {len(items)} {kind}s in flight; "
+                           f"the oldest, {self._request(request)}, gives "
+                           f"{self._outcome(translation)}")
+            item = items[0]
+        if item is not self._in_translator[0]:
+            self.overtaken += 1
+        self._in_translator.remove(item)
+        return item[1], item[2]
+
+    @staticmethod
+    def _outcome(translation):
+        if translation.status is DropReason.OK:
+            return f"SET(lpi={translation.pintid}) to RD {translation.target}"
+        return translation.status.name
 
     @staticmethod
     def _request(request):
@@ -288,14 +313,12 @@ class ItsScoreboard:
 
         def decide():
             packet = Packet.from_bits(routed["packet"].as_value().value)
-            request, translation = self._decided("msi", cycle, f"{format_packet(packet)} to RD "
-                                                              f"{routed['rd']}")
-            if translation is None:
-                return
-            if translation.status is not DropReason.OK:
-                self._mismatch(f"{get_sim_time('ns'):.0f} ns: MSI {self._request(request)}: RTL "
-                               f"{format_packet(packet)} to RD {routed['rd']}, model dropped it: "
-                               f"{translation.status.name}")
+            request, translation = self._decided(
+                "msi", cycle, f"{format_packet(packet)} to RD {routed['rd']}",
+                lambda request, translation: translation.status is DropReason.OK and
+                packet == Packet(GicOp.SET, translation.pintid) and
+                routed["rd"] == translation.target)
+            if translation is None or translation.status is not DropReason.OK:
                 return
             self.expected[translation.target].append(
                 (get_sim_time("ns"), Packet(GicOp.SET, translation.pintid)))
@@ -305,19 +328,20 @@ class ItsScoreboard:
         report = unpack(DropReport, payload)
 
         def decide():
-            request, translation = self._decided("msi", cycle, f"a drop ({report['reason'].name})")
-            if translation is not None and translation.status is not report["reason"]:
-                want = (f"SET(lpi={translation.pintid}) to RD {translation.target}"
-                        if translation.status is DropReason.OK else translation.status.name)
-                self._mismatch(f"{get_sim_time('ns'):.0f} ns: MSI {self._request(request)}: RTL "
-                               f"dropped it ({report['reason'].name}), model {want}")
+            self._decided(
+                "msi", cycle, f"a drop ({report['reason'].name}) of MSI "
+                              f"{self._request(report)}",
+                lambda request, translation: translation.status is report["reason"] and
+                (request["device_id"], request["event_id"]) ==
+                (report["device_id"], report["event_id"]))
         self._post(cycle, _DECIDE, decide)
 
     def _query_decided(self, cycle, payload):
         answer = unpack(QueryResponse, payload)
 
         def decide():
-            request, translation = self._decided("query", cycle, "a query answer")
+            request, translation = self._decided("query", cycle, "a query answer",
+                                                 lambda request, translation: True)
             if translation is not None and (answer["status"], answer["pintid"],
                                             answer["target"]) != tuple(translation):
                 self._mismatch(
@@ -580,11 +604,12 @@ class ItsScoreboard:
             problems.append(f"only {sum(self.compared)} packets compared, fewer than "
                             f"{packets_at_least}")
         self.log.info("scoreboard: %d packets compared (%s), %d commands, MSIs %s, "
-                      "%d mismatches", sum(self.compared),
+                      "%d decisions overtook an earlier MSI or query, %d mismatches",
+                      sum(self.compared),
                       " ".join(f"RD{rd}:{count}" for rd, count in enumerate(self.compared)),
                       len(self.commands),
                       dict((reason.name, count) for reason, count in self.msis.items()),
-                      len(self.mismatches))
+                      self.overtaken, len(self.mismatches))
         if problems:
             raise ScoreboardError("scoreboard: " + "; ".join(problems[:20]) +
                                   (f"; and {len(problems) - 20} more" if len(problems) > 20
