@@ -364,13 +364,18 @@ class ItsModel(RegisterFile):
 
     # -- MSIs -------------------------------------------------------------------------------
 
-    def msi(self, device_id: int, event_id: int) -> Translation:
+    def msi(self, device_id: int, event_id: int, *,
+            translation: Translation | None = None) -> Translation:
         """An MSI on the MSI stream: translate it and send SET(pINTID), or drop it.
 
         A drop is appended to :attr:`drops`, counted, recorded in ``GITS_ERR_MSI``
-        and pulses the error output.
+        and pulses the error output. ``translation``, when given, is the outcome the MSI
+        got when it was accepted (from :meth:`query`), for a user that applies it when an
+        implementation decides it (docs/behaviour.md, "Ordering"); by default the MSI is
+        translated now.
         """
-        translation = self.query(device_id, event_id)
+        if translation is None:
+            translation = self.query(device_id, event_id)
         if translation.status is DropReason.OK:
             self.packets[translation.target].append(Packet(GicOp.SET, translation.pintid))
             self._count("MSI_TRANSLATED")

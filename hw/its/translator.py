@@ -84,8 +84,8 @@ class Translator(wiring.Component):
     Each MSI or query is looked up in the translation cache and the device
     cache one cycle after it is accepted (``docs/behaviour.md``, "MSI
     translation"). An MSI accepted while ``enabled`` is 0 is dropped as
-    DISABLED; a query then answers DISABLED. A translation-cache hit is decided
-    at once; a miss goes to the :class:`~hw.its.walker.Walker` (starting after
+    DISABLED; a query then answers DISABLED. A translation-cache hit is answered
+    from the cache; a miss goes to the :class:`~hw.its.walker.Walker` (starting after
     the DTE when the device cache hits) and fills the caches with what it
     found (queries too; only the caches' ``reserve`` rule can refuse a fill).
     ``cache_disable`` = 1 makes every look-up miss and stops the fills.
@@ -101,10 +101,11 @@ class Translator(wiring.Component):
     (hit-under-miss), and a stream of hits cannot starve a miss: its outcome
     waits only for the queued outcomes decided before it. What stays in order:
     the outcomes decided at look-up among themselves and the walks among
-    themselves (both in acceptance order), hence two MSIs for the same (DeviceID,
-    EventID) (the later one cannot hit before the earlier one's walk filled the
-    cache, and a second miss waits for the walker), and the query answers, which
-    carry no ID: a query waits in the look-up stage while an earlier query walks.
+    themselves (both in acceptance order), hence two MSIs for the same
+    (DeviceID, EventID) (if the earlier one walks, the later one cannot hit
+    before that walk filled the cache, and a second miss waits for the walker),
+    and the query answers, which carry no ID: a query waits in the look-up stage
+    while an earlier query walks.
     A second miss waits in the look-up stage until the walker is free (no
     miss-under-miss), holding up the MSIs behind it.
 
@@ -121,8 +122,8 @@ class Translator(wiring.Component):
     outcome on cycle *n* + 3 + the memory round trips of the walk (each from the
     cycle its request is accepted to the cycle its data arrives). Both are the
     times when no outcome decided earlier is still waiting and the outputs are
-    ready; in a stream of hits one cycle a hit, the hits decided from the walk's
-    cycle on leave one cycle later than that. A hit:
+    ready; in a stream of one hit a cycle, the hits decided from the walk's cycle
+    on leave one cycle later than that. A hit:
 
     .. wavedrom::
 

@@ -11,11 +11,12 @@ reads a register           (``r_stb`` of the register bus) the model's value is
                            noted: the RTL samples before the cycle's other updates
 accepts an MSI or a query  (the translator's ``msi``/``query`` handshake: the MSI
                            stream, GITS_TRANSLATER and GITS_QUERY all meet there)
-                           :meth:`ItsModel.msi` / :meth:`ItsModel.query`
+                           :meth:`ItsModel.query`: the outcome the model expects
 decides an MSI or query    (the translator's ``lpi``, ``drop`` and ``query_resp``
                            outputs, in decision order) the decision must be the
-                           model's for one of the MSIs or queries in flight; an
-                           LPI's SET joins the expected packets
+                           model's for one of the MSIs or queries in flight;
+                           :meth:`ItsModel.msi` applies it (counters, drop record),
+                           an LPI's SET joins the expected packets
 sends a command's packet   (the executor's ``packet`` handshake) a place for the
                            command's packet joins the expected packets
 retires a command          (the executor's ``retire``) :meth:`ItsModel.step`: the
@@ -47,7 +48,8 @@ mismatch is logged with both sides and the simulation times. At the end,
 Register reads are compared as well (:meth:`ItsScoreboard.check_read`): always for
 the command side, which the RTL updates in the retiring cycle as the model does; for
 the MSI side (drop record, MSI counters) only when no MSI was in the translator,
-since the model counts an MSI when it is accepted and the RTL when it is decided.
+since the model records a decision in the cycle the translator hands it over and the
+RTL's register block a cycle later.
 """
 
 import heapq
@@ -262,8 +264,7 @@ class ItsScoreboard:
         request = unpack(MsiRequest, payload)
 
         def accept():
-            translation = self.model.msi(request["device_id"], request["event_id"])
-            self._model_packets()           # its SET is expected when the RTL decides it
+            translation = self.model.query(request["device_id"], request["event_id"])
             self._in_translator.append(("msi", request, translation))
             self.msis[translation.status] += 1
             self._notify("msi", request["device_id"], request["event_id"], translation)
@@ -296,7 +297,11 @@ class ItsScoreboard:
         if item is not self._in_translator[0]:
             self.overtaken += 1
         self._in_translator.remove(item)
-        return item[1], item[2]
+        kind, request, translation = item
+        if kind == "msi":
+            self.model.msi(request["device_id"], request["event_id"], translation=translation)
+            self._model_packets()           # its SET is expected as the RTL sent it
+        return request, translation
 
     @staticmethod
     def _outcome(translation):
@@ -449,8 +454,9 @@ class ItsScoreboard:
 
     def _taint(self, offset, size):
         """A write clearing an MSI-side record or counter while MSIs are in the translator
-        splits them differently in the model (counted when taken) and the RTL (when
-        decided): stop comparing that word until a clear with none in flight."""
+        may split them differently in the model (which records a decision when the
+        translator hands it over) and the RTL (its register block, a cycle later): stop
+        comparing that word until a clear with none in flight."""
         in_flight = any(kind == "msi" for kind, *_ in self._in_translator)
         for word in range(offset, offset + size, 4):
             if READ_RULES.get(word, (0, None))[1] == "settled":
