@@ -293,7 +293,7 @@ def build(board_name, *, params, mem_bytes=None, lpi_cache=16, baud=115200, its=
 
 _PHASES = (
     # (log file suffix, text that starts the phase, what is said)
-    ("rpt", "Executing SYNTH_ECP5 pass", "yosys: synthesis"),
+    ("rpt", "Executing SYNTH_", "yosys: synthesis"),
     ("rpt", "Executing ABC9 pass", "yosys: technology mapping (ABC9)"),
     ("tim", "Packing IOs", "nextpnr: packing"),
     ("tim", "Running main analytical placer", "nextpnr: placing (analytical)"),
@@ -328,17 +328,21 @@ class _Progress:
     def _run(self):
         phase = 0
         while phase < len(_PHASES):
-            suffix, marker, message = _PHASES[phase]
-            log = self._build_dir / f"{BUILD_NAME}.{suffix}"
-            try:
-                text = log.read_text(errors="replace")
-            except OSError:
-                text = ""
-            if marker in text:
-                self._echo(f"  {time.monotonic() - self._started:5.0f} s  {message}")
-                phase += 1
-                continue
-            if self._stop.wait(self._poll):
+            texts = {}
+            for suffix in {suffix for suffix, _, _ in _PHASES}:
+                try:
+                    texts[suffix] = (self._build_dir / f"{BUILD_NAME}.{suffix}").read_text(
+                        errors="replace")
+                except OSError:
+                    texts[suffix] = ""
+            seen = [index for index in range(phase, len(_PHASES))
+                    if _PHASES[index][1] in texts[_PHASES[index][0]]]
+            # A phase a tool version does not log is passed over once a later one shows.
+            for index in seen:
+                self._echo(f"  {time.monotonic() - self._started:5.0f} s  {_PHASES[index][2]}")
+            if seen:
+                phase = seen[-1] + 1
+            elif self._stop.wait(self._poll):
                 return
 
 
