@@ -71,12 +71,6 @@ ID_BITS = 14
 """GICR_PROPBASER.IDbits + 1: LPIs 8192..16383 (a pending-table scan reads 128 doublewords)."""
 DEFAULT_PRIORITY = 0xA0
 TIMEOUT_US = 20_000
-OVERLAP_MSIS = False
-"""Whether MSIs may overlap in the translator. The translator decides translation-cache
-hits while a miss walks (hit-under-miss), out of acceptance order, which
-:class:`~tb.common.scoreboard.ItsScoreboard`'s decision monitor does not accept yet: until
-it does, :meth:`TB.msi` waits for each MSI to be decided before the next (the ITS's
-concurrency is tb/its's subject; here the redistributors are)."""
 
 
 def gic_params():
@@ -307,18 +301,11 @@ class TB:
             await edge
             quiet = 0 if self._busy() else quiet + 1
 
-    async def msi(self, device_id, event_id, *, translater=False):
-        """Signal one MSI (on the MSI stream, or through GITS_TRANSLATER); unless
-        :data:`OVERLAP_MSIS`, wait until the translator decided it."""
-        await self.bus.msi(device_id, event_id, translater=translater)
-        if not OVERLAP_MSIS:
-            await self.bus.wait_settled()
-
     async def msis(self, pairs, *, idle=True):
         """Signal the MSIs ``[(device_id, event_id), ...]``; with ``idle``, wait until
         every LPI they raise is pending (or taken)."""
         for device_id, event_id in pairs:
-            await self.msi(device_id, event_id)
+            await self.bus.msi(device_id, event_id)
         if idle:
             await self.wait_idle()
 
@@ -769,9 +756,9 @@ async def run_memory_errors(dut):
 @cocotb.parametrize((("idle_inserter", "backpressure_inserter"),
                      [(None, None), (random_pause, random_pause)]))
 async def run_msi_storm(dut, idle_inserter=None, backpressure_inserter=None):
-    """MSIs to every CPU (back to back with :data:`OVERLAP_MSIS`), on the MSI stream and
-    through GITS_TRANSLATER, while the CPUs acknowledge, nest and end interrupts; memory
-    latency and reordering."""
+    """MSIs to every CPU back to back, on the MSI stream and through GITS_TRANSLATER (hits
+    overtaking misses), while the CPUs acknowledge, nest and end interrupts; memory latency
+    and reordering."""
     tb = TB(dut, idle_inserter=idle_inserter, backpressure_inserter=backpressure_inserter,
             latency=6, reorder=True, cpu_delay=(0, 3), cpu_hold=(0, 12))
     rng = random.Random(f"storm-{seed_of_run()}")
@@ -782,7 +769,7 @@ async def run_msi_storm(dut, idle_inserter=None, backpressure_inserter=None):
     await _device(driver, 9, lpis, lambda e: e % 4)
     pairs = [(9, rng.randrange(24)) for _ in range(60)]
     for device_id, event_id in pairs:
-        await tb.msi(device_id, event_id, translater=rng.random() < 0.2)
+        await tb.bus.msi(device_id, event_id, translater=rng.random() < 0.2)
     await tb.finish(driver, packets_at_least=60)
 
 
@@ -829,7 +816,7 @@ async def run_random_mix(dut):
 
     for _ in range(setting["steps"]):
         for _ in range(rng.randint(0, 6)):
-            await tb.msi(*rng.choice(keys), translater=rng.random() < 0.1)
+            await tb.bus.msi(*rng.choice(keys), translater=rng.random() < 0.1)
         operation = rng.choice(["int", "clear", "discard", "movi", "movi", "movall", "inv",
                                 "invall", "config", "setlpir", "clrlpir", "invlpir",
                                 "invallr", "mask", "mask", "enable", "remap", "wait"])
