@@ -103,43 +103,86 @@ class _MoveReturn(enum.Enum, shape=2):
 
 
 def _lowest_set(m, name, value):
-    """Index of the lowest set bit of ``value`` (0 when none)."""
+    """Index of the lowest set bit of ``value`` (0 when none), by a balanced tree of muxes."""
+    def tree(bits, base):
+        if len(bits) == 1:
+            return bits[0], Const(0, 0)
+        half = 1 << ((len(bits) - 1).bit_length() - 1)
+        low_any, low_index = tree(bits[:half], base)
+        high_any, high_index = tree(bits[half:], base + half)
+        width = (half - 1).bit_length()
+        return (low_any | high_any,
+                Mux(low_any, Cat(low_index, Const(0, width - len(low_index) + 1)),
+                    Cat(high_index, Const(0, width - len(high_index)), Const(1, 1))))
+
     index = Signal(range(max(len(value), 2)), name=name)
-    for bit in reversed(range(len(value))):
-        with m.If(value[bit]):
-            m.d.comb += index.eq(bit)
+    m.d.comb += index.eq(tree([value[bit] for bit in range(len(value))], 0)[1])
     return index
 
 
-def _tournament(m, name, entries, keep_lower):
-    """The valid entry with the lowest (``keep_lower``) or highest key, by a tree of compares.
+def _tournament_stages(count):
+    """Register stages of :func:`_tournaments` for ``count`` entries: one per two tree levels."""
+    return max(1, ((count - 1).bit_length() + 1) // 2)
 
-    ``entries`` is a list of ``(valid, key)``; returns ``(any_valid, key, index)``.
+
+def _tournaments(m, entries):
+    """The valid entries with the lowest (best) and the highest (worst) key, registered.
+
+    ``entries`` is a list of ``(valid, key)``; keys of valid entries are distinct. A tree of
+    compares, registered after every second level and at the end
+    (:func:`_tournament_stages` cycles); the first level's compares serve both trees.
+    Returns ``(best, worst)``, each ``(any_valid, key, index)`` of registers.
     """
     index_bits = max(1, (len(entries) - 1).bit_length())
-    level = [(valid, key, Const(index, index_bits)) for index, (valid, key) in enumerate(entries)]
+    start = [(valid, key, Const(index, index_bits)) for index, (valid, key) in enumerate(entries)]
+    levels = {"best": start, "worst": start}
     depth = 0
-    while len(level) > 1:
-        following = []
-        for pair in range(0, len(level) - 1, 2):
-            (a_valid, a_key, a_index), (b_valid, b_key, b_index) = level[pair], level[pair + 1]
-            better = (b_key < a_key) if keep_lower else (b_key > a_key)
-            take_b = Signal(name=f"{name}_l{depth}_{pair // 2}_b")
-            valid = Signal(name=f"{name}_l{depth}_{pair // 2}_valid")
-            key = Signal(len(a_key), name=f"{name}_l{depth}_{pair // 2}_key")
-            index = Signal(index_bits, name=f"{name}_l{depth}_{pair // 2}_index")
-            m.d.comb += [
-                take_b.eq(b_valid & (~a_valid | better)),
-                valid.eq(a_valid | b_valid),
-                key.eq(Mux(take_b, b_key, a_key)),
-                index.eq(Mux(take_b, b_index, a_index)),
-            ]
-            following.append((valid, key, index))
-        if len(level) % 2:
-            following.append(level[-1])
-        level = following
+    while len(levels["best"]) > 1:
+        following = {"best": [], "worst": []}
+        for pair in range(0, len(levels["best"]) - 1, 2):
+            lower = None
+            for name, keep_lower in (("best", True), ("worst", False)):
+                (a_valid, a_key, a_index), (b_valid, b_key, b_index) = \
+                    levels[name][pair], levels[name][pair + 1]
+                tag = f"{name}_l{depth}_{pair // 2}"
+                if depth == 0 and lower is not None:
+                    better = ~lower        # same pair, distinct keys: one compare for both
+                else:
+                    lower = Signal(name=f"{tag}_lower")
+                    m.d.comb += lower.eq(b_key < a_key)
+                    better = lower if keep_lower else ~lower
+                take_b = Signal(name=f"{tag}_b")
+                valid = Signal(name=f"{tag}_valid")
+                key = Signal(len(a_key), name=f"{tag}_key")
+                index = Signal(index_bits, name=f"{tag}_index")
+                domain = m.d.sync if depth % 2 else m.d.comb
+                m.d.comb += take_b.eq(b_valid & (~a_valid | better))
+                domain += [
+                    valid.eq(a_valid | b_valid),
+                    key.eq(Mux(take_b, b_key, a_key)),
+                    index.eq(Mux(take_b, b_index, a_index)),
+                ]
+                following[name].append((valid, key, index))
+        for name in levels:
+            if len(levels[name]) % 2:
+                following[name].append(_registered(m, f"{name}_l{depth}_odd", levels[name][-1])
+                                       if depth % 2 else levels[name][-1])
+        levels = following
         depth += 1
-    return level[0]
+    results = []
+    for name in ("best", "worst"):
+        result = levels[name][0]
+        if depth % 2 or not depth:      # the last level was combinational, or there was none
+            result = _registered(m, f"{name}_q", result)
+        results.append(result)
+    return tuple(results)
+
+
+def _registered(m, name, values):
+    """Registers holding ``values`` (a tuple of values) one cycle later."""
+    registers = tuple(Signal(len(value), name=f"{name}{n}") for n, value in enumerate(values))
+    m.d.sync += [register.eq(value) for register, value in zip(registers, values)]
+    return registers
 
 
 class Redistributor(wiring.Component):
@@ -335,20 +378,46 @@ class Redistributor(wiring.Component):
         enable = [Signal(name=f"entry{i}_enable") for i in range(entries)]
         # Signalling order: enabled first, then lower priority, then lower INTID.
         keys = [Cat(intid[i], priority[i], ~enable[i]) for i in range(entries)]
-        any_valid, best_key, best = _tournament(m, "best", list(zip(valid, keys)), True)
-        _, worst_key, worst = _tournament(m, "worst", list(zip(valid, keys)), False)
-        free = _lowest_set(m, "free", Cat(~v for v in valid))
-        any_free = Cat(~v for v in valid).any()
-        best_enabled = any_valid & ~best_key[-1]
-        best_priority = best_key[16:22]
-        best_intid = best_key[:16]
+        any_valid = Cat(valid).any()
 
-        # The LPI being worked on, and the hit search for it.
+        # The LPI being worked on.
         cur_op = Signal(RdOp)
         cur_lpi = Signal(16)
         cur_target = Signal(8)
         cur_wide = Signal()
-        hits = Cat(valid[i] & (intid[i] == cur_lpi) for i in range(entries))
+
+        # -- derived state, registered: fresh once ``settle`` is 0 ---------------------------------
+        # The tournaments, the free entry, the hit search, the running priority and
+        # ``signalled`` are pipelined from the cache, ``active`` and ``cur_lpi``. Every change
+        # of these (``touch``) restarts ``settle`` at the pipeline's depth, and nothing derived
+        # is used (``irq`` is low, an acknowledge, a hit or an insertion decision waits) until
+        # it has counted down: a result computed before a change is never used.
+        stages = _tournament_stages(entries)
+        settle_depth = stages + 1                       # + signalled (from best and running)
+        settle = Signal(range(settle_depth + 1), init=settle_depth)
+        touch = Signal()
+        fresh = Signal()
+        m.d.comb += fresh.eq(settle == 0)
+        with m.If(touch):
+            m.d.sync += settle.eq(settle_depth)
+        with m.Elif(~fresh):
+            m.d.sync += settle.eq(settle - 1)
+
+        best_and_worst = _tournaments(m, list(zip(valid, keys)))
+        (best_valid, best_key, best), (_, worst_key, worst) = best_and_worst
+        best_enabled = Signal()
+        m.d.comb += best_enabled.eq(~best_key[-1])
+        best_priority = best_key[16:22]
+        best_intid = best_key[:16]
+        any_free = Signal()
+        free = Signal(range(max(entries, 2)))
+        m.d.sync += [any_free.eq(~Cat(valid).all()),
+                     free.eq(_lowest_set(m, "free_next", Cat(~v for v in valid)))]
+        hits = Signal(entries)          # one cycle after cur_lpi and the cache
+        hits_fresh = Signal()           # neither changed in the cycle before
+        touch_lpi = Signal()
+        m.d.sync += [hits.eq(Cat(valid[i] & (intid[i] == cur_lpi) for i in range(entries))),
+                     hits_fresh.eq(~touch & ~touch_lpi)]
         hit = hits.any()
         hit_index = _lowest_set(m, "hit_index", hits)
 
@@ -362,12 +431,14 @@ class Redistributor(wiring.Component):
 
         # -- CPU interface ---------------------------------------------------------------------
         active = Signal(PRIORITY_LEVELS)   # ICC_AP1R0: one bit per active priority level
-        running = _lowest_set(m, "running", active)
-        signalled = Signal()
+        rpr = Signal(8, init=0xFF)         # one cycle after ``active``
+        m.d.sync += rpr.eq(Mux(active == 0, 0xFF, _lowest_set(m, "running", active) << 2))
+        signalled = Signal()               # best valid, enabled, above the running priority
+        m.d.sync += signalled.eq(best_valid & best_enabled &
+                                 ((rpr == 0xFF) | (best_priority < rpr[2:])))
         m.d.comb += [
-            signalled.eq(best_enabled & ((active == 0) | (best_priority < running))),
-            self.cpu.irq.eq(signalled & ~must_refill),
-            self.cpu.rpr.eq(Mux(active == 0, 0xFF, running << 2)),
+            self.cpu.irq.eq(signalled & fresh),
+            self.cpu.rpr.eq(rpr),
         ]
         iar_valid = Signal()
         iar_intid = Signal(24)
@@ -429,6 +500,7 @@ class Redistributor(wiring.Component):
         scan_index = Signal(scan_bits)
         scan_dw_addr = pend_base + Cat(Const(0, 3), scan_index)
         scan_dw = Signal(64)
+        scan_dw_any = Signal()          # scan_dw != 0, registered with it
         scan_left = Signal()            # the scan left LPIs in the pending table
         scan_bit = _lowest_set(m, "scan_bit", scan_dw)
         out_valid = Signal()
@@ -449,12 +521,14 @@ class Redistributor(wiring.Component):
                     with m.Case(i):
                         m.d.sync += [valid[i].eq(1), intid[i].eq(lpi),
                                      priority[i].eq(config.priority), enable[i].eq(config.enable)]
+            m.d.comb += touch.eq(1)
 
         def drop_entry(index):
             with m.Switch(index):
                 for i in range(entries):
                     with m.Case(i):
                         m.d.sync += valid[i].eq(0)
+            m.d.comb += touch.eq(1)
 
         def select_entry(fields, index, name):
             """Entry ``index``'s signal among ``fields`` (one signal per entry)."""
@@ -474,6 +548,9 @@ class Redistributor(wiring.Component):
                 m.d.sync += [spilled.eq(1), scan_left.eq(1)]
             m.next = "RMW_READ"
 
+        def load_scan_dw(value):
+            m.d.sync += [scan_dw.eq(value), scan_dw_any.eq(value != 0)]
+
         def start_scan():
             m.d.sync += [scan_index.eq(_FIRST_LPI_DW), scan_left.eq(0)]
             m.next = "SCAN_READ"
@@ -485,6 +562,7 @@ class Redistributor(wiring.Component):
         def take_move_in(back):
             """Take the LPI arriving on ``move_in`` as a SET; come back to ``back``."""
             m.d.comb += self.move_in.ready.eq(1)
+            m.d.comb += touch_lpi.eq(1)
             m.d.sync += [cur_lpi.eq(self.move_in.payload.lpi), cur_wide.eq(0),
                          insert_return.eq(back), scan_mode.eq(0)]
             m.next = "SET_CHECK"
@@ -521,17 +599,22 @@ class Redistributor(wiring.Component):
                     special = (eoi >= SPECIAL_INTIDS.start) & (eoi < SPECIAL_INTIDS.stop)
                     with m.If(~special):
                         m.d.sync += active.eq(active & (active - 1))   # drop the highest
+                        m.d.comb += touch.eq(1)
                 with m.Elif(self.cpu.iar_req.valid & ~iar_valid):
-                    m.d.comb += self.cpu.iar_req.ready.eq(1)
-                    m.d.sync += iar_valid.eq(1)
-                    with m.If(signalled):
-                        m.d.sync += [iar_intid.eq(best_intid),
-                                     active.eq(active | (Const(1, PRIORITY_LEVELS) << best_priority))]
-                        drop_entry(best)
-                    with m.Else():
-                        m.d.sync += iar_intid.eq(SPURIOUS_INTID)
+                    # Waits (taking nothing else) until ``signalled`` and ``best`` are fresh.
+                    with m.If(fresh):
+                        m.d.comb += self.cpu.iar_req.ready.eq(1)
+                        with m.If(signalled):
+                            m.d.sync += [iar_intid.eq(best_intid),
+                                         active.eq(active |
+                                                   (Const(1, PRIORITY_LEVELS) << best_priority))]
+                            drop_entry(best)
+                        with m.Else():
+                            m.d.sync += iar_intid.eq(SPURIOUS_INTID)
+                        m.next = "IAR_ANSWER"
                 with m.Elif(ops.r_rdy):
                     m.d.comb += ops.r_en.eq(1)
+                    m.d.comb += touch_lpi.eq(1)
                     m.d.sync += [cur_op.eq(op_in.op), cur_lpi.eq(op_in.lpi),
                                  cur_wide.eq(op_in.wide), from_gic.eq(0),
                                  reg_op_running.eq(1)]
@@ -539,60 +622,67 @@ class Redistributor(wiring.Component):
                 with m.Elif(self.gic.valid):
                     m.d.comb += self.gic.ready.eq(1)
                     packet = self.gic.payload
+                    m.d.comb += touch_lpi.eq(1)
                     m.d.sync += [cur_op.eq(packet.op.as_value()), cur_lpi.eq(packet.lpi),
                                  cur_target.eq(packet.target), cur_wide.eq(0), from_gic.eq(1)]
                     m.d.comb += self.sync_start.eq(packet.op == GicOp.SYNC)
                     m.next = "EXECUTE"
 
+            with m.State("IAR_ANSWER"):
+                # One cycle for ``rpr`` to follow ``active``: the answer comes with its RPR.
+                m.d.sync += iar_valid.eq(1)
+                m.next = "IDLE"
+
             with m.State("EXECUTE"):
                 m.d.sync += [insert_return.eq(_Return.IDLE), scan_mode.eq(0), slot.eq(0)]
-                usable = enable_lpis & in_range(cur_lpi) & ~cur_wide
-                with m.Switch(cur_op):
-                    with m.Case(RdOp.SET):
-                        m.next = "SET_CHECK"
-                    with m.Case(RdOp.CLEAR):
-                        with m.If(hit):
-                            drop_entry(hit_index)
+                with m.If(hits_fresh):
+                    usable = enable_lpis & in_range(cur_lpi) & ~cur_wide
+                    with m.Switch(cur_op):
+                        with m.Case(RdOp.SET):
+                            m.next = "SET_CHECK"
+                        with m.Case(RdOp.CLEAR):
+                            with m.If(hit):
+                                drop_entry(hit_index)
+                                m.next = "IDLE"
+                            with m.Elif(spilled & usable):
+                                start_rmw(cur_lpi, 0, _RmwReturn.IDLE)
+                            with m.Else():
+                                m.next = "IDLE"
+                        with m.Case(RdOp.INV):
+                            with m.If(hit):
+                                m.d.sync += [slot.eq(hit_index), cfg_reload.eq(1)]
+                                m.next = "CONFIG_READ"
+                            with m.Else():
+                                m.next = "AFTER_INV"
+                        with m.Case(RdOp.INVALL):
+                            m.next = "INVALL_NEXT"
+                        with m.Case(RdOp.MOVLPI):
+                            with m.If(cur_target == self._processor_number):
+                                m.next = "IDLE"
+                            with m.Elif(hit):
+                                drop_entry(hit_index)
+                                start_move(cur_lpi, _MoveReturn.IDLE)
+                            with m.Elif(spilled & usable):
+                                start_rmw(cur_lpi, 0, _RmwReturn.MOVLPI)
+                            with m.Else():
+                                m.next = "IDLE"
+                        with m.Case(RdOp.MOVALL):
+                            with m.If(cur_target == self._processor_number):
+                                m.next = "IDLE"
+                            with m.Else():
+                                m.next = "MOVALL_SLOTS"
+                        with m.Case(RdOp.SYNC):
+                            m.next = "SYNC_WAIT"
+                        with m.Case(RdOp.ENABLE):
+                            with m.If(ptz):
+                                m.d.sync += spilled.eq(0)
+                                m.next = "IDLE"
+                            with m.Else():
+                                start_scan()
+                        with m.Case(RdOp.DISABLE):
+                            m.next = "FLUSH_NEXT"
+                        with m.Default():
                             m.next = "IDLE"
-                        with m.Elif(spilled & usable):
-                            start_rmw(cur_lpi, 0, _RmwReturn.IDLE)
-                        with m.Else():
-                            m.next = "IDLE"
-                    with m.Case(RdOp.INV):
-                        with m.If(hit):
-                            m.d.sync += [slot.eq(hit_index), cfg_reload.eq(1)]
-                            m.next = "CONFIG_READ"
-                        with m.Else():
-                            m.next = "AFTER_INV"
-                    with m.Case(RdOp.INVALL):
-                        m.next = "INVALL_NEXT"
-                    with m.Case(RdOp.MOVLPI):
-                        with m.If(cur_target == self._processor_number):
-                            m.next = "IDLE"
-                        with m.Elif(hit):
-                            drop_entry(hit_index)
-                            start_move(cur_lpi, _MoveReturn.IDLE)
-                        with m.Elif(spilled & usable):
-                            start_rmw(cur_lpi, 0, _RmwReturn.MOVLPI)
-                        with m.Else():
-                            m.next = "IDLE"
-                    with m.Case(RdOp.MOVALL):
-                        with m.If(cur_target == self._processor_number):
-                            m.next = "IDLE"
-                        with m.Else():
-                            m.next = "MOVALL_SLOTS"
-                    with m.Case(RdOp.SYNC):
-                        m.next = "SYNC_WAIT"
-                    with m.Case(RdOp.ENABLE):
-                        with m.If(ptz):
-                            m.d.sync += spilled.eq(0)
-                            m.next = "IDLE"
-                        with m.Else():
-                            start_scan()
-                    with m.Case(RdOp.DISABLE):
-                        m.next = "FLUSH_NEXT"
-                    with m.Default():
-                        m.next = "IDLE"
 
             # -- insertion of cur_lpi (SET, move_in, scan) ------------------------------------
             with m.State("SET_CHECK"):
@@ -602,29 +692,31 @@ class Redistributor(wiring.Component):
                     finish_insert()
 
             with m.State("INSERT_CHECK"):
-                m.d.sync += [need_victim.eq(0), need_set.eq(0), need_clear.eq(0)]
-                with m.If(hit):
-                    # Pending already. A copy found in the pending table is stale: clear it.
-                    m.d.sync += need_clear.eq(scan_mode)
-                    m.next = "INSERT_MEMORY"
-                with m.Else():
-                    m.d.sync += cfg_reload.eq(0)
-                    m.next = "CONFIG_READ"
+                with m.If(hits_fresh):
+                    m.d.sync += [need_victim.eq(0), need_set.eq(0), need_clear.eq(0)]
+                    with m.If(hit):
+                        # Pending already. A copy found in the pending table is stale: clear it.
+                        m.d.sync += need_clear.eq(scan_mode)
+                        m.next = "INSERT_MEMORY"
+                    with m.Else():
+                        m.d.sync += cfg_reload.eq(0)
+                        m.next = "CONFIG_READ"
 
             with m.State("INSERT_DECIDE"):
-                # Keep the invariant: every LPI held in memory is signalled after every cached
-                # one. A scan fills free entries unconditionally (it visits all of memory).
-                better = any_valid & (new_key < worst_key)
-                with m.If(any_free & (scan_mode | ~spilled | better)):
-                    write_entry(free, cur_lpi, cfg)
-                    m.d.sync += need_clear.eq(scan_mode | spilled)
-                with m.Elif(~any_free & better):
-                    write_entry(worst, cur_lpi, cfg)
-                    m.d.sync += [victim.eq(worst_key[:16]), need_victim.eq(1),
-                                 need_clear.eq(scan_mode | spilled)]
-                with m.Else():
-                    m.d.sync += [need_set.eq(~scan_mode), scan_left.eq(1)]
-                m.next = "INSERT_MEMORY"
+                with m.If(fresh):  # worst, free
+                    # Keep the invariant: every LPI held in memory is signalled after every cached
+                    # one. A scan fills free entries unconditionally (it visits all of memory).
+                    better = any_valid & (new_key < worst_key)
+                    with m.If(any_free & (scan_mode | ~spilled | better)):
+                        write_entry(free, cur_lpi, cfg)
+                        m.d.sync += need_clear.eq(scan_mode | spilled)
+                    with m.Elif(~any_free & better):
+                        write_entry(worst, cur_lpi, cfg)
+                        m.d.sync += [victim.eq(worst_key[:16]), need_victim.eq(1),
+                                     need_clear.eq(scan_mode | spilled)]
+                    with m.Else():
+                        m.d.sync += [need_set.eq(~scan_mode), scan_left.eq(1)]
+                    m.next = "INSERT_MEMORY"
 
             with m.State("INSERT_MEMORY"):
                 with m.If(need_victim):
@@ -657,6 +749,7 @@ class Redistributor(wiring.Component):
                             with m.Case(i):
                                 m.d.sync += [priority[i].eq(cfg.priority),
                                              enable[i].eq(cfg.enable)]
+                    m.d.comb += touch.eq(1)
                     with m.If(cur_op == RdOp.INVALL):
                         m.d.sync += slot.eq(slot + 1)
                         m.next = "INVALL_NEXT"
@@ -671,6 +764,7 @@ class Redistributor(wiring.Component):
                     m.next = "AFTER_INV"
                 with m.Elif(slot_valid):
                     m.d.sync += [cur_lpi.eq(slot_intid), cfg_reload.eq(1)]
+                    m.d.comb += touch_lpi.eq(1)
                     m.next = "CONFIG_READ"
                 with m.Else():
                     m.d.sync += slot.eq(slot + 1)
@@ -728,20 +822,21 @@ class Redistributor(wiring.Component):
             with m.State("SCAN_WAIT"):
                 m.d.comb += self.mem_read.resp.ready.eq(1)
                 with m.If(self.mem_read.resp.valid):
-                    m.d.sync += scan_dw.eq(Mux(resp.error, 0, resp.data))
+                    load_scan_dw(Mux(resp.error, 0, resp.data))
                     m.next = "SCAN_BITS"
 
             with m.State("SCAN_BITS"):
-                with m.If(scan_dw == 0):
+                with m.If(~scan_dw_any):
                     m.d.sync += scan_index.eq(scan_index + 1)
                     m.next = "SCAN_READ"
                 with m.Else():
                     m.d.sync += [
-                        scan_dw.eq(scan_dw & (scan_dw - 1)),
                         cur_lpi.eq(Cat(scan_bit, scan_index)),
                         scan_mode.eq(1),
                         insert_return.eq(_Return.SCAN),
                     ]
+                    load_scan_dw(scan_dw & (scan_dw - 1))
+                    m.d.comb += touch_lpi.eq(1)
                     m.next = "INSERT_CHECK"
 
             # -- moves --------------------------------------------------------------------------
@@ -780,8 +875,8 @@ class Redistributor(wiring.Component):
             with m.State("SWEEP_WAIT"):
                 m.d.comb += self.mem_read.resp.ready.eq(1)
                 with m.If(self.mem_read.resp.valid):
-                    m.d.sync += [scan_dw.eq(Mux(resp.error, 0, resp.data)),
-                                 write_addr.eq(scan_dw_addr),
+                    load_scan_dw(Mux(resp.error, 0, resp.data))
+                    m.d.sync += [write_addr.eq(scan_dw_addr),
                                  write_data.eq(0)]
                     with m.If(resp.error | (resp.data == 0)):
                         m.d.sync += scan_index.eq(scan_index + 1)
@@ -792,11 +887,11 @@ class Redistributor(wiring.Component):
             write_states("SWEEP_WRITE", then="SWEEP_BITS")
 
             with m.State("SWEEP_BITS"):
-                with m.If(scan_dw == 0):
+                with m.If(~scan_dw_any):
                     m.d.sync += scan_index.eq(scan_index + 1)
                     m.next = "SWEEP_READ"
                 with m.Else():
-                    m.d.sync += scan_dw.eq(scan_dw & (scan_dw - 1))
+                    load_scan_dw(scan_dw & (scan_dw - 1))
                     start_move(Cat(scan_bit, scan_index), _MoveReturn.SWEEP)
 
             # -- SYNC -------------------------------------------------------------------------------
@@ -825,7 +920,7 @@ class Redistributor(wiring.Component):
         m.d.comb += [
             moving.eq(~fsm.ongoing("IDLE") & from_gic &
                       ((cur_op == RdOp.MOVLPI) | (cur_op == RdOp.MOVALL))),
-            self.idle.eq(fsm.ongoing("IDLE") & ~ops.r_rdy & ~self.gic.valid &
+            self.idle.eq(fsm.ongoing("IDLE") & fresh & ~ops.r_rdy & ~self.gic.valid &
                          ~self.move_in.valid & ~(must_refill & enable_lpis)),
         ]
         return m

@@ -325,6 +325,66 @@ def test_running_priority_and_eoi():
     h.run(testbench)
 
 
+def test_acknowledge_waits_for_fresh_best():
+    """The best entry and ``signalled`` are registered (docs/redistributor.md, *CPU interface*):
+    an acknowledge right after a change must still see the change. Each request here is
+    already waiting when the sequencer comes back to its idle state."""
+    h = Harness(configs={8300: (0x80, 1), 8301: (0x20, 1), 8302: (0x10, 1), 8303: (0x40, 1)})
+
+    async def acknowledge_now(ctx):
+        ctx.set(h.dut.cpu.iar_req.valid, 1)
+        await ctx.tick().until(h.dut.cpu.iar_req.ready)
+        ctx.set(h.dut.cpu.iar_req.valid, 0)
+        return (await stream_get(ctx, h.dut.cpu.iar)).intid
+
+    async def testbench(ctx):
+        await h.enable(ctx)
+        await h.packet(ctx, GicOp.SET, 8300)
+        # A higher-priority LPI arrives on the GIC stream; the acknowledge follows at once.
+        h.model.packet(Packet(GicOp.SET, 8301))
+        await stream_put(ctx, h.dut.gic, {"op": GicOp.SET, "lpi": 8301})
+        assert await acknowledge_now(ctx) == h.model.acknowledge() == 8301
+        # A move (taken before the acknowledge, in the same cycle) brings a better one still.
+        h.model.move_in(8302)
+        ctx.set(h.dut.move_in.payload, {"lpi": 8302, "target": 0})
+        ctx.set(h.dut.move_in.valid, 1)
+        ctx.set(h.dut.cpu.iar_req.valid, 1)
+        await ctx.tick().until(h.dut.move_in.ready)
+        ctx.set(h.dut.move_in.valid, 0)
+        assert await acknowledge_now(ctx) == h.model.acknowledge() == 8302
+        # 8300 (0x80) is below the running priority (0x10): spurious, and irq stays low.
+        await h.settle(ctx)
+        assert not ctx.get(h.dut.cpu.irq)
+        assert await acknowledge_now(ctx) == h.model.acknowledge() == SPURIOUS_INTID
+        # An end of interrupt, then an acknowledge at once: 8300 is above the new running
+        # priority (0x20).
+        h.model.end_of_interrupt(8302)
+        await stream_put(ctx, h.dut.cpu.eoir, {"intid": 8302})
+        assert await acknowledge_now(ctx) == h.model.acknowledge() == SPURIOUS_INTID
+        h.model.end_of_interrupt(8301)
+        await stream_put(ctx, h.dut.cpu.eoir, {"intid": 8301})
+        assert await acknowledge_now(ctx) == h.model.acknowledge() == 8300
+        # The answer comes with its RPR, and from then on irq is low: 8300 was the last LPI.
+        assert ctx.get(h.dut.cpu.rpr) == 0x80
+        for _ in range(10):
+            assert not ctx.get(h.dut.cpu.irq)
+            await ctx.tick()
+        # A CLEAR right after an LPI was signalled: irq drops and does not come back.
+        await h.eoi(ctx, 8300)
+        await h.packet(ctx, GicOp.SET, 8303)
+        assert ctx.get(h.dut.cpu.irq)
+        h.model.packet(Packet(GicOp.CLEAR, 8303))
+        await stream_put(ctx, h.dut.gic, {"op": GicOp.CLEAR, "lpi": 8303})
+        seen = []
+        for _ in range(10):
+            seen.append(ctx.get(h.dut.cpu.irq))
+            await ctx.tick()
+        assert seen == sorted(seen, reverse=True) and not seen[-1]
+        assert await acknowledge_now(ctx) == h.model.acknowledge() == SPURIOUS_INTID
+
+    h.run(testbench)
+
+
 def test_direct_injection_registers():
     h = Harness(configs={8600: (0x60, 1), 8601: (0x50, 1), 8602: (0x70, 1)})
 
