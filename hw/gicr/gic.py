@@ -28,7 +28,9 @@ class MoveRouter(wiring.Component):
     chosen one holds the destination until its move is taken. A move whose target is
     not a redistributor is taken and dropped.
 
-    Latency: combinational (a move is offered to its destination in the cycle it is offered).
+    Latency: a move is offered to its destination one cycle after it is offered (the
+    choice is registered, so the payload and handshake go through one small mux); a
+    destination takes at most one move every two cycles.
 
     Parameters
     ----------
@@ -61,8 +63,10 @@ class MoveRouter(wiring.Component):
         for index, sink in enumerate(self.sink):
             wants = Cat(source.valid & (source.payload.target == index) for source in self.source)
             last = Signal(range(count), init=count - 1, name=f"sink{index}_last")
-            held = Signal(name=f"sink{index}_held")
+            granted = Signal(name=f"sink{index}_granted")
             owner = Signal(range(count), name=f"sink{index}_owner")
+            # Round robin: the first one wanting after the last served. Only registers
+            # depend on it: the payload mux and the handshake follow the registered owner.
             choice = Signal(range(count), name=f"sink{index}_choice")
             with m.Switch(last):
                 for previous in range(count):
@@ -71,19 +75,17 @@ class MoveRouter(wiring.Component):
                             candidate = (previous + 1 + offset) % count
                             with m.If(wants[candidate]):
                                 m.d.comb += choice.eq(candidate)
-            granted = Signal(range(count), name=f"sink{index}_granted")
-            m.d.comb += granted.eq(choice)
-            with m.If(held):
-                m.d.comb += granted.eq(owner)
-            for number, source in enumerate(self.source):
-                with m.If(granted == number):
-                    m.d.comb += [sink.valid.eq(wants[number]), sink.payload.eq(source.payload)]
-                    with m.If(source.payload.target == index):
-                        m.d.comb += source.ready.eq(sink.ready)
+            with m.If(~granted & wants.any()):
+                m.d.sync += [granted.eq(1), owner.eq(choice)]
+            with m.Switch(owner):
+                for number, source in enumerate(self.source):
+                    with m.Case(number):
+                        m.d.comb += [sink.valid.eq(granted & wants[number]),
+                                     sink.payload.eq(source.payload)]
+                        with m.If(granted & (source.payload.target == index)):
+                            m.d.comb += source.ready.eq(sink.ready)
             with m.If(sink.valid & sink.ready):
-                m.d.sync += [held.eq(0), last.eq(granted)]
-            with m.Elif(sink.valid):
-                m.d.sync += [held.eq(1), owner.eq(granted)]
+                m.d.sync += [granted.eq(0), last.eq(owner)]
         return m
 
 

@@ -378,7 +378,6 @@ class Redistributor(wiring.Component):
         enable = [Signal(name=f"entry{i}_enable") for i in range(entries)]
         # Signalling order: enabled first, then lower priority, then lower INTID.
         keys = [Cat(intid[i], priority[i], ~enable[i]) for i in range(entries)]
-        any_valid = Cat(valid).any()
 
         # The LPI being worked on.
         cur_op = Signal(RdOp)
@@ -413,13 +412,14 @@ class Redistributor(wiring.Component):
         free = Signal(range(max(entries, 2)))
         m.d.sync += [any_free.eq(~Cat(valid).all()),
                      free.eq(_lowest_set(m, "free_next", Cat(~v for v in valid)))]
-        hits = Signal(entries)          # one cycle after cur_lpi and the cache
+        # The hit search, one cycle after cur_lpi and the cache.
+        hits = Cat(valid[i] & (intid[i] == cur_lpi) for i in range(entries))
+        hit = Signal()
+        hit_index = Signal(range(max(entries, 2)))
         hits_fresh = Signal()           # neither changed in the cycle before
         touch_lpi = Signal()
-        m.d.sync += [hits.eq(Cat(valid[i] & (intid[i] == cur_lpi) for i in range(entries))),
+        m.d.sync += [hit.eq(hits.any()), hit_index.eq(_lowest_set(m, "hit_next", hits)),
                      hits_fresh.eq(~touch & ~touch_lpi)]
-        hit = hits.any()
-        hit_index = _lowest_set(m, "hit_index", hits)
 
         # Configuration just read, and the key of the LPI to insert.
         cfg = Signal(LpiConfig)
@@ -427,7 +427,7 @@ class Redistributor(wiring.Component):
 
         spilled = Signal()              # some pending LPI is held only in the pending table
         must_refill = Signal()          # ... and the cache is empty: scan before answering
-        m.d.comb += must_refill.eq(spilled & ~any_valid)
+        m.d.comb += must_refill.eq(spilled & ~best_valid)
 
         # -- CPU interface ---------------------------------------------------------------------
         active = Signal(PRIORITY_LEVELS)   # ICC_AP1R0: one bit per active priority level
@@ -592,6 +592,8 @@ class Redistributor(wiring.Component):
                 eoi = self.cpu.eoir.payload.intid
                 with m.If(self.move_in.valid):
                     take_move_in(_Return.IDLE)
+                with m.Elif(~fresh):
+                    pass                        # everything below uses the derived state
                 with m.Elif(must_refill & enable_lpis):
                     start_scan()
                 with m.Elif(self.cpu.eoir.valid):
@@ -601,17 +603,14 @@ class Redistributor(wiring.Component):
                         m.d.sync += active.eq(active & (active - 1))   # drop the highest
                         m.d.comb += touch.eq(1)
                 with m.Elif(self.cpu.iar_req.valid & ~iar_valid):
-                    # Waits (taking nothing else) until ``signalled`` and ``best`` are fresh.
-                    with m.If(fresh):
-                        m.d.comb += self.cpu.iar_req.ready.eq(1)
-                        with m.If(signalled):
-                            m.d.sync += [iar_intid.eq(best_intid),
-                                         active.eq(active |
-                                                   (Const(1, PRIORITY_LEVELS) << best_priority))]
-                            drop_entry(best)
-                        with m.Else():
-                            m.d.sync += iar_intid.eq(SPURIOUS_INTID)
-                        m.next = "IAR_ANSWER"
+                    m.d.comb += self.cpu.iar_req.ready.eq(1)
+                    with m.If(signalled):
+                        m.d.sync += [iar_intid.eq(best_intid),
+                                     active.eq(active | (Const(1, PRIORITY_LEVELS) << best_priority))]
+                        drop_entry(best)
+                    with m.Else():
+                        m.d.sync += iar_intid.eq(SPURIOUS_INTID)
+                    m.next = "IAR_ANSWER"
                 with m.Elif(ops.r_rdy):
                     m.d.comb += ops.r_en.eq(1)
                     m.d.comb += touch_lpi.eq(1)
@@ -706,7 +705,7 @@ class Redistributor(wiring.Component):
                 with m.If(fresh):  # worst, free
                     # Keep the invariant: every LPI held in memory is signalled after every cached
                     # one. A scan fills free entries unconditionally (it visits all of memory).
-                    better = any_valid & (new_key < worst_key)
+                    better = best_valid & (new_key < worst_key)
                     with m.If(any_free & (scan_mode | ~spilled | better)):
                         write_entry(free, cur_lpi, cfg)
                         m.d.sync += need_clear.eq(scan_mode | spilled)
