@@ -385,22 +385,23 @@ class Redistributor(wiring.Component):
         cur_target = Signal(8)
         cur_wide = Signal()
 
-        # -- derived state, registered: fresh once ``settle`` is 0 ---------------------------------
-        # The tournaments, the free entry, the hit search, the running priority and
-        # ``signalled`` are pipelined from the cache, ``active`` and ``cur_lpi``. Every change
-        # of these (``touch``) restarts ``settle`` at the pipeline's depth, and nothing derived
-        # is used (``irq`` is low, an acknowledge, a hit or an insertion decision waits) until
-        # it has counted down: a result computed before a change is never used.
-        stages = _tournament_stages(entries)
-        settle_depth = stages + 1                       # + signalled (from best and running)
+        # -- derived state, registered ----------------------------------------------------------
+        # The tournaments (best, worst), the free entry, the running priority and
+        # ``signalled`` are pipelined from the cache and ``active``: every change of these
+        # (``touch``) restarts ``settle`` at the pipeline's depth, and until it has counted
+        # down (``fresh``) nothing derived is used: ``irq`` is low, the idle state takes
+        # nothing but a move or an end of interrupt, an insertion decision waits. So a result
+        # computed before a change is never used. Likewise the hit search and ``usable`` are
+        # registered from ``cur_lpi`` and the cache, and used only when neither changed in
+        # the cycle before (``lpi_fresh``).
+        settle_depth = _tournament_stages(entries) + 1     # + signalled, from best and rpr
         settle = Signal(range(settle_depth + 1), init=settle_depth)
         touch = Signal()
-        fresh = Signal()
-        m.d.comb += fresh.eq(settle == 0)
+        fresh = Signal()                # settle == 0
         with m.If(touch):
-            m.d.sync += settle.eq(settle_depth)
+            m.d.sync += [settle.eq(settle_depth), fresh.eq(0)]
         with m.Elif(~fresh):
-            m.d.sync += settle.eq(settle - 1)
+            m.d.sync += [settle.eq(settle - 1), fresh.eq(settle == 1)]
 
         best_and_worst = _tournaments(m, list(zip(valid, keys)))
         (best_valid, best_key, best), (_, worst_key, worst) = best_and_worst
@@ -412,14 +413,16 @@ class Redistributor(wiring.Component):
         free = Signal(range(max(entries, 2)))
         m.d.sync += [any_free.eq(~Cat(valid).all()),
                      free.eq(_lowest_set(m, "free_next", Cat(~v for v in valid)))]
-        # The hit search, one cycle after cur_lpi and the cache.
+
         hits = Cat(valid[i] & (intid[i] == cur_lpi) for i in range(entries))
         hit = Signal()
         hit_index = Signal(range(max(entries, 2)))
-        hits_fresh = Signal()           # neither changed in the cycle before
+        usable = Signal()               # cur_lpi may be pending here
         touch_lpi = Signal()
+        lpi_fresh = Signal()
         m.d.sync += [hit.eq(hits.any()), hit_index.eq(_lowest_set(m, "hit_next", hits)),
-                     hits_fresh.eq(~touch & ~touch_lpi)]
+                     usable.eq(enable_lpis & in_range(cur_lpi) & ~cur_wide),
+                     lpi_fresh.eq(~touch & ~touch_lpi)]
 
         # Configuration just read, and the key of the LPI to insert.
         cfg = Signal(LpiConfig)
@@ -592,16 +595,16 @@ class Redistributor(wiring.Component):
                 eoi = self.cpu.eoir.payload.intid
                 with m.If(self.move_in.valid):
                     take_move_in(_Return.IDLE)
-                with m.Elif(~fresh):
-                    pass                        # everything below uses the derived state
-                with m.Elif(must_refill & enable_lpis):
-                    start_scan()
                 with m.Elif(self.cpu.eoir.valid):
                     m.d.comb += self.cpu.eoir.ready.eq(1)
                     special = (eoi >= SPECIAL_INTIDS.start) & (eoi < SPECIAL_INTIDS.stop)
                     with m.If(~special):
                         m.d.sync += active.eq(active & (active - 1))   # drop the highest
                         m.d.comb += touch.eq(1)
+                with m.Elif(~fresh):
+                    pass                        # everything below uses the derived state
+                with m.Elif(must_refill & enable_lpis):
+                    start_scan()
                 with m.Elif(self.cpu.iar_req.valid & ~iar_valid):
                     m.d.comb += self.cpu.iar_req.ready.eq(1)
                     with m.If(signalled):
@@ -634,8 +637,7 @@ class Redistributor(wiring.Component):
 
             with m.State("EXECUTE"):
                 m.d.sync += [insert_return.eq(_Return.IDLE), scan_mode.eq(0), slot.eq(0)]
-                with m.If(hits_fresh):
-                    usable = enable_lpis & in_range(cur_lpi) & ~cur_wide
+                with m.If(lpi_fresh):  # hit, usable
                     with m.Switch(cur_op):
                         with m.Case(RdOp.SET):
                             m.next = "SET_CHECK"
@@ -685,13 +687,13 @@ class Redistributor(wiring.Component):
 
             # -- insertion of cur_lpi (SET, move_in, scan) ------------------------------------
             with m.State("SET_CHECK"):
-                with m.If(enable_lpis & in_range(cur_lpi) & ~cur_wide):
+                with m.If(lpi_fresh & usable):
                     m.next = "INSERT_CHECK"
-                with m.Else():
+                with m.Elif(lpi_fresh):
                     finish_insert()
 
             with m.State("INSERT_CHECK"):
-                with m.If(hits_fresh):
+                with m.If(lpi_fresh):
                     m.d.sync += [need_victim.eq(0), need_set.eq(0), need_clear.eq(0)]
                     with m.If(hit):
                         # Pending already. A copy found in the pending table is stale: clear it.
