@@ -121,16 +121,16 @@ def _lowest_set(m, name, value):
 
 
 def _tournament_stages(count):
-    """Register stages of :func:`_tournaments` for ``count`` entries: one per two tree levels."""
-    return max(1, ((count - 1).bit_length() + 1) // 2)
+    """Register stages of :func:`_tournaments` for ``count`` entries: one per tree level."""
+    return max(1, (count - 1).bit_length())
 
 
 def _tournaments(m, entries):
     """The valid entries with the lowest (best) and the highest (worst) key, registered.
 
     ``entries`` is a list of ``(valid, key)``; keys of valid entries are distinct. A tree of
-    compares, registered after every second level and at the end
-    (:func:`_tournament_stages` cycles); the first level's compares serve both trees.
+    compares, each level registered (:func:`_tournament_stages` cycles); the first level's
+    compares serve both trees.
     Returns ``(best, worst)``, each ``(any_valid, key, index)`` of registers.
     """
     index_bits = max(1, (len(entries) - 1).bit_length())
@@ -155,9 +155,8 @@ def _tournaments(m, entries):
                 valid = Signal(name=f"{tag}_valid")
                 key = Signal(len(a_key), name=f"{tag}_key")
                 index = Signal(index_bits, name=f"{tag}_index")
-                domain = m.d.sync if depth % 2 else m.d.comb
                 m.d.comb += take_b.eq(b_valid & (~a_valid | better))
-                domain += [
+                m.d.sync += [
                     valid.eq(a_valid | b_valid),
                     key.eq(Mux(take_b, b_key, a_key)),
                     index.eq(Mux(take_b, b_index, a_index)),
@@ -165,17 +164,12 @@ def _tournaments(m, entries):
                 following[name].append((valid, key, index))
         for name in levels:
             if len(levels[name]) % 2:
-                following[name].append(_registered(m, f"{name}_l{depth}_odd", levels[name][-1])
-                                       if depth % 2 else levels[name][-1])
+                following[name].append(_registered(m, f"{name}_l{depth}_odd", levels[name][-1]))
         levels = following
         depth += 1
-    results = []
-    for name in ("best", "worst"):
-        result = levels[name][0]
-        if depth % 2 or not depth:      # the last level was combinational, or there was none
-            result = _registered(m, f"{name}_q", result)
-        results.append(result)
-    return tuple(results)
+    if not depth:       # one entry
+        return tuple(_registered(m, f"{name}_q", levels[name][0]) for name in levels)
+    return levels["best"][0], levels["worst"][0]
 
 
 def _registered(m, name, values):
