@@ -199,27 +199,39 @@ class Redistributor(wiring.Component):
     number of LPIs pending at once is bounded only by the INTID range.
 
     One sequencer does everything, one operation at a time. In the idle state it takes,
-    in this order of precedence: a move arriving on ``move_in``; a refill when the cache
-    is empty but LPIs wait in memory; an end of interrupt; an acknowledge; queued
-    register work; a GIC stream packet.
+    in this order of precedence: a move arriving on ``move_in``; an end of interrupt;
+    then, once the derived state below is fresh, a refill when the cache is empty but
+    LPIs wait in memory; an acknowledge; queued register work; a GIC stream packet.
+
+    What is derived from the cache is registered, so that no path runs from the cache
+    through a comparator tree into the sequencer: the best and the worst entry (a tree
+    of compares, one register stage per level: ``S`` = ceil(log2(``lpi_cache``)) stages,
+    at least 1), the free entry, the running priority and whether the best entry is
+    signalled. A change of the cache makes all of it stale for ``D`` = ``S`` + 1 cycles
+    (5 with 16 entries, 3 with 4), a change of the active priorities for 2; meanwhile
+    ``irq`` is low and nothing derived is used. The hit search for the LPI worked on is
+    registered too (one cycle).
 
     Latency (memory answering in ``L`` cycles): a SET of an LPI not yet pending raises
-    ``irq`` 6 + ``L`` cycles after the packet is taken (one property-table read; plus a
-    read-modify-write of the pending table when the cache is full); a SET of a pending
-    LPI takes 4 cycles, a CLEAR of a cached one 2. An acknowledge is answered on
-    ``cpu.iar`` in the cycle after ``cpu.iar_req`` is taken; an end of interrupt takes
-    effect at the clock edge it is taken. ``irq`` follows the cache combinationally. A
-    scan of the pending table reads one doubleword (64 INTIDs) at a time.
+    ``irq`` 7 + ``D`` + ``L`` cycles after the packet is taken (one property-table read;
+    plus a read-modify-write of the pending table when the cache is full); a SET of a
+    pending LPI takes 5 cycles, a CLEAR of a cached one 3, then ``D`` cycles of settling.
+    An acknowledge is taken only while the derived state is fresh and answered on
+    ``cpu.iar`` two cycles after ``cpu.iar_req`` is taken, with ``cpu.rpr`` already the
+    acknowledged LPI's priority; an end of interrupt takes effect at the clock edge it is
+    taken (``rpr`` one cycle later). ``irq`` is a register (and ``fresh``). A scan of the
+    pending table reads one doubleword (64 INTIDs) at a time.
 
     .. wavedrom::
 
         {"signal": [
-            {"name": "clk",           "wave": "p...."},
-            {"name": "iar_req.valid", "wave": "01.0."},
-            {"name": "iar_req.ready", "wave": "0.10."},
-            {"name": "iar.valid",     "wave": "0..10"},
-            {"name": "iar.intid",     "wave": "x..4x", "data": ["LPI"]},
-            {"name": "irq",           "wave": "1..0."}
+            {"name": "clk",           "wave": "p....."},
+            {"name": "iar_req.valid", "wave": "01.0.."},
+            {"name": "iar_req.ready", "wave": "0.10.."},
+            {"name": "iar.valid",     "wave": "0...10"},
+            {"name": "iar.intid",     "wave": "x...4x", "data": ["LPI"]},
+            {"name": "rpr",           "wave": "4..4..", "data": ["idle", "LPI"]},
+            {"name": "irq",           "wave": "1..0.."}
         ]}
 
     Parameters
@@ -380,20 +392,24 @@ class Redistributor(wiring.Component):
         cur_wide = Signal()
 
         # -- derived state, registered ----------------------------------------------------------
-        # The tournaments (best, worst), the free entry, the running priority and
-        # ``signalled`` are pipelined from the cache and ``active``: every change of these
-        # (``touch``) restarts ``settle`` at the pipeline's depth, and until it has counted
-        # down (``fresh``) nothing derived is used: ``irq`` is low, the idle state takes
-        # nothing but a move or an end of interrupt, an insertion decision waits. So a result
-        # computed before a change is never used. Likewise the hit search and ``usable`` are
-        # registered from ``cur_lpi`` and the cache, and used only when neither changed in
-        # the cycle before (``lpi_fresh``).
+        # The tournaments (best, worst), the free entry, the running priority (``rpr``) and
+        # ``signalled`` are pipelined from the cache and ``active``: a change of the cache
+        # (``touch``) restarts ``settle`` at the pipeline's depth, a change of ``active``
+        # (``touch_active``) makes it at least 2 (rpr, then signalled), and until it has
+        # counted down (``fresh``) nothing derived is used: ``irq`` is low, the idle state
+        # takes nothing but a move or an end of interrupt, an insertion decision waits. So a
+        # result computed before a change is never used. Likewise the hit search and
+        # ``usable`` are registered from ``cur_lpi`` and the cache, and used only when neither
+        # changed in the cycle before (``lpi_fresh``).
         settle_depth = _tournament_stages(entries) + 1     # + signalled, from best and rpr
         settle = Signal(range(settle_depth + 1), init=settle_depth)
         touch = Signal()
+        touch_active = Signal()
         fresh = Signal()                # settle == 0
         with m.If(touch):
             m.d.sync += [settle.eq(settle_depth), fresh.eq(0)]
+        with m.Elif(touch_active & (settle < 3)):
+            m.d.sync += [settle.eq(2), fresh.eq(0)]
         with m.Elif(~fresh):
             m.d.sync += [settle.eq(settle - 1), fresh.eq(settle == 1)]
 
@@ -527,17 +543,20 @@ class Redistributor(wiring.Component):
                         m.d.sync += valid[i].eq(0)
             m.d.comb += touch.eq(1)
 
-        def select_entry(fields, index, name):
-            """Entry ``index``'s signal among ``fields`` (one signal per entry)."""
-            value = Signal.like(fields[0], name=name)
-            with m.Switch(index):
-                for i in range(entries):
-                    with m.Case(i):
-                        m.d.comb += value.eq(fields[i])
-            return value
-
-        slot_intid = select_entry(intid, slot, "entry_intid_sel")
-        slot_valid = select_entry(valid, slot, "entry_valid_sel")
+        # Entry ``slot``, registered: used only when neither the slot nor the cache changed
+        # in the cycle before (``slot_fresh``).
+        slot_intid = Signal(16)
+        slot_valid = Signal()
+        slot_seen = Signal.like(slot)
+        slot_untouched = Signal()
+        with m.Switch(slot):
+            for i in range(entries):
+                with m.Case(i):
+                    m.d.sync += [slot_intid.eq(intid[i]), slot_valid.eq(valid[i])]
+            with m.Default():
+                m.d.sync += slot_valid.eq(0)
+        m.d.sync += [slot_seen.eq(slot), slot_untouched.eq(~touch)]
+        slot_fresh = (slot_seen == slot) & slot_untouched
 
         def start_rmw(lpi, set_bit, back):
             m.d.sync += [rmw_lpi.eq(lpi), rmw_set.eq(set_bit), rmw_return.eq(back)]
@@ -594,7 +613,7 @@ class Redistributor(wiring.Component):
                     special = (eoi >= SPECIAL_INTIDS.start) & (eoi < SPECIAL_INTIDS.stop)
                     with m.If(~special):
                         m.d.sync += active.eq(active & (active - 1))   # drop the highest
-                        m.d.comb += touch.eq(1)
+                        m.d.comb += touch_active.eq(1)
                 with m.Elif(~fresh):
                     pass                        # everything below uses the derived state
                 with m.Elif(must_refill & enable_lpis):
@@ -757,6 +776,8 @@ class Redistributor(wiring.Component):
             with m.State("INVALL_NEXT"):
                 with m.If(slot == entries):
                     m.next = "AFTER_INV"
+                with m.Elif(~slot_fresh):
+                    pass
                 with m.Elif(slot_valid):
                     m.d.sync += [cur_lpi.eq(slot_intid), cfg_reload.eq(1)]
                     m.d.comb += touch_lpi.eq(1)
@@ -854,6 +875,8 @@ class Redistributor(wiring.Component):
                         m.next = "SWEEP_READ"
                     with m.Else():
                         m.next = "IDLE"
+                with m.Elif(~slot_fresh):
+                    pass
                 with m.Elif(slot_valid):
                     drop_entry(slot)
                     m.d.sync += slot.eq(slot + 1)
@@ -906,6 +929,8 @@ class Redistributor(wiring.Component):
                 with m.If(slot == entries):
                     m.d.sync += spilled.eq(0)
                     m.next = "IDLE"
+                with m.Elif(~slot_fresh):
+                    pass
                 with m.Elif(slot_valid):
                     drop_entry(slot)
                     start_rmw(slot_intid, 1, _RmwReturn.FLUSH)
