@@ -24,8 +24,10 @@ class CpuStandIn(wiring.Component):
     holds the CPU back and nothing is lost. A spurious answer (1023: the LPI went away
     between ``irq`` and the acknowledge) records nothing and needs no end of interrupt.
 
-    Latency: from ``irq`` to ``record.valid`` 3 cycles with a redistributor that is idle;
-    one interrupt every 5 cycles at best.
+    Latency: from ``irq`` to ``record.valid`` 4 cycles with a redistributor that is idle
+    (it answers an acknowledge two cycles after taking it); one interrupt every 7 cycles
+    at best with up to 16 LPI cache entries (``irq`` is low while the redistributor's
+    derived state settles after the acknowledge and the end of interrupt).
 
     Parameters
     ----------

@@ -509,6 +509,9 @@ class Redistributor(wiring.Component):
         rmw_lpi = Signal(16)
         rmw_set = Signal()
         rmw_was_set = Signal()
+        rmw_skip = Signal()
+        rmw_bit = Signal(64)            # rmw_lpi's bit in its doubleword, a cycle after it
+        m.d.sync += rmw_bit.eq(Const(1, 64) << rmw_lpi[:_PENDING_DW_SHIFT])
         rmw_return = Signal(_RmwReturn)
         scan_index = Signal(scan_bits)
         scan_dw_addr = pend_base + Cat(Const(0, 3), scan_index)
@@ -798,17 +801,22 @@ class Redistributor(wiring.Component):
 
             with m.State("RMW_WAIT"):
                 m.d.comb += self.mem_read.resp.ready.eq(1)
-                bit = Const(1, 64) << rmw_lpi[:_PENDING_DW_SHIFT]
-                updated = Mux(rmw_set, resp.data | bit, resp.data & ~bit)
+                was_set = (resp.data & rmw_bit).any()
                 with m.If(self.mem_read.resp.valid):
-                    m.d.sync += [rmw_was_set.eq(~resp.error & (resp.data & bit).any()),
-                                 write_addr.eq(pending_dw_addr(rmw_lpi)),
-                                 write_data.eq(updated)]
                     # An error leaves memory alone; an unchanged doubleword is not written.
-                    with m.If(resp.error | (updated == resp.data)):
-                        m.next = "RMW_DONE"
-                    with m.Else():
-                        m.next = "RMW_WRITE"
+                    m.d.sync += [rmw_was_set.eq(~resp.error & was_set),
+                                 rmw_skip.eq(resp.error | (was_set == rmw_set)),
+                                 write_addr.eq(pending_dw_addr(rmw_lpi)),
+                                 write_data.eq(Mux(rmw_set, resp.data | rmw_bit,
+                                                   resp.data & ~rmw_bit))]
+                    m.next = "RMW_CHECK"
+
+            with m.State("RMW_CHECK"):
+                # A state of its own: no path from the memory's answer into the sequencer.
+                with m.If(rmw_skip):
+                    m.next = "RMW_DONE"
+                with m.Else():
+                    m.next = "RMW_WRITE"
 
             write_states("RMW_WRITE", then="RMW_DONE")
 
@@ -896,11 +904,15 @@ class Redistributor(wiring.Component):
                     load_scan_dw(Mux(resp.error, 0, resp.data))
                     m.d.sync += [write_addr.eq(scan_dw_addr),
                                  write_data.eq(0)]
-                    with m.If(resp.error | (resp.data == 0)):
-                        m.d.sync += scan_index.eq(scan_index + 1)
-                        m.next = "SWEEP_READ"
-                    with m.Else():
-                        m.next = "SWEEP_WRITE"
+                    m.next = "SWEEP_CHECK"
+
+            with m.State("SWEEP_CHECK"):
+                # Nothing set (or an error): nothing to clear in memory.
+                with m.If(~scan_dw_any):
+                    m.d.sync += scan_index.eq(scan_index + 1)
+                    m.next = "SWEEP_READ"
+                with m.Else():
+                    m.next = "SWEEP_WRITE"
 
             write_states("SWEEP_WRITE", then="SWEEP_BITS")
 
