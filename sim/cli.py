@@ -492,6 +492,7 @@ def _bitstream(args, params, console):
     from hw.boards.build import build
     report = build(args.board, params=params,
                    mem_bytes=None if args.mem_kib is None else args.mem_kib * 1024,
+                   pending_window=None if args.pending_kib is None else args.pending_kib * 1024,
                    lpi_cache=args.lpi_cache, baud=args.baud,
                    seed=args.seed, clock_mhz=args.mhz, echo=console.print)
     for line in report.lines():
@@ -530,11 +531,11 @@ def _program(args, params, console):
 
 async def _host_session(client, args, console):
     from hw.boards.top import LED_NAMES
-    from sim.host import board_demo
+    from sim.host import board_demo, describe_memory
     info = await client.info()
     console.print(f"[bold]board[/bold]: {'a STAND-IN, not the ITS' if info['stand_in'] else 'ITS'}"
-                  f" at {info['clk_hz'] / 1e6:g} MHz, {info['mem_bytes'] // 1024} KiB of memory "
-                  f"at {info['mem_base']:#x}, {info['num_redistributors']} redistributors, "
+                  f" at {info['clk_hz'] / 1e6:g} MHz, {describe_memory(info)}, "
+                  f"{info['num_redistributors']} redistributors, "
                   f"LPI FIFO {info['lpi_depth']}")
     if args.info:
         console.print("LEDs: " + ", ".join(f"{i} {name}" for i, name in enumerate(LED_NAMES)))
@@ -710,9 +711,13 @@ def _parser():
                     "not met. Targets and extra pins: constraints/BOARD.py.")
     bitstream.add_argument("--board", choices=board_names, required=True)
     bitstream.add_argument("--mem-kib", type=_count(1),
-                           help="block RAM for the ring and the ITS's and redistributors' "
-                                "tables, KiB (default 64 per redistributor, rounded up to a "
-                                "power of two: 256)")
+                           help="main window of block RAM, for redistributor 0's pending "
+                                "table, the property table, the ring and the ITS's tables, KiB, "
+                                "a power of two (default 64)")
+    bitstream.add_argument("--pending-kib", type=_count(1),
+                           help="block RAM window for each other redistributor's pending "
+                                "table, 64 KiB apart, KiB, a power of two up to 64 (default 8: "
+                                "LPIs of up to 16 INTID bits)")
     bitstream.add_argument("--lpi-cache", type=_count(1), default=16,
                            help="LPI cache entries per redistributor (default 16; 4 makes the "
                                 "redistributors about half as big)")

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 
 from hw.boards.bridge import (
     BOARD_MAGIC, CPU_MASK_BYTES, FILL_WORDS_MAX, LPI_RECORD_BYTES, LPI_RECORDS_MAX,
-    MEM_WORDS_MAX, PROTOCOL_VERSION, SOF, BoardInfo, Opcode, Status, crc8,
+    MEM_WORDS_MAX, PENDING_STRIDE, PROTOCOL_VERSION, SOF, BoardInfo, Opcode, Status, crc8,
+    memory_windows,
 )
 from hw.gicr.layouts import TakenInterrupt
 from sim.bus import ItsBus
@@ -35,7 +36,8 @@ from sim.gicdemo import Taken
 
 __all__ = ["BridgeError", "BridgeTimeout", "BridgeStatusError", "Transport", "SerialTransport",
            "SimTransport", "simulate", "BridgeClient", "BoardItsBus", "ErrorRecords", "DemoResult",
-           "BoardMemory", "board_memory", "board_demo"]
+           "BoardMemory", "ITS_BYTES_MIN", "board_windows", "describe_memory", "board_memory",
+           "board_demo"]
 
 WORD = 8
 """Board memory moves in doublewords."""
@@ -584,35 +586,99 @@ ITS_BYTES_MIN = 32 * 1024
 """Memory the ITS driver needs at least for the board demo (ring, device table, ITTs)."""
 
 
+def _kib(size):
+    return f"{size / 1024:g} KiB"
+
+
+def board_windows(info):
+    """The windows of the board's memory (its INFO): ``(first byte, bytes)``, by address."""
+    return [(info["mem_base"] + offset, size)
+            for offset, size in memory_windows(mem_bytes=info["mem_bytes"],
+                                               pending_window=info["pending_window"],
+                                               redistributors=info["num_redistributors"])]
+
+
+def describe_memory(info):
+    """The board's memory (its INFO) in a few words."""
+    windows = board_windows(info)
+    text = f"{_kib(sum(size for _, size in windows))} of memory at {info['mem_base']:#x}"
+    if len(windows) > 1:
+        text += (f" ({_kib(info['mem_bytes'])}, then {len(windows) - 1} pending windows of "
+                 f"{_kib(info['pending_window'])}, {_kib(PENDING_STRIDE)} apart)")
+    return text
+
+
+def _main_window_layout(main_bytes, cpus, pend_bytes, prop_bytes):
+    """``(prop offset, ITS offset, ITS bytes)`` in a main window of ``main_bytes``, or None.
+
+    The pending tables whose place (``n * PENDING_STRIDE``) is in the window are there; the
+    property table goes in the first 4 KiB aligned gap after pending table 0 that holds it;
+    the ITS gets the largest gap left (the first of equal ones).
+    """
+    from hw.gicr.layouts import PROPBASER_ALIGN
+
+    def align(value):
+        return -(-value // PROPBASER_ALIGN) * PROPBASER_ALIGN
+
+    tables = [(n * PENDING_STRIDE, n * PENDING_STRIDE + pend_bytes) for n in range(cpus)
+              if n * PENDING_STRIDE < main_bytes]
+    if tables[-1][1] > main_bytes:
+        return None
+    gaps = [[align(end), start] for (_, end), (start, _) in
+            zip(tables, tables[1:] + [(main_bytes, None)])]
+    prop_gap = next((gap for gap in gaps if gap[1] - gap[0] >= prop_bytes), None)
+    if prop_gap is None:
+        return None
+    prop = prop_gap[0]
+    prop_gap[0] = align(prop + prop_bytes)
+    its, end = max(gaps, key=lambda gap: (gap[1] - gap[0], -gap[0]))
+    return (prop, its, end - its) if end - its >= ITS_BYTES_MIN else None
+
+
 def board_memory(info, id_bits):
     """The :class:`BoardMemory` of a board (its INFO) for LPIs of ``id_bits`` INTID bits.
 
-    Pending tables go at the start of each 64 KiB of the memory, one per redistributor;
-    the property table after the first; the ITS driver gets the rest after the last.
+    Redistributor ``n``'s pending table at ``mem_base + n * 64 KiB``: pending table 0 in
+    the main window, the others in their pending windows (or in the main window, when it
+    reaches that far); the property table after pending table 0 (4 KiB aligned), the ITS
+    driver's ring and tables after it, in the rest of the main window
+    (``docs/host-protocol.md``).
 
     Raises
     ------
     BridgeError
-        When the board's memory cannot hold them.
+        When the board's memory cannot hold them; the message names the bitstream option
+        that makes it fit.
     """
     from sim.gicr_driver import pending_table_bytes, property_table_bytes
-    from hw.gicr.layouts import PENDBASER_ALIGN, PROPBASER_ALIGN
 
-    def align(value, to):
-        return -(-value // to) * to
-
-    base, size, cpus = info["mem_base"], info["mem_bytes"], info["num_redistributors"]
-    pend_bases = [align(base, PENDBASER_ALIGN) + PENDBASER_ALIGN * n for n in range(cpus)]
-    prop_base = align(pend_bases[0] + pending_table_bytes(id_bits), PROPBASER_ALIGN)
-    its_base = align(max(prop_base + property_table_bytes(id_bits),
-                         pend_bases[-1] + pending_table_bytes(id_bits)), PROPBASER_ALIGN)
-    its_bytes = base + size - its_base
-    if its_bytes < ITS_BYTES_MIN:
-        need = align(its_base - base + ITS_BYTES_MIN, PENDBASER_ALIGN) // 1024
-        raise BridgeError(f"the board's {size // 1024} KiB of memory cannot hold {cpus} pending "
-                          f"tables 64 KiB apart, the property table and the ITS's tables: "
-                          f"build the bitstream with --mem-kib {need} or more")
-    return BoardMemory(prop_base, pend_bases, its_base, its_bytes)
+    base, main, window = info["mem_base"], info["mem_bytes"], info["pending_window"]
+    cpus = info["num_redistributors"]
+    pend, prop = pending_table_bytes(id_bits), property_table_bytes(id_bits)
+    if base % PENDING_STRIDE:
+        raise BridgeError(f"the board's memory starts at {base:#x}, not on a 64 KiB boundary: "
+                          f"it can hold no pending table (GICR_PENDBASER)")
+    if pend > PENDING_STRIDE:
+        raise BridgeError(f"LPIs of {id_bits} INTID bits need {_kib(pend)} pending tables, "
+                          f"more than the {_kib(PENDING_STRIDE)} between two redistributors' "
+                          f"pending tables: use fewer LPIs")
+    if any(n * PENDING_STRIDE >= main for n in range(1, cpus)) and pend > window:
+        need = max(4096, 1 << (pend - 1).bit_length())
+        raise BridgeError(f"the board's {_kib(window)} pending windows cannot hold the "
+                          f"{_kib(pend)} pending tables of LPIs of {id_bits} INTID bits: build "
+                          f"the bitstream with --pending-kib {need // 1024}")
+    layout = _main_window_layout(main, cpus, pend, prop)
+    if layout is None:
+        need = next((size for size in (main << shift for shift in range(1, 13))
+                     if size <= 1 << 24 and _main_window_layout(size, cpus, pend, prop)), None)
+        fix = ("use fewer LPIs" if need is None else
+               f"build the bitstream with --mem-kib {need // 1024}")
+        raise BridgeError(f"the board's {_kib(main)} main memory window cannot hold pending "
+                          f"table 0 ({_kib(pend)}), the property table ({_kib(prop)}) and "
+                          f"{_kib(ITS_BYTES_MIN)} for the ITS's ring and tables: {fix}")
+    prop_offset, its_offset, its_bytes = layout
+    return BoardMemory(base + prop_offset, [base + n * PENDING_STRIDE for n in range(cpus)],
+                       base + its_offset, its_bytes)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -27,7 +27,8 @@ BASE = 0x4000_0000
 CLK = 1e6
 FRAME_TIMEOUT = 300
 CPUS = 2
-MEM_BYTES = 128 * 1024          # two pending tables, 64 KiB apart (GICR_PENDBASER.PA [51:16])
+MEM_BYTES = 64 * 1024           # the main window: pending table 0, property table, ITS
+PENDING_WINDOW = 4 * 1024       # pending table 1 at BASE + 64 KiB (GICR_PENDBASER.PA [51:16])
 GICR = 0x20000                  # redistributor n's frame: GICR * (1 + n)
 
 
@@ -62,7 +63,8 @@ async def exchange(link, opcode, payload=b"", **kwargs):
 
 def board(**kwargs):
     return ItsBoardTop(params=ItsParams(num_redistributors=CPUS), clk_freq=CLK,
-                       mem_bytes=MEM_BYTES, mem_base=BASE, host_link="stream", its=ItsStandIn,
+                       mem_bytes=MEM_BYTES, pending_window=PENDING_WINDOW, mem_base=BASE,
+                       host_link="stream", its=ItsStandIn,
                        lpi_depth=16, frame_timeout=FRAME_TIMEOUT, bus_timeout=200, **kwargs)
 
 
@@ -93,11 +95,12 @@ def test_info_registers_and_slverr():
 
     async def scenario(link, ctx):
         data, status = await exchange(link, Opcode.INFO)
-        assert status == Status.OK and len(data) == 30
+        assert status == Status.OK and len(data) == 34
         info = unpack(BoardInfo, int.from_bytes(data, "little"))
-        assert info["magic"] == int.from_bytes(b"ITSB", "little") and info["version"] == 2
+        assert info["magic"] == int.from_bytes(b"ITSB", "little") and info["version"] == 3
         assert info["stand_in"] == 1 and info["num_redistributors"] == CPUS
-        assert (info["mem_base"], info["mem_bytes"], info["lpi_depth"]) == (BASE, MEM_BYTES, 16)
+        assert (info["mem_base"], info["mem_bytes"], info["pending_window"], info["lpi_depth"]) \
+            == (BASE, MEM_BYTES, PENDING_WINDOW, 16)
         assert (info["clk_hz"], info["baud"]) == (CLK, 0)
 
         assert await exchange(link, Opcode.WRITE64, le(0x10, 4) + le(0x1122334455667788, 8)) \
@@ -154,12 +157,27 @@ def test_memory_msis_translater_and_lpis_taken_in_priority_order():
         assert status == Status.OK
         assert [int.from_bytes(data[i:i + 8], "little") for i in range(0, 64, 8)] == \
             words + [0xEE] * 4 + [0]
-        # Off the end of the memory: MEM_ERROR, the words inside are still read.
+        # The main window's end and pending window 1 (at BASE + 64 KiB) meet: one read
+        # across both. Off the end of the pending window: MEM_ERROR, the words inside are
+        # still read, the one outside reads zero.
+        pending = BASE + 0x10000
+        assert await exchange(link, Opcode.MEM_WRITE, le(pending - 8, 4) + le(words[0], 8) +
+                              le(words[1], 8)) == (b"", Status.OK)
+        assert await exchange(link, Opcode.MEM_WRITE, le(pending + PENDING_WINDOW - 8, 4) +
+                              le(words[2], 8)) == (b"", Status.OK)
+        data, status = await exchange(link, Opcode.MEM_READ, le(pending - 8, 4) + bytes([2]))
+        assert (data, status) == (le(words[0], 8) + le(words[1], 8), Status.OK)
         data, status = await exchange(link, Opcode.MEM_READ,
-                                      le(BASE + MEM_BYTES - 8, 4) + bytes([2]))
-        assert status == Status.MEM_ERROR and data[:8] == bytes(8) and len(data) == 16
-        assert (await exchange(link, Opcode.MEM_FILL, le(BASE + MEM_BYTES, 4) + le(1, 2) +
-                               le(0, 8)))[1] == Status.MEM_ERROR
+                                      le(pending + PENDING_WINDOW - 8, 4) + bytes([2]))
+        assert (data, status) == (le(words[2], 8) + bytes(8), Status.MEM_ERROR)
+        assert (await exchange(link, Opcode.MEM_FILL, le(pending + PENDING_WINDOW, 4) +
+                               le(1, 2) + le(0, 8)))[1] == Status.MEM_ERROR
+        # Where redistributor 2's pending window would be (there are only 2): nothing.
+        assert (await exchange(link, Opcode.MEM_WRITE, le(BASE + 0x20000, 4) + le(1, 8)))[1] \
+            == Status.MEM_ERROR
+        await exchange(link, Opcode.MEM_FILL, le(pending - 8, 4) + le(2, 2) + le(0, 8))
+        await exchange(link, Opcode.MEM_FILL, le(pending + PENDING_WINDOW - 8, 4) + le(1, 2) +
+                       le(0, 8))
 
         # The ITS (stand-in) reads the memory the bridge wrote, over its AXI master.
         await exchange(link, Opcode.WRITE64, le(DMA_ADDR, 4) + le(BASE + 0x108, 8))

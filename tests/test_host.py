@@ -23,7 +23,7 @@ from sim.cli import main
 from sim.commands import pack
 from sim.gicr_driver import RedistributorDriver
 from sim.host import (BoardItsBus, BridgeClient, BridgeError, BridgeStatusError, BridgeTimeout,
-                      board_memory, simulate)
+                      board_memory, board_windows, simulate)
 
 BASE = 0x4000_0000
 MEM_BYTES = 128 * 1024
@@ -166,16 +166,18 @@ def _response(opcode, payload, status=Status.OK):
 def test_its_host_over_a_serial_port(capsys):
     """A pty stands for the board's serial port: INFO answered, then silence."""
     master, slave = os.openpty()
-    info = pack(BoardInfo, magic=int.from_bytes(b"ITSB", "little"), version=2, stand_in=1,
+    info = pack(BoardInfo, magic=int.from_bytes(b"ITSB", "little"), version=3, stand_in=1,
                 num_redistributors=4, lpi_depth=512, clk_hz=100_000_000, baud=115200,
-                mem_base=BASE, mem_bytes=65536).to_bytes(30, "little")
+                mem_base=BASE, mem_bytes=65536, pending_window=8192).to_bytes(34, "little")
     board = threading.Thread(target=_fake_board, args=(master, [_response(Opcode.INFO, info)]),
                              daemon=True)
     board.start()
     try:
         assert main(["host", "--port", os.ttyname(slave), "--info", "--timeout", "0.5"]) == 0
         out = capsys.readouterr().out
-        assert "a STAND-IN, not the ITS at 100 MHz, 64 KiB of memory at 0x40000000" in out
+        # 64 KiB main window + pending windows of redistributors 1..3: 88 KiB.
+        assert ("a STAND-IN, not the ITS at 100 MHz, 88 KiB of memory at 0x40000000 (64 KiB, "
+                "then 3 pending windows of 8 KiB, 64 KiB apart), 4 redistributors") in out
         board.join(timeout=5)
         # Nobody answers any more: one line, exit 2, no traceback.
         assert main(["host", "--port", os.ttyname(slave), "--timeout", "0.2"]) == 2
@@ -210,16 +212,71 @@ def test_a_stand_in_board_is_refused_by_the_demo():
     assert simulate(top, scenario, max_cycles=50_000) == "refused"
 
 
-def test_board_memory_layout_and_too_little_memory():
-    info = {"mem_base": BASE, "mem_bytes": 256 * 1024, "num_redistributors": 4}
+KIB = 1024
+STRIDE = 64 * KIB           # GICR_PENDBASER: pending tables 64 KiB aligned, one per redistributor
+
+
+def board_info(**fields):
+    info = {"mem_base": BASE, "mem_bytes": 64 * KIB, "pending_window": 8 * KIB,
+            "num_redistributors": 4}
+    info.update(fields)
+    return info
+
+
+def test_board_memory_default_map():
+    """The default board (docs/host-protocol.md): a 64 KiB main window and 8 KiB pending
+    windows 64 KiB apart. LPIs of 14 INTID bits: 2 KiB pending tables (2**14 / 8), an 8 KiB
+    property table (2**14 - 8192 LPIs), 4 KiB aligned after pending table 0; the ITS gets
+    the rest of the main window."""
+    info = board_info()
+    assert board_windows(info) == [(BASE, 64 * KIB), (BASE + STRIDE, 8 * KIB),
+                                   (BASE + 2 * STRIDE, 8 * KIB), (BASE + 3 * STRIDE, 8 * KIB)]
     layout = board_memory(info, 14)
-    assert layout.pend_bases == [BASE + 0x10000 * n for n in range(4)]
-    assert layout.prop_base % 4096 == 0 and layout.prop_base >= BASE + 2048
-    assert layout.prop_base + 8192 <= BASE + 0x10000            # 8 KiB of property bytes
-    assert layout.its_base >= BASE + 0x30000 + 2048
-    assert layout.its_base + layout.its_bytes == BASE + 256 * 1024
-    with pytest.raises(BridgeError, match="--mem-kib 256"):
-        board_memory(dict(info, mem_bytes=64 * 1024), 14)
+    assert layout.pend_bases == [BASE + STRIDE * n for n in range(4)]
+    assert layout.prop_base == BASE + 4 * KIB
+    assert (layout.its_base, layout.its_bytes) == (BASE + 12 * KIB, 52 * KIB)
+    # 16 INTID bits: 8 KiB pending tables fill the pending windows; the 56 KiB property
+    # table leaves no room for the ITS in 64 KiB, so the main window must grow to 128 KiB,
+    # which takes in pending table 1 (no window for it then).
+    info = board_info(mem_bytes=128 * KIB)
+    assert board_windows(info) == [(BASE, 128 * KIB), (BASE + 2 * STRIDE, 8 * KIB),
+                                   (BASE + 3 * STRIDE, 8 * KIB)]
+    layout = board_memory(info, 16)
+    assert layout.prop_base == BASE + 8 * KIB                     # 8 KiB .. 64 KiB
+    assert (layout.its_base, layout.its_bytes) == (BASE + STRIDE + 8 * KIB, 56 * KIB)
+
+
+def test_board_memory_dense_main_window():
+    """A main window over every pending table's place: no pending windows, the ITS in the
+    largest gap between the pending tables (the first of the three 60 KiB ones)."""
+    info = board_info(mem_bytes=256 * KIB)
+    assert board_windows(info) == [(BASE, 256 * KIB)]
+    layout = board_memory(info, 14)
+    assert layout.pend_bases == [BASE + STRIDE * n for n in range(4)]
+    assert layout.prop_base == BASE + 4 * KIB
+    assert (layout.its_base, layout.its_bytes) == (BASE + STRIDE + 4 * KIB, 60 * KIB)
+
+
+@pytest.mark.parametrize("fields, id_bits, words", [
+    ({}, 16, "64 KiB main memory window cannot hold .*: build the bitstream with --mem-kib 128"),
+    ({"mem_bytes": 32 * KIB}, 14, "--mem-kib 64$"),
+    ({}, 17, "8 KiB pending windows cannot hold the 16 KiB pending tables of LPIs of 17 INTID "
+             "bits: build the bitstream with --pending-kib 16"),
+    ({"pending_window": 4 * KIB}, 16, "--pending-kib 8$"),
+    ({"mem_bytes": 256 * KIB}, 17, "--mem-kib 512$"),
+    ({}, 20, "128 KiB pending tables, more than the 64 KiB between"),
+    ({"mem_base": BASE + 32 * KIB}, 14, "not on a 64 KiB boundary"),
+])
+def test_board_memory_errors_name_the_fix(fields, id_bits, words):
+    with pytest.raises(BridgeError, match=words) as error:
+        board_memory(board_info(**fields), id_bits)
+    assert "\n" not in str(error.value)
+
+
+def test_board_memory_fix_works():
+    """What an error asks to build with is enough."""
+    assert board_memory(board_info(mem_bytes=128 * KIB), 16).its_bytes >= 32 * KIB
+    assert board_memory(board_info(pending_window=16 * KIB, mem_bytes=512 * KIB), 17)
 
 
 def _rows(out, title):
@@ -248,7 +305,13 @@ def test_its_host_sim_brings_up_the_real_its(capsys):
     devices, events, cpus = 2, 6, 4
     assert main(["host", "--sim", "--devices", str(devices), "--events", str(events)]) == 0
     out = capsys.readouterr().out
-    assert "board: ITS at 100 MHz, 256 KiB of memory at 0x40000000, 4 redistributors" in out
+    assert ("board: ITS at 100 MHz, 88 KiB of memory at 0x40000000 (64 KiB, then 3 pending "
+            "windows of 8 KiB, 64 KiB apart), 4 redistributors") in out
+    # The tables where docs/host-protocol.md puts them for LPIs of 14 INTID bits: 2 KiB
+    # pending tables 64 KiB apart, the 8 KiB property table at 4 KiB, the ITS after it.
+    assert ("property table at 0x40001000, pending tables at 0x40000000, 0x40010000, "
+            "0x40020000, 0x40030000") in out
+    assert "52 KiB of board memory at 0x40003000" in out
     # First round: device d event e -> LPI 8192 + d*EVENTS + e on CPU (d + e) mod 4.
     first = {int(row[0]): row[2].split() for row in _rows(out, "First round")}
     for cpu in range(cpus):

@@ -3,7 +3,10 @@
 :class:`AxiBram` serves an AXI4 slave port (the ITS's memory master) and a second,
 simple port (:mod:`hw.bus.mem` read/write streams) that the host bridge uses to
 write tables and read them back, from one ``amaranth.lib.memory.Memory`` with one
-read and one write port (block RAM: DP16KD on ECP5).
+read and one write port (block RAM: DP16KD on ECP5). The memory may be sparse: a few
+windows of the address space, stored back to back, so that tables which must sit far
+apart (a pending table per redistributor, 64 KiB aligned) cost only the block RAM they
+use.
 """
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal
@@ -14,21 +17,31 @@ from amaranth.lib.wiring import In
 from hw.bus.axi import Axi4Signature, AxiBurst, AxiResp
 from hw.bus.mem import ADDR_BITS, MemReadSignature, MemWriteSignature
 
-__all__ = ["AxiBram"]
+__all__ = ["AxiBram", "WINDOW_BYTES"]
 
 _PAGE_BITS = 12
 """An AXI burst never crosses a 4 KiB boundary: only the low 12 address bits move in it."""
+WINDOW_BYTES = (1 << _PAGE_BITS, 1 << 24)
+"""Smallest and largest window: a page (so an AXI burst stays in one window) to 16 MiB."""
 
 
 class AxiBram(wiring.Component):
     """Block RAM behind an AXI4 slave port, with a second port for the host bridge.
 
-    The memory answers byte addresses ``base .. base + size - 1``; every beat outside
-    gets ``DECERR`` (reads return zero, writes change nothing). ``FIXED`` and ``INCR``
-    bursts of any ``AxSIZE`` up to the bus width are served (an unaligned first beat
-    reads the whole word; ``wstrb`` selects the bytes written); a ``WRAP`` burst or an
-    ``AxSIZE`` wider than the bus is answered ``SLVERR`` on every beat and writes
-    nothing.
+    The memory answers the byte addresses of its windows, ``base + offset .. base + offset
+    + size - 1`` for each ``(offset, size)`` of ``windows`` (one window of ``size`` bytes at
+    ``base`` by default); every beat elsewhere gets ``DECERR`` (reads return zero, writes
+    change nothing). The windows are stored back to back, largest first, in one memory of
+    the sum of their sizes. ``FIXED`` and ``INCR`` bursts of any ``AxSIZE`` up to the bus
+    width are served (an unaligned first beat reads the whole word; ``wstrb`` selects the
+    bytes written); a ``WRAP`` burst or an ``AxSIZE`` wider than the bus is answered
+    ``SLVERR`` on every beat and writes nothing.
+
+    Each beat's address is decoded on its own, from registers: its window is the one whose
+    high address bits match (one compare of the bits above all windows, one of a few bits
+    per window); the memory's word address is the beat's bits inside the window under
+    that window's constant place in the memory (an AND-OR, the windows being aligned to
+    their sizes in the memory too).
 
     One read burst and one write burst are served at a time, reads and writes
     independently (AXI does not order them). Reads: ``R`` beats follow one a cycle,
@@ -40,14 +53,19 @@ class AxiBram(wiring.Component):
     one write port: an AXI beat waits a cycle when the bridge uses the port then. A
     bridge read of ``count + 1`` doublewords answers them one a cycle, the first 3 cycles
     after the request; a bridge write completes in the cycle after it is taken. Either
-    answers ``error`` outside the memory.
+    answers ``error`` for a doubleword outside the windows.
 
     Parameters
     ----------
     size : int
-        Bytes, a power of two from 64 B to 16 MiB (default 64 KiB).
+        Bytes of the one window at ``base`` when ``windows`` is not given: a power of two
+        from 4 KiB to 16 MiB (default 64 KiB).
+    windows : list of (int, int) or None
+        ``(offset, size)`` of each window, bytes from ``base``: each size a power of two
+        from 4 KiB to 16 MiB, each offset a multiple of its size, no two overlapping, 16 MiB
+        in all at most.
     base : int
-        First byte address, aligned to ``size``.
+        First byte address, a multiple of the largest window's size.
     data_width : int
         AXI data bits (the memory's word): 64, 128 or 256.
     addr_width : int
@@ -67,20 +85,32 @@ class AxiBram(wiring.Component):
     Raises
     ------
     ValueError
-        If a parameter is out of range or ``base`` is not aligned to ``size``.
+        If a parameter is out of range, both ``size`` and ``windows`` are given, windows
+        overlap, or ``base`` is not aligned to the largest window.
     """
 
-    def __init__(self, *, size=64 * 1024, base=0x4000_0000, data_width=64, addr_width=ADDR_BITS,
-                 id_width=4):
-        if not isinstance(size, int) or size & (size - 1) or not 64 <= size <= 1 << 24:
-            raise ValueError(f"size must be a power of two from 64 to {1 << 24} bytes, "
-                             f"not {size!r}")
+    def __init__(self, *, size=None, windows=None, base=0x4000_0000, data_width=64,
+                 addr_width=ADDR_BITS, id_width=4):
+        low, high = WINDOW_BYTES
+        if windows is None:
+            size = 64 * 1024 if size is None else size
+            if not _power_of_two(size, low, high):
+                raise ValueError(f"size must be a power of two from {low} to {high} bytes, "
+                                 f"not {size!r}")
+            windows = [(0, size)]
+        elif size is not None:
+            raise ValueError("give size (one window) or windows, not both")
+        else:
+            windows = _check_windows(windows)
         if not isinstance(addr_width, int) or not 12 <= addr_width <= 64:
             raise ValueError(f"addr_width must be an integer in 12..64, not {addr_width!r}")
-        if not isinstance(base, int) or base < 0 or base % size or base + size > 1 << addr_width:
-            raise ValueError(f"base must be a multiple of size ({size:#x}) inside the "
-                             f"{addr_width}-bit address space, not {base!r}")
-        self._size = size
+        largest = max(window_size for _, window_size in windows)
+        end = max(offset + window_size for offset, window_size in windows)
+        if not isinstance(base, int) or base < 0 or base % largest or base + end > 1 << addr_width:
+            raise ValueError(f"base must be a multiple of the largest window's size "
+                             f"({largest:#x}) with every window inside the {addr_width}-bit "
+                             f"address space, not {base!r}")
+        self._windows = windows
         self._base = base
         self._addr_width = addr_width
         super().__init__({
@@ -94,28 +124,78 @@ class AxiBram(wiring.Component):
 
     @property
     def size(self):
-        return self._size
+        """Bytes of memory: the sum of the windows' sizes."""
+        return sum(window_size for _, window_size in self._windows)
+
+    @property
+    def windows(self):
+        """``(offset, size)`` of each window, by offset."""
+        return list(self._windows)
 
     @property
     def base(self):
         return self._base
+
+    def placement(self):
+        """Where each window is in the memory: ``(offset, size, first byte in the memory)``
+        by offset. Largest first (then by offset), back to back, so each window starts on a
+        multiple of its own size in the memory too."""
+        stored = {}
+        position = 0
+        for offset, window_size in sorted(self._windows, key=lambda w: (-w[1], w[0])):
+            stored[offset] = position
+            position += window_size
+        return [(offset, window_size, stored[offset]) for offset, window_size in self._windows]
+
+    def _decoder(self, word_bits):
+        """``(inside, word_index)``: functions of an address value giving whether it is in a
+        window and its word in the memory (any word when it is in none)."""
+        placement = self.placement()
+        bits = {offset: window_size.bit_length() - 1 for offset, window_size, _ in placement}
+        # Above ``common`` every window has the same address bits: one shared compare.
+        common = max(bits.values())
+        while len({(self._base + offset) >> common for offset, _, _ in placement}) > 1:
+            common += 1
+        common = min(common, self._addr_width)
+        shared = (self._base + placement[0][0]) >> common
+        low = min(bits.values())
+
+        def hits(addr):
+            above = addr[common:] == shared if common < self._addr_width else Const(1)
+            if len(placement) == 1:
+                return [above]
+            return [above & (addr[bits[offset]:common] ==
+                             ((self._base + offset) >> bits[offset]) % (1 << common - bits[offset]))
+                    for offset, _, _ in placement]
+
+        def inside(addr):
+            return Cat(hits(addr)).any()
+
+        def word_index(addr):
+            # The bits inside the smallest window are the address's in every window; above
+            # them, each window's own bits and its constant place, selected by its hit.
+            places = [Cat(addr[low:bits[offset]],
+                          Const(stored >> bits[offset], self._depth_bits - bits[offset]))
+                      for offset, _, stored in placement]
+            if len(places) == 1:
+                return Cat(addr[word_bits:low], places[0])
+            high = 0
+            for hit, place in zip(hits(addr), places):
+                high = high | Mux(hit, place, 0)
+            return Cat(addr[word_bits:low], high)
+
+        return inside, word_index
 
     def elaborate(self, platform):
         m = Module()
         axi = self.axi
         word_bytes = self._data_width // 8
         word_bits = word_bytes.bit_length() - 1
-        size_bits = self._size.bit_length() - 1
         m.submodules.memory = memory = Memory(shape=self._data_width,
-                                              depth=self._size // word_bytes, init=[])
+                                              depth=self.size // word_bytes, init=[])
         rd = memory.read_port()
         wr = memory.write_port(granularity=8)
-
-        def inside(addr):
-            return addr[size_bits:] == self._base >> size_bits
-
-        def word_index(addr):
-            return addr[word_bits:size_bits]
+        inside, word_index = self._decoder(word_bits)
 
         # -- the memory's read port: the bridge first, else the AXI read burst ------------------
         # Each reader queues its answers in a 2-entry FIFO: a word asked in one cycle comes
@@ -250,6 +330,11 @@ class AxiBram(wiring.Component):
             m.d.sync += axi.bvalid.eq(0)
         return m
 
+    @property
+    def _depth_bits(self):
+        """Byte-address bits of the memory: the sum of the windows rounded up to a power of two."""
+        return (self.size - 1).bit_length()
+
     def _burst(self, m, prefix, start, id, addr, length, size, burst, word_bits):
         """The state of the AXI burst in progress on one direction.
 
@@ -279,3 +364,35 @@ class AxiBram(wiring.Component):
             with m.If(state.left == 0):
                 m.d.sync += state.active.eq(0)
         return state, advance
+
+
+def _power_of_two(value, low, high):
+    return (isinstance(value, int) and not isinstance(value, bool) and value & (value - 1) == 0
+            and low <= value <= high)
+
+
+def _check_windows(windows):
+    """``windows`` as a list of ``(offset, size)`` by offset, or ValueError saying what is wrong."""
+    low, high = WINDOW_BYTES
+    try:
+        windows = sorted((offset, size) for offset, size in windows)
+    except (TypeError, ValueError):
+        raise ValueError(f"windows must be a list of (offset, size) pairs, not {windows!r}") \
+            from None
+    if not windows:
+        raise ValueError("windows must hold at least one (offset, size)")
+    for offset, size in windows:
+        if not _power_of_two(size, low, high):
+            raise ValueError(f"window ({offset!r}, {size!r}): size must be a power of two from "
+                             f"{low} to {high} bytes")
+        if not isinstance(offset, int) or offset < 0 or offset % size:
+            raise ValueError(f"window ({offset!r}, {size:#x}): offset must be a multiple of its "
+                             f"size")
+    for (offset, size), (next_offset, next_size) in zip(windows, windows[1:]):
+        if offset + size > next_offset:
+            raise ValueError(f"windows ({offset:#x}, {size:#x}) and ({next_offset:#x}, "
+                             f"{next_size:#x}) overlap")
+    total = sum(size for _, size in windows)
+    if total > high:
+        raise ValueError(f"windows hold {total} bytes, more than {high}")
+    return windows

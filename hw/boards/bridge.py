@@ -23,17 +23,19 @@ from amaranth.lib.wiring import In, Out
 
 from hw.bus.axi import Axi4LiteSignature, AxiResp
 from hw.bus.mem import MemReadSignature, MemWriteSignature
-from hw.gicr.layouts import TakenInterrupt
+from hw.gicr.layouts import PENDBASER_ALIGN, TakenInterrupt
 from hw.its.layouts import MsiRequest
 from hw.its.regmap import FRAME_BYTES, REG, TRANSLATER
 
 __all__ = ["SOF", "PROTOCOL_VERSION", "BOARD_MAGIC", "MEM_WORDS_MAX", "LPI_RECORDS_MAX",
            "LPI_RECORD_BYTES", "FILL_WORDS_MAX", "CPU_MASK_BYTES", "Opcode", "Status", "BoardInfo", "REQUEST_LENGTHS",
-           "mem_write_length", "crc8", "crc8_update", "HostBridge"]
+           "mem_write_length", "crc8", "crc8_update", "HostBridge", "PENDING_STRIDE",
+           "memory_windows"]
 
 SOF = 0xA5
 """First byte of every request and every response."""
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
+"""2 had one dense memory (no ``pending_window`` in INFO); 1 had no redistributors."""
 BOARD_MAGIC = int.from_bytes(b"ITSB", "little")
 """First field of the INFO answer: this is an ITS board speaking this protocol."""
 MEM_WORDS_MAX = 16
@@ -92,8 +94,27 @@ def mem_write_length(words):
     return 4 + 8 * words
 
 
+PENDING_STRIDE = PENDBASER_ALIGN
+"""Redistributor ``n``'s pending table starts ``n * PENDING_STRIDE`` bytes after
+``mem_base``: GICR_PENDBASER takes 64 KiB aligned addresses."""
+
+
+def memory_windows(*, mem_bytes, pending_window, redistributors):
+    """The windows of the board memory: ``(offset from mem_base, bytes)``, by offset.
+
+    The main window ``(0, mem_bytes)`` (pending table 0, the property table, the ITS's ring
+    and tables), then, for each redistributor ``n >= 1`` whose pending table's place
+    ``n * PENDING_STRIDE`` lies beyond the main window, a pending window
+    ``(n * PENDING_STRIDE, pending_window)``. Both sides of the bridge derive the memory map
+    from INFO's ``mem_bytes``, ``pending_window`` and ``num_redistributors`` with this.
+    """
+    return [(0, mem_bytes)] + [(n * PENDING_STRIDE, pending_window)
+                               for n in range(1, redistributors)
+                               if n * PENDING_STRIDE >= mem_bytes]
+
+
 class BoardInfo(data.Struct):
-    """The answer to INFO (30 bytes)."""
+    """The answer to INFO (34 bytes)."""
     magic:              32  # BOARD_MAGIC, b"ITSB"
     version:            8   # PROTOCOL_VERSION
     stand_in:           1   # 1: the board carries a stand-in for tests, not the ITS
@@ -104,7 +125,8 @@ class BoardInfo(data.Struct):
     clk_hz:             32  # ITS clock frequency
     baud:               32  # UART baud rate (0: no UART, a byte stream in simulation)
     mem_base:           64  # first byte address of the board memory
-    mem_bytes:          32  # bytes of board memory
+    mem_bytes:          32  # bytes of the main window of board memory, at mem_base
+    pending_window:     32  # bytes of each pending window (memory_windows)
 
 
 def crc8_update(crc, byte):

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 __all__ = ["BoardSpec", "boards", "load_constraints", "build", "parse_report", "BuildReport",
-           "ROOT", "BUILD_NAME", "TOOLS"]
+           "ROOT", "BUILD_NAME", "TOOLS", "memory_report"]
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_NAME = "its_board"
@@ -206,7 +206,7 @@ def tool_environment():
     return env
 
 
-def build(board_name, *, params, mem_bytes=None, lpi_cache=16, baud=115200, its=None, root=ROOT,
+def build(board_name, *, params, mem_bytes=None, pending_window=None, lpi_cache=16, baud=115200, its=None, root=ROOT,
           build_dir=None, seed=1, clock_mhz=None, echo=print):
     """Build the bitstream of ``board_name`` and return its :class:`BuildReport`.
 
@@ -217,7 +217,11 @@ def build(board_name, *, params, mem_bytes=None, lpi_cache=16, baud=115200, its=
     ----------
     params : ItsParams
     mem_bytes : int or None
-        Block RAM of the board; default ``hw.boards.top.default_mem_bytes(params)``.
+        The main window of the board's block RAM; default
+        ``hw.boards.top.MAIN_WINDOW_BYTES`` (64 KiB).
+    pending_window : int or None
+        The block RAM window of each other redistributor's pending table; default
+        ``hw.boards.top.PENDING_WINDOW_BYTES`` (8 KiB).
     lpi_cache : int
         LPI cache entries per redistributor (the redistributors' size grows with it).
     its : callable or None
@@ -252,8 +256,11 @@ def build(board_name, *, params, mem_bytes=None, lpi_cache=16, baud=115200, its=
     platform = spec.platform()
     platform.add_resources(constraints["RESOURCES"])
     target = constraints["CLOCKS_MHZ"]["sync"] if clock_mhz is None else clock_mhz
+    memory = {name: value for name, value in (("mem_bytes", mem_bytes),
+                                              ("pending_window", pending_window))
+              if value is not None}
     design = Ecp5Board(clk_freq=target * 1e6, leds=spec.leds, params=params,
-                       mem_bytes=mem_bytes, lpi_cache=lpi_cache, baud=baud, its=its)
+                       lpi_cache=lpi_cache, baud=baud, its=its, **memory)
     report_path = build_dir / "nextpnr-report.json"
     if report_path.exists():
         report_path.unlink()
@@ -286,9 +293,16 @@ def build(board_name, *, params, mem_bytes=None, lpi_cache=16, baud=115200, its=
                             "clkop_div": design.pll.clkop_div,
                             "f_out_mhz": design.pll.f_out / 1e6},
                     "stand_in": design.top.stand_in, "params": asdict(params),
-                    "mem_bytes": design.top.ram.size, "lpi_cache": lpi_cache, "baud": baud}
+                    **memory_report(design.top), "lpi_cache": lpi_cache, "baud": baud}
     (build_dir / "report.json").write_text(json.dumps(report.to_json(), indent=2) + "\n")
     return report
+
+
+def memory_report(top):
+    """What the report says of the block RAM of ``top`` (an ItsBoardTop): its bytes, the
+    base and the windows (offset, bytes) the host sees (docs/host-protocol.md)."""
+    return {"mem_bytes": top.ram.size, "mem_base": top.ram.base,
+            "mem_windows": [list(window) for window in top.ram.windows]}
 
 
 _PHASES = (

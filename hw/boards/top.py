@@ -22,11 +22,12 @@ from hw.gicr.gic import Gic
 from hw.gicr.layouts import TakenInterrupt
 from hw.its.params import ItsParams
 
-from .bram import AxiBram
-from .bridge import HostBridge
+from .bram import WINDOW_BYTES, AxiBram
+from .bridge import PENDING_STRIDE, HostBridge, memory_windows
 from .uart import UartRx, UartTx, uart_divisor
 
-__all__ = ["ItsBoardTop", "LED_NAMES", "HOST_LINKS", "TakenArbiter", "default_mem_bytes"]
+__all__ = ["ItsBoardTop", "LED_NAMES", "HOST_LINKS", "TakenArbiter", "MAIN_WINDOW_BYTES",
+           "PENDING_WINDOW_BYTES"]
 
 HOST_LINKS = ("uart", "stream")
 LED_NAMES = ("heartbeat", "host request", "MSI sent", "LPI taken by a CPU", "ITS error interrupt",
@@ -35,12 +36,12 @@ LED_NAMES = ("heartbeat", "host request", "MSI sent", "LPI taken by a CPU", "ITS
 """What each bit of ``ItsBoardTop.leds`` shows, from bit 0."""
 
 
-def default_mem_bytes(params):
-    """Block RAM the board carries by default: 64 KiB per redistributor, rounded up to a
-    power of two (each redistributor's pending table must start on its own 64 KiB
-    boundary, GICR_PENDBASER; the property table and the ITS's ring and tables fit in
-    what the pending tables leave): 256 KiB for 4 redistributors."""
-    return 64 * 1024 << (params.num_redistributors - 1).bit_length()
+MAIN_WINDOW_BYTES = 64 * 1024
+"""Default main window of the block RAM: pending table 0, the property table and the ITS's
+ring and tables (with LPIs of 14 INTID bits: 2 KiB, 8 KiB and 52 KiB for the ITS)."""
+PENDING_WINDOW_BYTES = 8 * 1024
+"""Default pending window of each other redistributor: a pending table for LPIs of up to
+16 INTID bits (``2**16 / 8`` bytes)."""
 
 
 class TakenArbiter(wiring.Component):
@@ -114,7 +115,11 @@ class ItsBoardTop(wiring.Component):
 
     The :class:`hw.gicr.gic.Gic` takes its registers from the host bridge (the ITS frame at
     0, redistributor ``n``'s frame at ``0x20000 * (1 + n)``) and its memory from the block
-    RAM, which the bridge reaches through the RAM's second port. Each CPU interface ends in
+    RAM, which the bridge reaches through the RAM's second port. The block RAM is sparse
+    (:func:`hw.boards.bridge.memory_windows`): a main window of ``mem_bytes`` at
+    ``mem_base``, and a window of ``pending_window`` bytes at ``mem_base + n * 64 KiB`` for
+    each redistributor ``n`` whose pending table (64 KiB aligned, GICR_PENDBASER) would lie
+    beyond the main window. Each CPU interface ends in
     a :class:`hw.gicr.cpu.CpuStandIn` that takes every LPI signalled (acknowledge, record,
     end of interrupt) unless the host masked it; the records go to the bridge's LPI FIFO.
 
@@ -125,10 +130,13 @@ class ItsBoardTop(wiring.Component):
     clk_freq : float
         Frequency of the ``sync`` domain in Hz (UART divisor, timeouts, LED blinks).
     mem_bytes : int
-        Block RAM for the command ring and the tables (a power of two); default
-        :func:`default_mem_bytes`.
+        The main window of block RAM: pending table 0, the property table, the command ring
+        and the ITS's tables; a power of two from 4 KiB (default :data:`MAIN_WINDOW_BYTES`).
+    pending_window : int
+        The window of block RAM for each other redistributor's pending table; a power of
+        two from 4 KiB to 64 KiB (default :data:`PENDING_WINDOW_BYTES`).
     mem_base : int
-        Its first byte address, aligned to ``mem_bytes``.
+        The main window's first byte address, aligned to 64 KiB and to ``mem_bytes``.
     baud : int
         UART baud rate.
     host_link : str
@@ -167,8 +175,9 @@ class ItsBoardTop(wiring.Component):
         For a parameter out of range.
     """
 
-    def __init__(self, *, params, clk_freq, mem_bytes=None, mem_base=0x4000_0000,
-                 baud=115200, host_link="uart", its=None, lpi_cache=16, lpi_depth=512,
+    def __init__(self, *, params, clk_freq, mem_bytes=MAIN_WINDOW_BYTES,
+                 pending_window=PENDING_WINDOW_BYTES, mem_base=0x4000_0000, baud=115200,
+                 host_link="uart", its=None, lpi_cache=16, lpi_depth=512,
                  frame_timeout=None, bus_timeout=1 << 16):
         if not isinstance(params, ItsParams):
             raise ValueError(f"params must be an ItsParams, not {params!r}")
@@ -177,8 +186,18 @@ class ItsBoardTop(wiring.Component):
                              f"not {host_link!r}")
         if not isinstance(clk_freq, (int, float)) or clk_freq <= 0:
             raise ValueError(f"clk_freq must be a positive frequency in Hz, not {clk_freq!r}")
+        if (not isinstance(mem_bytes, int) or mem_bytes & (mem_bytes - 1)
+                or not WINDOW_BYTES[0] <= mem_bytes <= WINDOW_BYTES[1]):
+            raise ValueError(f"mem_bytes must be a power of two from {WINDOW_BYTES[0]} to "
+                             f"{WINDOW_BYTES[1]} bytes, not {mem_bytes!r}")
+        if (not isinstance(pending_window, int) or pending_window & (pending_window - 1)
+                or not WINDOW_BYTES[0] <= pending_window <= PENDING_STRIDE):
+            raise ValueError(f"pending_window must be a power of two from {WINDOW_BYTES[0]} to "
+                             f"{PENDING_STRIDE} bytes, not {pending_window!r}")
+        if not isinstance(mem_base, int) or mem_base % PENDING_STRIDE:
+            raise ValueError(f"mem_base must be a multiple of {PENDING_STRIDE:#x} (pending "
+                             f"tables are 64 KiB aligned, GICR_PENDBASER), not {mem_base!r}")
         self.divisor = uart_divisor(clk_freq, baud) if host_link == "uart" else None
-        mem_bytes = default_mem_bytes(params) if mem_bytes is None else mem_bytes
         self.params = params
         self.clk_freq = clk_freq
         self.baud = baud if host_link == "uart" else 0
@@ -186,14 +205,17 @@ class ItsBoardTop(wiring.Component):
         self.gic = Gic(params, lpi_cache=lpi_cache, its=its)
         self.stand_in = bool(getattr(self.gic.its, "stand_in", False))
         gic_members = self.gic.signature.members
-        self.ram = AxiBram(size=mem_bytes, base=mem_base,
+        self.ram = AxiBram(windows=memory_windows(mem_bytes=mem_bytes,
+                                                  pending_window=pending_window,
+                                                  redistributors=params.num_redistributors),
+                           base=mem_base,
                            data_width=gic_members["axi"].signature.data_width,
                            addr_width=gic_members["axi"].signature.addr_width,
                            id_width=gic_members["axi"].signature.id_width)
         self.bridge = HostBridge(
             info={"stand_in": int(self.stand_in), "num_redistributors": params.num_redistributors,
                   "clk_hz": int(clk_freq), "baud": self.baud, "mem_base": mem_base,
-                  "mem_bytes": mem_bytes},
+                  "mem_bytes": mem_bytes, "pending_window": pending_window},
             addr_width=gic_members["axil"].signature.addr_width,
             lpi_depth=lpi_depth,
             frame_timeout=int(clk_freq // 100) if frame_timeout is None else frame_timeout,
