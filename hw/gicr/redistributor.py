@@ -437,6 +437,8 @@ class Redistributor(wiring.Component):
         # Configuration just read, and the key of the LPI to insert.
         cfg = Signal(LpiConfig)
         new_key = Cat(cur_lpi, cfg.priority, ~cfg.enable)
+        new_before_worst = Signal()     # a cycle after cfg, cur_lpi and worst: fresh in
+        m.d.sync += new_before_worst.eq(new_key < worst_key)   # INSERT_DECIDE (after CONFIG_DONE)
 
         spilled = Signal()              # some pending LPI is held only in the pending table
         must_refill = Signal()          # ... and the cache is empty: scan before answering
@@ -723,7 +725,7 @@ class Redistributor(wiring.Component):
                 with m.If(fresh):  # worst, free
                     # Keep the invariant: every LPI held in memory is signalled after every cached
                     # one. A scan fills free entries unconditionally (it visits all of memory).
-                    better = best_valid & (new_key < worst_key)
+                    better = best_valid & new_before_worst
                     with m.If(any_free & (scan_mode | ~spilled | better)):
                         write_entry(free, cur_lpi, cfg)
                         m.d.sync += need_clear.eq(scan_mode | spilled)
