@@ -331,3 +331,17 @@ def test_bad_parameters(kwargs, words):
     with pytest.raises(ValueError, match=words):
         HostBridge(**kwargs)
     gc.collect()        # the half-built component warns here, inside the filter
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"mem_bytes": 3000}, "mem_bytes must be a power of two from 4096 to 16777216 bytes"),
+    ({"mem_bytes": 2048}, "mem_bytes must be a power of two"),
+    ({"pending_window": 128 * 1024}, "pending_window must be a power of two from 4096 to 65536"),
+    ({"pending_window": 6144}, "pending_window must be a power of two"),
+    ({"mem_base": BASE + 0x8000, "mem_bytes": 0x8000}, "mem_base must be a multiple of 0x10000"),
+    ({"mem_base": BASE + 0x10000, "mem_bytes": 0x20000}, "and of mem_bytes"),
+])
+def test_board_memory_parameters(kwargs, words):
+    with pytest.raises(ValueError, match=words):
+        ItsBoardTop(params=ItsParams(num_redistributors=CPUS), clk_freq=CLK, host_link="stream",
+                    its=ItsStandIn, **kwargs)

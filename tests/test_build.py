@@ -9,7 +9,7 @@ import json
 import pytest
 
 from hw.boards import build as board_build
-from hw.boards.build import BuildReport, boards, load_constraints, parse_report
+from hw.boards.build import BuildReport, boards, load_constraints, memory_report, parse_report
 from hw.boards.ecp5 import pll_config
 from sim.cli import main
 
@@ -133,6 +133,44 @@ def test_board_design_elaborates_with_its_pins(tmp_path, board):
     assert 'FREQUENCY NET "pll.clk_out" 100000000' in lpf
     assert "its_error_irq" in lpf
     assert design.top.divisor == 868 and design.pll.f_out == 100e6
+    # The default block RAM (docs/host-protocol.md): a 64 KiB main window and an 8 KiB
+    # pending window 64 KiB apart for each of redistributors 1..3: 88 KiB, 44 DP16KD
+    # (2 KiB each) instead of the 128 a dense 256 KiB took.
+    assert memory_report(design.top) == {
+        "mem_bytes": 88 * 1024, "mem_base": 0x4000_0000,
+        "mem_windows": [[0, 65536], [0x10000, 8192], [0x20000, 8192], [0x30000, 8192]]}
+
+
+def test_board_memory_options_reach_the_board(tmp_path):
+    """`--mem-kib` is the main window, `--pending-kib` each pending window; a main window
+    that reaches a redistributor's pending-table place takes it in (no window for it)."""
+    from hw.boards.ecp5 import Ecp5Board
+    from hw.its.params import ItsParams
+    from its_stand_in import ItsStandIn
+    spec = boards()["ulx3s-85f"]
+    platform = spec.platform()
+    platform.add_resources(load_constraints("ulx3s-85f")["RESOURCES"])
+    design = Ecp5Board(clk_freq=100e6, leds=spec.leds, params=ItsParams(), its=ItsStandIn,
+                       mem_bytes=128 * 1024, pending_window=16 * 1024)
+    platform.prepare(design, name="its_board")
+    assert memory_report(design.top)["mem_windows"] == \
+        [[0, 0x20000], [0x20000, 16384], [0x30000, 16384]]
+    assert design.top.ram.size == 160 * 1024
+
+
+def test_its_bitstream_memory_options(monkeypatch, capsys):
+    seen = {}
+
+    def fake_build(board, **kwargs):
+        seen.update(kwargs)
+        return BuildReport(board=board, device="d", resources={}, fmax_mhz={"sync": 100.0},
+                           target_mhz={"sync": 100.0})
+    monkeypatch.setattr(board_build, "build", fake_build)
+    assert main(["bitstream", "--board", "ulx3s-85f"]) == 0
+    assert (seen["mem_bytes"], seen["pending_window"]) == (None, None)   # the board's defaults
+    assert main(["bitstream", "--board", "ulx3s-85f", "--mem-kib", "128",
+                 "--pending-kib", "16"]) == 0
+    assert (seen["mem_bytes"], seen["pending_window"]) == (128 * 1024, 16 * 1024)
 
 
 def test_progress_says_each_phase_once_in_order(tmp_path):

@@ -44,7 +44,9 @@ def test_client_and_board_bus():
         client = BridgeClient(link)
         info = await client.info()
         assert info["stand_in"] == 1 and info["mem_base"] == BASE and \
-            info["mem_bytes"] == MEM_BYTES
+            info["mem_bytes"] == MEM_BYTES and info["pending_window"] == 8192
+        # 2 redistributors, a 128 KiB main window: pending table 1 is in it, no other window.
+        assert board_windows(info) == [(BASE, MEM_BYTES)]
         await client.write_reg(0x08, 0x0123456789ABCDEF)
         assert await client.read_reg(0x0C, 4) == 0x01234567
         await client.write_reg(0x08, 0xFFFFFFFF, 4)

@@ -194,9 +194,10 @@ class ItsBoardTop(wiring.Component):
                 or not WINDOW_BYTES[0] <= pending_window <= PENDING_STRIDE):
             raise ValueError(f"pending_window must be a power of two from {WINDOW_BYTES[0]} to "
                              f"{PENDING_STRIDE} bytes, not {pending_window!r}")
-        if not isinstance(mem_base, int) or mem_base % PENDING_STRIDE:
+        if not isinstance(mem_base, int) or mem_base % max(mem_bytes, PENDING_STRIDE):
             raise ValueError(f"mem_base must be a multiple of {PENDING_STRIDE:#x} (pending "
-                             f"tables are 64 KiB aligned, GICR_PENDBASER), not {mem_base!r}")
+                             f"tables are 64 KiB aligned, GICR_PENDBASER) and of mem_bytes, "
+                             f"not {mem_base!r}")
         self.divisor = uart_divisor(clk_freq, baud) if host_link == "uart" else None
         self.params = params
         self.clk_freq = clk_freq
