@@ -437,8 +437,10 @@ class Redistributor(wiring.Component):
         # Configuration just read, and the key of the LPI to insert.
         cfg = Signal(LpiConfig)
         new_key = Cat(cur_lpi, cfg.priority, ~cfg.enable)
-        new_before_worst = Signal()     # a cycle after cfg, cur_lpi and worst: fresh in
-        m.d.sync += new_before_worst.eq(new_key < worst_key)   # INSERT_DECIDE (after CONFIG_DONE)
+        # The new LPI comes before the worst cached one: a cycle after cfg, cur_lpi and worst,
+        # so fresh in INSERT_DECIDE (which follows CONFIG_DONE and waits for ``fresh``).
+        new_before_worst = Signal()
+        m.d.sync += new_before_worst.eq(new_key < worst_key)
 
         spilled = Signal()              # some pending LPI is held only in the pending table
         must_refill = Signal()          # ... and the cache is empty: scan before answering
