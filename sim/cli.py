@@ -75,6 +75,16 @@ def _count(minimum):
     return parse
 
 
+def _kib_power_of_two(maximum):
+    def parse(text):
+        value = _count(1)(text)
+        if value & (value - 1) or not 4 <= value <= maximum:
+            raise argparse.ArgumentTypeError(f"must be a power of two from 4 to {maximum}, "
+                                             f"not {value}")
+        return value
+    return parse
+
+
 def _param(text):
     name, equals, value = text.partition("=")
     if not equals:
@@ -710,11 +720,11 @@ def _parser():
                     "and Fmax per clock, write build/BOARD/report.json; exit 1 when timing is "
                     "not met. Targets and extra pins: constraints/BOARD.py.")
     bitstream.add_argument("--board", choices=board_names, required=True)
-    bitstream.add_argument("--mem-kib", type=_count(1),
+    bitstream.add_argument("--mem-kib", type=_kib_power_of_two(16384),
                            help="main window of block RAM, for redistributor 0's pending "
                                 "table, the property table, the ring and the ITS's tables, KiB, "
                                 "a power of two (default 64)")
-    bitstream.add_argument("--pending-kib", type=_count(1),
+    bitstream.add_argument("--pending-kib", type=_kib_power_of_two(64),
                            help="block RAM window for each other redistributor's pending "
                                 "table, 64 KiB apart, KiB, a power of two up to 64 (default 8: "
                                 "LPIs of up to 16 INTID bits)")

@@ -198,3 +198,24 @@ def test_progress_says_each_phase_once_in_order(tmp_path):
         time.sleep(0.2)
     assert phases() == ["yosys: synthesis", "yosys: technology mapping (ABC9)",
                         "nextpnr: packing", "nextpnr: placing (refinement)"]
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--pending-kib", "3"], "--pending-kib: must be a power of two from 4 to 64, not 3"),
+    (["--pending-kib", "128"], "--pending-kib: must be a power of two from 4 to 64, not 128"),
+    (["--mem-kib", "96"], "--mem-kib: must be a power of two from 4 to 16384, not 96"),
+    (["--mem-kib", "2"], "--mem-kib: must be a power of two from 4 to 16384, not 2"),
+])
+def test_its_bitstream_memory_option_errors(monkeypatch, capsys, argv, words):
+    monkeypatch.setattr(board_build, "build", lambda *args, **kwargs: pytest.fail("built"))
+    assert main(["bitstream", "--board", "ulx3s-85f", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and words in err
+
+
+def test_build_checks_the_memory_before_touching_the_build_folder(tmp_path):
+    from hw.its.params import ItsParams
+    with pytest.raises(ValueError, match="pending_window must be a power of two"):
+        board_build.build("ulx3s-85f", params=ItsParams(), pending_window=3072,
+                          build_dir=tmp_path / "build")
+    assert not (tmp_path / "build").exists()

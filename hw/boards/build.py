@@ -243,6 +243,11 @@ def build(board_name, *, params, mem_bytes=None, pending_window=None, lpi_cache=
 
     from .ecp5 import Ecp5Board
 
+    from .top import MAIN_WINDOW_BYTES, MEM_BASE, PENDING_WINDOW_BYTES, check_memory
+
+    check_memory(mem_bytes=MAIN_WINDOW_BYTES if mem_bytes is None else mem_bytes,
+                 pending_window=PENDING_WINDOW_BYTES if pending_window is None else pending_window,
+                 mem_base=MEM_BASE)
     known = boards()
     if board_name not in known:
         raise ValueError(f"unknown board {board_name!r}; boards: {', '.join(sorted(known))}")

@@ -27,7 +27,7 @@ from .bridge import PENDING_STRIDE, HostBridge, memory_windows
 from .uart import UartRx, UartTx, uart_divisor
 
 __all__ = ["ItsBoardTop", "LED_NAMES", "HOST_LINKS", "TakenArbiter", "MAIN_WINDOW_BYTES",
-           "PENDING_WINDOW_BYTES"]
+           "PENDING_WINDOW_BYTES", "MEM_BASE", "check_memory"]
 
 HOST_LINKS = ("uart", "stream")
 LED_NAMES = ("heartbeat", "host request", "MSI sent", "LPI taken by a CPU", "ITS error interrupt",
@@ -36,12 +36,31 @@ LED_NAMES = ("heartbeat", "host request", "MSI sent", "LPI taken by a CPU", "ITS
 """What each bit of ``ItsBoardTop.leds`` shows, from bit 0."""
 
 
+MEM_BASE = 0x4000_0000
+"""Default first byte address of the block RAM (its main window)."""
 MAIN_WINDOW_BYTES = 64 * 1024
 """Default main window of the block RAM: pending table 0, the property table and the ITS's
 ring and tables (with LPIs of 14 INTID bits: 2 KiB, 8 KiB and 52 KiB for the ITS)."""
 PENDING_WINDOW_BYTES = 8 * 1024
 """Default pending window of each other redistributor: a pending table for LPIs of up to
 16 INTID bits (``2**16 / 8`` bytes)."""
+
+
+def check_memory(*, mem_bytes, pending_window, mem_base):
+    """Raise ValueError unless the block RAM's windows can be made of these (see
+    :class:`ItsBoardTop`)."""
+    if (not isinstance(mem_bytes, int) or mem_bytes & (mem_bytes - 1)
+            or not WINDOW_BYTES[0] <= mem_bytes <= WINDOW_BYTES[1]):
+        raise ValueError(f"mem_bytes must be a power of two from {WINDOW_BYTES[0]} to "
+                         f"{WINDOW_BYTES[1]} bytes, not {mem_bytes!r}")
+    if (not isinstance(pending_window, int) or pending_window & (pending_window - 1)
+            or not WINDOW_BYTES[0] <= pending_window <= PENDING_STRIDE):
+        raise ValueError(f"pending_window must be a power of two from {WINDOW_BYTES[0]} to "
+                         f"{PENDING_STRIDE} bytes, not {pending_window!r}")
+    if not isinstance(mem_base, int) or mem_base % max(mem_bytes, PENDING_STRIDE):
+        raise ValueError(f"mem_base must be a multiple of {PENDING_STRIDE:#x} (pending "
+                         f"tables are 64 KiB aligned, GICR_PENDBASER) and of mem_bytes, "
+                         f"not {mem_base!r}")
 
 
 class TakenArbiter(wiring.Component):
@@ -176,7 +195,7 @@ class ItsBoardTop(wiring.Component):
     """
 
     def __init__(self, *, params, clk_freq, mem_bytes=MAIN_WINDOW_BYTES,
-                 pending_window=PENDING_WINDOW_BYTES, mem_base=0x4000_0000, baud=115200,
+                 pending_window=PENDING_WINDOW_BYTES, mem_base=MEM_BASE, baud=115200,
                  host_link="uart", its=None, lpi_cache=16, lpi_depth=512,
                  frame_timeout=None, bus_timeout=1 << 16):
         if not isinstance(params, ItsParams):
@@ -186,18 +205,7 @@ class ItsBoardTop(wiring.Component):
                              f"not {host_link!r}")
         if not isinstance(clk_freq, (int, float)) or clk_freq <= 0:
             raise ValueError(f"clk_freq must be a positive frequency in Hz, not {clk_freq!r}")
-        if (not isinstance(mem_bytes, int) or mem_bytes & (mem_bytes - 1)
-                or not WINDOW_BYTES[0] <= mem_bytes <= WINDOW_BYTES[1]):
-            raise ValueError(f"mem_bytes must be a power of two from {WINDOW_BYTES[0]} to "
-                             f"{WINDOW_BYTES[1]} bytes, not {mem_bytes!r}")
-        if (not isinstance(pending_window, int) or pending_window & (pending_window - 1)
-                or not WINDOW_BYTES[0] <= pending_window <= PENDING_STRIDE):
-            raise ValueError(f"pending_window must be a power of two from {WINDOW_BYTES[0]} to "
-                             f"{PENDING_STRIDE} bytes, not {pending_window!r}")
-        if not isinstance(mem_base, int) or mem_base % max(mem_bytes, PENDING_STRIDE):
-            raise ValueError(f"mem_base must be a multiple of {PENDING_STRIDE:#x} (pending "
-                             f"tables are 64 KiB aligned, GICR_PENDBASER) and of mem_bytes, "
-                             f"not {mem_base!r}")
+        check_memory(mem_bytes=mem_bytes, pending_window=pending_window, mem_base=mem_base)
         self.divisor = uart_divisor(clk_freq, baud) if host_link == "uart" else None
         self.params = params
         self.clk_freq = clk_freq
