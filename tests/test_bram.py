@@ -302,8 +302,10 @@ def test_windows_behind_the_its_memory_master():
 @pytest.mark.parametrize("kwargs, words", [
     ({"windows": [(0, 2048)]}, r"window \(0, 2048\): size must be a power of two from 4096"),
     ({"windows": [(0, 12288)]}, r"window \(0, 12288\): size must be a power of two"),
-    ({"windows": [(0x1000, 8192)]}, r"window \(4096, 0x2000\): offset must be a multiple of its size"),
-    ({"windows": [(0, 8192), (0x1000, 4096)]}, r"windows \(0x0, 0x2000\) and \(0x1000, 0x1000\) overlap"),
+    ({"windows": [(0x1000, 8192)]},
+     r"window \(4096, 0x2000\): offset must be a multiple of its size"),
+    ({"windows": [(0, 8192), (0x1000, 4096)]},
+     r"windows \(0x0, 0x2000\) and \(0x1000, 0x1000\) overlap"),
     ({"windows": [(0, 1 << 24), (1 << 24, 4096)]}, "more than 16777216"),
     ({"windows": []}, "at least one"),
     ({"windows": [3]}, r"\(offset, size\) pairs"),

@@ -206,8 +206,8 @@ def tool_environment():
     return env
 
 
-def build(board_name, *, params, mem_bytes=None, pending_window=None, lpi_cache=16, baud=115200, its=None, root=ROOT,
-          build_dir=None, seed=1, clock_mhz=None, echo=print):
+def build(board_name, *, params, mem_bytes=None, pending_window=None, lpi_cache=16, baud=115200,
+          its=None, root=ROOT, build_dir=None, seed=1, clock_mhz=None, echo=print):
     """Build the bitstream of ``board_name`` and return its :class:`BuildReport`.
 
     Writes ``build/<board>/its_board.bit`` (and ``.svf``), ``nextpnr-report.json`` and
@@ -242,7 +242,6 @@ def build(board_name, *, params, mem_bytes=None, pending_window=None, lpi_cache=
     from amaranth.build.run import BuildPlan
 
     from .ecp5 import Ecp5Board
-
     from .top import MAIN_WINDOW_BYTES, MEM_BASE, PENDING_WINDOW_BYTES, check_memory
 
     check_memory(mem_bytes=MAIN_WINDOW_BYTES if mem_bytes is None else mem_bytes,

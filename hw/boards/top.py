@@ -138,9 +138,9 @@ class ItsBoardTop(wiring.Component):
     (:func:`hw.boards.bridge.memory_windows`): a main window of ``mem_bytes`` at
     ``mem_base``, and a window of ``pending_window`` bytes at ``mem_base + n * 64 KiB`` for
     each redistributor ``n`` whose pending table (64 KiB aligned, GICR_PENDBASER) would lie
-    beyond the main window. Each CPU interface ends in
-    a :class:`hw.gicr.cpu.CpuStandIn` that takes every LPI signalled (acknowledge, record,
-    end of interrupt) unless the host masked it; the records go to the bridge's LPI FIFO.
+    beyond the main window. Each CPU interface ends in a :class:`hw.gicr.cpu.CpuStandIn`
+    that takes every LPI signalled (acknowledge, record, end of interrupt) unless the host
+    masked it; the records go to the bridge's LPI FIFO.
 
     Parameters
     ----------
