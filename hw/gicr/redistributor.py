@@ -1007,7 +1007,10 @@ class Redistributor(wiring.Component):
                         strobe = Signal(name=f"write_{register.name.lower()}")
                         lanes = bus.w_strb[half // 8:(half + register.width) // 8]
                         m.d.comb += strobe.eq(bus.w_stb & lanes.any())
-                        written[register.name] = (strobe, merged[half:half + register.width])
+                        # A write-only register reads as zero: its value is the written
+                        # bytes alone (no path from the read mux into the queue).
+                        source = merged if value is not None else bus.w_data & write_mask
+                        written[register.name] = (strobe, source[half:half + register.width])
 
         read_data = Signal(64)
         with m.If(bus.r_stb):
