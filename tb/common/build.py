@@ -11,16 +11,20 @@ parameters skips generation and compilation when nothing changed.
 import contextlib
 import fcntl
 import hashlib
+import json
 import os
 import re
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from xml.etree import ElementTree
 
 from cocotb_tools.runner import get_runner
 
-__all__ = ["ROOT", "BUILD_ROOT", "TIMESCALE", "CLOCK_PERIOD_NS", "build", "run",
-           "failing_tests", "failure_excerpt", "icarus_time_zero"]
+__all__ = ["ROOT", "BUILD_ROOT", "TIMESCALE", "CLOCK_PERIOD_NS", "PARAMS_VARIABLE",
+           "SEED_VARIABLE", "build", "run", "run_testcase", "run_folder", "reproduce_command",
+           "failing_tests",
+           "failure_excerpt", "icarus_time_zero"]
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_ROOT = ROOT / "build" / "tb"
@@ -29,6 +33,10 @@ TIMESCALE = ("1ns", "1ps")
 CLOCK_PERIOD_NS = 10
 """The testbench clock: 100 MHz."""
 SIMULATOR = "icarus"
+PARAMS_VARIABLE = "TB_PARAMS"
+"""The environment variable that hands a run's ItsParams (JSON) to the testbench."""
+SEED_VARIABLE = "TB_SEED"
+"""The environment variable that hands a run's seed to the testbench."""
 
 
 _DUMP_TRIGGER = re.compile(r"^\s*reg (\\\$auto\$verilog_backend\S*) += 0;$", re.MULTILINE)
@@ -157,6 +165,69 @@ def run(build_dir, toplevel, module, *, test_dir, seed, test_filter=None, waves=
         if pytest_test is not None:
             os.environ["PYTEST_CURRENT_TEST"] = pytest_test
     return failing_tests(results)
+
+
+def run_testcase(build_dir, toplevel, module, testcase, *, params, seed, test_dir, where,
+                 reproduce, waves=False, save_file=None):
+    """Run cocotb test ``testcase`` of ``module`` (all its parametrized forms) on a build,
+    handing the testbench ``params`` and ``seed`` (:data:`PARAMS_VARIABLE`,
+    :data:`SEED_VARIABLE`).
+
+    Parameters
+    ----------
+    where : str
+        What ran, for the failure message (``"the skip build"``).
+    reproduce : str
+        The command that runs the test again, for the failure message.
+    waves : bool
+        Dump waves (also with the environment's ``WAVES=1``).
+    save_file : callable of Path, or None
+        Writes a GTKWave save file into the test's folder, after a run with waves.
+
+    Returns
+    -------
+    Path
+        The test's folder.
+
+    Raises
+    ------
+    AssertionError
+        Naming the failing tests, the log, the first mismatches and the command that
+        runs them again.
+    """
+    test_dir = Path(test_dir)
+    waves = waves or os.environ.get("WAVES", "0") not in ("", "0")
+    failed = run(build_dir, toplevel, module, test_dir=test_dir, seed=seed, waves=waves,
+                 test_filter=rf"^{re.escape(module)}\.{re.escape(testcase)}(/.*)?$",
+                 extra_env={PARAMS_VARIABLE: json.dumps(asdict(params)),
+                            SEED_VARIABLE: str(seed)})
+    if waves and save_file is not None:
+        save_file(test_dir)
+    if failed:
+        raise AssertionError(
+            f"{len(failed)} cocotb test(s) failed on {where} with seed {seed}: "
+            f"{', '.join(failed)}\n{failure_excerpt(test_dir / 'sim.log')}\n"
+            f"log: {test_dir / 'sim.log'}\n"
+            f"reproduce: {reproduce}")
+    return test_dir
+
+
+def run_folder(block, name, testcase, seed, *, out_folder):
+    """Where a test runs: ``build/tb/<block>/<name>/<testcase>-<seed>/``, or, when the
+    environment's ``ITS_TB_OUT`` names a folder (``its regress``), ``<out_folder>/<name>/
+    <testcase>-<seed>/`` in it (``out_folder`` ``""``: straight in it)."""
+    root = os.environ.get("ITS_TB_OUT")
+    base = BUILD_ROOT / block if root is None else Path(root) / out_folder
+    return base / name / f"{testcase}-{seed}"
+
+
+def reproduce_command(test_file, testcase, name, seed, *, random, all_policies=False):
+    """The command that runs one test (``random``: of ``test_random``, else of
+    ``test_directed``) on parameter set ``name`` with one seed again (``all_policies``:
+    with ``--all-policies``, which a test outside the default set needs)."""
+    kind = "test_random" if random else "test_directed"
+    return (f".venv/bin/pytest '{test_file}::{kind}[{testcase}-{name}-seed{seed}]' "
+            f"--seed {seed}" + (" --all-policies" if all_policies else ""))
 
 
 def failing_tests(results):

@@ -70,11 +70,13 @@ from sim.model import ItsModel, Packet
 
 from .monitors import high, watch
 
-__all__ = ["ItsScoreboard", "ScoreboardError", "format_packet", "READ_RULES"]
+__all__ = ["Scoreboard", "ItsScoreboard", "ScoreboardError", "format_packet", "READ_RULES",
+           "WORD", "register_accesses"]
 
 _READ, _ACCEPT, _DECIDE, _RETIRE, _WRITE = range(5)
 """Order of the monitors' events within one cycle."""
-_WORD = (1 << 32) - 1
+WORD = (1 << 32) - 1
+"""The bits of a 32-bit register word."""
 _MAPPING_COMMANDS = {Cmd.MAPD, Cmd.MAPC, Cmd.MAPTI, Cmd.MAPI, Cmd.MOVI, Cmd.DISCARD}
 """Commands that change a mapping: the executor holds the translator for them."""
 
@@ -110,7 +112,7 @@ def _read_rules():
         if name == "GITS_CACHE_CTL":  # Invalidate: reads 1 while under way
             mask &= ~CacheCtl.const({"invalidate": 1}).as_value().value
         for word in range(register.width // 32):
-            rules[register.offset + 4 * word] = ((mask >> 32 * word) & _WORD, when)
+            rules[register.offset + 4 * word] = ((mask >> 32 * word) & WORD, when)
     return rules
 
 
@@ -132,7 +134,124 @@ class ScoreboardError(AssertionError):
     """The RTL and the reference model disagreed (the message lists how)."""
 
 
-class ItsScoreboard:
+def register_accesses(addr, data, strobes):
+    """A 64-bit register-bus write as ``[(offset, value, size)]``: one 64-bit write, or
+    the 32-bit halves its byte strobes select."""
+    if strobes == 0xFF:
+        return [(addr, data, 8)]
+    return [(addr + 4 * half, (data >> 32 * half) & WORD, 4)
+            for half, lanes in enumerate((0x0F, 0xF0)) if strobes & lanes]
+
+
+class Scoreboard:
+    """What a scoreboard's monitors and checks share: events applied to the model in
+    cycle order, mismatches, listeners.
+
+    A monitor posts what it saw as an action (:meth:`_post`) with its cycle and its
+    place in the cycle; once every monitor of the clock edge has run (the read-only
+    phase), :meth:`apply` runs the actions in that order.
+
+    Parameters
+    ----------
+    dut : cocotb handle
+    params : ItsParams
+    log : logging.Logger
+    max_reports : int
+        Mismatches logged in full; later ones are only counted.
+
+    Members
+    -------
+    mismatches : list of str
+    listeners : list of callable
+        Called as ``listener(kind, *details)`` (coverage).
+    """
+
+    name = "scoreboard"
+    """How :meth:`check`'s message starts."""
+
+    def __init__(self, dut, params, log, *, max_reports=10):
+        self.dut = dut
+        self.clock = dut.clk
+        self.params = params
+        self.log = log
+        self.max_reports = max_reports
+        self.mismatches = []
+        self.listeners = []
+        self._events = []
+        self._sequence = 0
+        self._flush_pending = False
+
+    def _watch_stream(self, scope, name, handler):
+        """Call ``handler(cycle, payload)`` on each transfer of stream ``name`` of ``scope``
+        (a stream without ``ready`` is always ready)."""
+        valid, payload = getattr(scope, f"{name}__valid"), getattr(scope, f"{name}__payload")
+        try:
+            ready = getattr(scope, f"{name}__ready")
+        except AttributeError:
+            ready = None
+        watch(self.clock, valid, lambda cycle: handler(cycle, int(payload.value)),
+              when=None if ready is None else lambda: high(ready))
+
+    def _post(self, cycle, order, action):
+        heapq.heappush(self._events, (cycle, order, self._sequence, action))
+        self._sequence += 1
+        if not self._flush_pending:
+            self._flush_pending = True
+            cocotb.start_soon(self._flush())
+
+    async def _flush(self):
+        # Every monitor of this clock edge has posted by the read-only phase.
+        await ReadOnly()
+        self._flush_pending = False
+        self.apply()
+
+    def apply(self):
+        """Apply the posted events to the model in order."""
+        while self._events:
+            *_, action = heapq.heappop(self._events)
+            action()
+
+    def _notify(self, kind, *details):
+        for listener in self.listeners:
+            listener(kind, *details)
+
+    @staticmethod
+    def _now():
+        return f"{get_sim_time('ns'):.0f} ns"
+
+    def _mismatch(self, text):
+        self.mismatches.append(text)
+        if len(self.mismatches) <= self.max_reports:
+            self.log.error("MISMATCH %s", text)
+        elif len(self.mismatches) == self.max_reports + 1:
+            self.log.error("more mismatches: only counted from now on")
+
+    def _left_over(self, packets_at_least):
+        """The problems besides the mismatches at the end of a test (the scoreboard's own)."""
+        raise NotImplementedError
+
+    def check(self, *, packets_at_least=0):
+        """The end of a test: every expectation met, no mismatch.
+
+        Parameters
+        ----------
+        packets_at_least : int
+            ITS packets that must have been compared.
+
+        Raises
+        ------
+        ScoreboardError
+            Listing what disagreed: the mismatches, then what :meth:`_left_over` finds.
+        """
+        self.apply()
+        problems = list(self.mismatches) + self._left_over(packets_at_least)
+        if problems:
+            raise ScoreboardError(f"{self.name}: " + "; ".join(problems[:20]) +
+                                  (f"; and {len(problems) - 20} more" if len(problems) > 20
+                                   else ""))
+
+
+class ItsScoreboard(Scoreboard):
     """Reference model, monitors and checker for one ITS.
 
     Parameters
@@ -174,26 +293,17 @@ class ItsScoreboard:
     """
 
     def __init__(self, dut, params, memory, log, *, max_reports=10):
-        self.dut = dut
-        self.clock = dut.clk
-        self.params = params
-        self.log = log
-        self.max_reports = max_reports
+        super().__init__(dut, params, log, max_reports=max_reports)
         self.model = ItsModel(params, memory, auto_execute=False)
         n = params.num_redistributors
         self.expected = [deque() for _ in range(n)]
         self.actual = [deque() for _ in range(n)]
         self.compared = [0] * n
-        self.mismatches = []
         self.commands = []
         self.msis = Counter()
         self.queries = Counter()
         self.irq_pulses = 0
         self.overtaken = 0
-        self.listeners = []
-        self._events = []
-        self._sequence = 0
-        self._flush_pending = False
         self._reads = deque()                # (cycle, address, model word, settled)
         self._query_expected = deque()       # (time, Translation) of the query port
         self._query_actual = deque()
@@ -220,35 +330,9 @@ class ItsScoreboard:
         watch(clock, regs.bus__r_stb, self._register_read)
         watch(clock, dut.error_irq, self._irq)
 
-    def _watch_stream(self, scope, name, handler):
-        """Call ``handler(cycle, payload)`` on each transfer of stream ``name`` of ``scope``
-        (a stream without ``ready`` is always ready)."""
-        valid, payload = getattr(scope, f"{name}__valid"), getattr(scope, f"{name}__payload")
-        try:
-            ready = getattr(scope, f"{name}__ready")
-        except AttributeError:
-            ready = None
-        watch(self.clock, valid, lambda cycle: handler(cycle, int(payload.value)),
-              when=None if ready is None else lambda: high(ready))
-
-    def _post(self, cycle, order, action):
-        heapq.heappush(self._events, (cycle, order, self._sequence, action))
-        self._sequence += 1
-        if not self._flush_pending:
-            self._flush_pending = True
-            cocotb.start_soon(self._flush())
-
-    async def _flush(self):
-        # Every monitor of this clock edge has posted by the read-only phase.
-        await ReadOnly()
-        self._flush_pending = False
-        self.apply()
-
     def apply(self):
         """Apply the posted events to the model in order; compare what can be compared."""
-        while self._events:
-            *_, action = heapq.heappop(self._events)
-            action()
+        super().apply()
         for rd in range(len(self.expected)):
             self._compare(rd)
 
@@ -432,14 +516,10 @@ class ItsScoreboard:
         regs = self.dut.regs
         addr, data, strobes = (int(regs.bus__addr.value), int(regs.bus__w_data.value),
                                int(regs.bus__w_strb.value))
-        if strobes == 0xFF:
-            accesses = [(addr, data, 8)]
-        else:
-            accesses = [(addr + 4 * half, (data >> 32 * half) & _WORD, 4)
-                        for half, lanes in enumerate((0x0F, 0xF0)) if strobes & lanes]
-            if any(strobes & lanes not in (0, lanes) for lanes in (0x0F, 0xF0)):
-                self._mismatch(f"cycle {cycle}: register write at {addr:#x} with byte strobes "
-                               f"{strobes:#04x}: the model takes 32- and 64-bit writes only")
+        accesses = register_accesses(addr, data, strobes)
+        if any(strobes & lanes not in (0, lanes) for lanes in (0x0F, 0xF0)):
+            self._mismatch(f"cycle {cycle}: register write at {addr:#x} with byte strobes "
+                           f"{strobes:#04x}: the model takes 32- and 64-bit writes only")
 
         def write():
             for offset, value, size in accesses:
@@ -475,20 +555,9 @@ class ItsScoreboard:
 
     # -- checks -----------------------------------------------------------------------------
 
-    def _notify(self, kind, *details):
-        for listener in self.listeners:
-            listener(kind, *details)
-
     @staticmethod
     def _error_name(code):
         return code.name if isinstance(code, CmdError) else f"{code:#08x}"
-
-    def _mismatch(self, text):
-        self.mismatches.append(text)
-        if len(self.mismatches) <= self.max_reports:
-            self.log.error("MISMATCH %s", text)
-        elif len(self.mismatches) == self.max_reports + 1:
-            self.log.error("more mismatches: only counted from now on")
 
     def _compare(self, rd):
         expected, actual = self.expected[rd], self.actual[rd]
@@ -553,12 +622,12 @@ class ItsScoreboard:
             raise ScoreboardError(f"register read at {offset:#x}: the register bus read "
                                   f"{addr:#x}")
         answered = (offset == REG["GITS_QUERY_RESULT"] and
-                    unpack(QueryResponse, value & _WORD)["done"])
+                    unpack(QueryResponse, value & WORD)["done"])
         for index in range(size // 4):
             word_offset = offset + 4 * index
-            got = (value >> 32 * index) & _WORD
-            want = (word >> 8 * (word_offset - addr)) & _WORD
-            mask, when = READ_RULES.get(word_offset, (_WORD, "always"))
+            got = (value >> 32 * index) & WORD
+            want = (word >> 8 * (word_offset - addr)) & WORD
+            mask, when = READ_RULES.get(word_offset, (WORD, "always"))
             if when is None or (when == "settled" and (not settled or
                                                        word_offset in self._tainted)):
                 continue
@@ -571,17 +640,10 @@ class ItsScoreboard:
                                f"{word_offset:#x} (bus cycle {cycle}): RTL {got:#010x}, model "
                                f"{want:#010x} (compared bits {mask:#010x})")
 
-    def check(self, *, packets_at_least=0):
-        """The end of a test: every queue empty, as many error pulses as the model, no
-        mismatch.
-
-        Raises
-        ------
-        ScoreboardError
-            Listing what disagreed.
-        """
-        self.apply()
-        problems = list(self.mismatches)
+    def _left_over(self, packets_at_least):
+        """What is left at the end of a test: queues not empty, error pulses the model
+        did not give, fewer than ``packets_at_least`` packets compared (:meth:`check`)."""
+        problems = []
         for rd in range(len(self.expected)):
             if self.expected[rd]:
                 first, time = self._describe(self.expected[rd][0])
@@ -616,7 +678,4 @@ class ItsScoreboard:
                       len(self.commands),
                       dict((reason.name, count) for reason, count in self.msis.items()),
                       self.overtaken, len(self.mismatches))
-        if problems:
-            raise ScoreboardError("scoreboard: " + "; ".join(problems[:20]) +
-                                  (f"; and {len(problems) - 20} more" if len(problems) > 20
-                                   else ""))
+        return problems

@@ -20,19 +20,10 @@ Tests are ``async def run_<name>(dut, ...)``; the pytest entry at the bottom bui
 Verilog once and runs each test through cocotb's runner, as tb/its does.
 """
 
-import json
-import logging
-import os
 import random
-import re
-import warnings
-from dataclasses import asdict
-from pathlib import Path
 
 import cocotb
-from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
-from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster
 
 from hw.gicr.layouts import (
     MIN_LPI_ID_BITS, SPURIOUS_INTID, GicrCtlr, GicrPendbaser, GicrPropbaser, GicrTyper,
@@ -42,27 +33,19 @@ from hw.gicr.regmap import IIDR_VALUE, PIDR2_VALUE, REG as GICR
 from hw.its.layouts import LPI_BASE, Cmd, GicOp
 from hw.its.params import ItsParams
 from sim.commands import pack, unpack
-from sim.driver import ItsDriver
 from sim.gicr_driver import RedistributorDriver, pending_table_bytes, property_table_bytes
 from sim.gicr_model import rd_frame
 
-from tb.common.axi_memory import AxiMemory, WriteFaultMemory
-from tb.common.build import BUILD_ROOT, CLOCK_PERIOD_NS, build, failure_excerpt, run
+from tb.common.build import build, reproduce_command, run_folder, run_testcase
 from tb.common.itsbus import CocotbItsBus, RegisterAccessError
 from tb.common.monitors import cycle_now, high
-from tb.common.pause import PauseDriver, cycle_pause, heavy_pause, random_pause
+from tb.common.pause import cycle_pause, heavy_pause, random_pause
 from tb.common.scoreboard import ScoreboardError
-from tb.common.streams import PayloadBus, PayloadSource
+from tb.common.testbench import BaseTB, TIMEOUT_US, params_of_run, seed_of_run
 from tb.gic.coverage import GicCoverage
 from tb.gic.cpu import Cpu
 from tb.gic.scoreboard import GicScoreboard, ItsView
 
-warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"cocotbext\..*")
-warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"cocotb_bus\..*")
-
-MEM_BASE = 0x4000_0000
-"""The ITS driver's memory (tables, ring): compared with the model's at the end."""
-MEM_SIZE = 2 << 20
 PROP_BASE = 0x1000_0000
 """The LPI property table, shared by every redistributor (as Linux sets it up)."""
 PEND_BASE = 0x1100_0000
@@ -70,17 +53,6 @@ PEND_BASE = 0x1100_0000
 ID_BITS = 14
 """GICR_PROPBASER.IDbits + 1: LPIs 8192..16383 (a pending-table scan reads 128 doublewords)."""
 DEFAULT_PRIORITY = 0xA0
-TIMEOUT_US = 20_000
-
-
-def gic_params():
-    """The ItsParams of this simulator run (from the pytest entry, via ``GIC_PARAMS``)."""
-    return ItsParams(**json.loads(os.environ["GIC_PARAMS"]))
-
-
-def seed_of_run():
-    """The seed of this run (``--seed`` / ``SEED``), which the runner passes to cocotb."""
-    return int(os.environ.get("GIC_SEED", "1"))
 
 
 def pend_base(rd):
@@ -93,21 +65,15 @@ def config(priority, enable=True):
     return pack(LpiConfig, enable=int(enable), priority=priority >> 2)
 
 
-class TB:
-    """Clock, reset, bus models, CPUs and scoreboard around the ``gic`` Verilog.
+class TB(BaseTB):
+    """CPUs, redistributor drivers, scoreboard and coverage around the ``gic`` Verilog, on
+    :class:`~tb.common.testbench.BaseTB`'s clock, reset and bus models.
 
     Parameters
     ----------
     dut : cocotb handle
-    seed : int or None
-        Seeds every random choice of the testbench; default: cocotb's seed of the test.
-    idle_inserter, backpressure_inserter : callable of random.Random, or None
-        Pause generators (``tb.common.pause``) for the streams the testbench drives and
-        those it takes.
-    latency : int
-        Memory latency in cycles.
-    reorder : bool
-        Memory answers different AXI IDs out of order.
+    seed, latency, reorder, idle_inserter, backpressure_inserter
+        As :class:`~tb.common.testbench.BaseTB` and its ``_pause_streams`` take them.
     cpu_delay, cpu_hold : (int, int)
         Cycles a CPU waits before acknowledging, and holds an interrupt.
     settle : bool
@@ -117,80 +83,33 @@ class TB:
     -------
     dut : ItsView
         The top level (the ITS parts' names resolve inside its ``its`` instance).
-    params : ItsParams
-    memory, model_memory : WriteFaultMemory
-        What the DUT's memory serves; the reference model's copy.
-    axil : AxiLiteMaster
-    axi_memory : AxiMemory
-    msi_source : PayloadSource
     cpus : list of Cpu
     scoreboard : GicScoreboard
     bus : CocotbItsBus
         The whole register space: ``bus.read_reg(rd_frame(n) + offset)`` reaches GICR_*.
     gicrs : list of RedistributorDriver
     coverage : GicCoverage
-    pauses : PauseDriver
+
+    and :class:`~tb.common.testbench.BaseTB`'s.
     """
+
+    idle_cycles = 20
 
     def __init__(self, dut, *, seed=None, idle_inserter=None, backpressure_inserter=None,
                  latency=4, reorder=False, cpu_delay=(0, 6), cpu_hold=(0, 20), settle=True):
+        super().__init__(dut, name="gic", seed=seed, latency=latency, reorder=reorder)
         self.dut = ItsView(dut)
-        self.params = gic_params()
-        self.seed = seed_of_run() if seed is None else seed
-        self.rng = random.Random(cocotb.RANDOM_SEED if seed is None else seed)
-        self.log = logging.getLogger("cocotb.tb")
-        self.log.setLevel(logging.INFO)
-        for noisy in ("cocotb.gic", "cocotb.gic.axil_", "cocotb.gic.axi_"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
-        self.log.info("SEED=%d (this test's: %d), parameters %s", self.seed,
-                      cocotb.RANDOM_SEED, self.params)
-        self.memory = WriteFaultMemory()
-        self.model_memory = WriteFaultMemory()
-        cocotb.start_soon(Clock(dut.clk, CLOCK_PERIOD_NS, unit="ns").start())
-        dut.rst.value = 1
-        for name in ("msi__valid", "msi__payload", "query__valid", "query__payload",
-                     "translater_device_id"):
-            getattr(dut, name).value = 0
         dut.query_resp__ready.value = 1     # the query port is tb/its's business
-        clock, reset = dut.clk, dut.rst
-        self.axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "axil_"), clock, reset)
-        self.axi_memory = AxiMemory(AxiBus.from_prefix(dut, "axi_"), clock, reset, self.memory,
-                                    latency=latency, reorder=reorder,
-                                    rng=random.Random(self.rng.random()))
-        self.msi_source = PayloadSource(PayloadBus.from_prefix(dut, "msi_"), clock, reset)
-        self.msi_source.queue_occupancy_limit = 4
         n = self.params.num_redistributors
-        self.cpus = [Cpu(dut, rd, clock, rng=random.Random(self.rng.random()), delay=cpu_delay,
-                         hold=cpu_hold) for rd in range(n)]
+        self.cpus = [Cpu(dut, rd, dut.clk, rng=random.Random(self.rng.random()),
+                         delay=cpu_delay, hold=cpu_hold) for rd in range(n)]
         self.scoreboard = GicScoreboard(dut, self.params, self.model_memory, self.log)
         self.coverage = GicCoverage(self.scoreboard, lpi_cache=LPI_CACHE)
-        self.pauses = PauseDriver(clock)
         self._pause_streams(idle_inserter, backpressure_inserter)
         self.bus = CocotbItsBus(self, settle=settle)
         self.gicrs = [RedistributorDriver(self.bus, rd) for rd in range(n)]
 
-    def _pause_streams(self, idle_inserter, backpressure_inserter):
-        write, read = self.axil.write_if, self.axil.read_if
-        memory = self.axi_memory
-        idle = {"axil_aw": write.aw_channel, "axil_w": write.w_channel,
-                "axil_ar": read.ar_channel, "axi_r": memory.r, "axi_b": memory.b,
-                "msi": self.msi_source}
-        backpressure = {"axil_b": write.b_channel, "axil_r": read.r_channel,
-                        "axi_ar": memory.ar, "axi_aw": memory.aw, "axi_w": memory.w}
-        for inserter, streams in ((idle_inserter, idle), (backpressure_inserter, backpressure)):
-            if inserter is not None:
-                for name, stream in streams.items():
-                    self.pauses.add(name, stream, inserter(random.Random(self.rng.random())))
-
     # -- set-up and tear-down -----------------------------------------------------------------
-
-    async def reset(self):
-        """Reset the Gic; start the monitors."""
-        self.dut.rst.value = 1
-        await ClockCycles(self.dut.clk, 4)
-        self.dut.rst.value = 0
-        await ClockCycles(self.dut.clk, 2)
-        self.scoreboard.start()
 
     async def start(self, *, ptz=True, enable=True, pending=None, **driver_options):
         """Reset, then bring everything up as Linux does: the ITS (probe), each
@@ -218,9 +137,7 @@ class TB:
             self.fill(pend_base(rd), pending_table_bytes(ID_BITS), 0)
             for lpi in (pending or {}).get(rd, []):
                 self.set_pending_bit(rd, lpi)
-        options = dict(mem_base=MEM_BASE, mem_size=MEM_SIZE, ring_bytes=4096)
-        options.update(driver_options)
-        driver = ItsDriver(self.bus, **options)
+        driver = self.its_driver(**driver_options)
         await driver.probe()
         for rd, gicr in enumerate(self.gicrs):
             await gicr.wake()
@@ -250,21 +167,6 @@ class TB:
         for memory in (self.memory, self.model_memory):
             memory.write_int(addr, memory.read_int(addr, 1) | 1 << lpi % 8, 1)
 
-    def inject_error(self, addr, length, resp="SLVERR"):
-        """Make memory accesses to ``[addr, addr+length)`` fail, for the DUT and the model."""
-        for memory in (self.memory, self.model_memory):
-            memory.inject_error(addr, length, resp)
-
-    def inject_write_error(self, addr, length, resp="SLVERR"):
-        """Make memory writes to ``[addr, addr+length)`` fail, for the DUT and the model."""
-        for memory in (self.memory, self.model_memory):
-            memory.inject_write_error(addr, length, resp)
-
-    def clear_errors(self):
-        """Remove every injected memory error."""
-        for memory in (self.memory, self.model_memory):
-            memory.clear_errors()
-
     def pending_in_table(self, rd, memory=None):
         """The LPIs marked in redistributor ``rd``'s pending table."""
         data = (memory or self.memory).read(pend_base(rd), pending_table_bytes(ID_BITS))
@@ -282,24 +184,14 @@ class TB:
             self.cpus[rd].unmask()
 
     def _busy(self):
+        """The ITS, a redistributor or a CPU has work, or a move is under way
+        (:meth:`wait_idle`)."""
         dut = self.dut
-        its = dut.its
-        return (not self.msi_source.idle() or high(dut.msi__valid)
-                or not high(its.translator.idle) or not high(its.executor.idle)
-                or not high(its.forwarder.idle)
+        return (self._its_busy() or high(dut.msi__valid)
                 or any(not high(getattr(dut, f"rd{rd}").idle)
                        or high(getattr(dut, f"rd{rd}").move_out__valid)
                        for rd in range(self.params.num_redistributors))
                 or not all(cpu.quiet() for cpu in self.cpus))
-
-    async def wait_idle(self, cycles=20):
-        """Wait until the ITS, the redistributors and the CPUs have had nothing to do for
-        ``cycles`` cycles."""
-        quiet = 0
-        edge = RisingEdge(self.dut.clk)
-        while quiet < cycles:
-            await edge
-            quiet = 0 if self._busy() else quiet + 1
 
     async def msis(self, pairs, *, idle=True):
         """Signal the MSIs ``[(device_id, event_id), ...]``; with ``idle``, wait until
@@ -335,14 +227,7 @@ class TB:
         except ScoreboardError as error:
             problems.insert(0, str(error))
         assert not problems, "; ".join(problems)
-        ours = self.memory.read(MEM_BASE, MEM_SIZE)
-        model = self.model_memory.read(MEM_BASE, MEM_SIZE)
-        if ours != model:
-            index = next(i for i, (a, b) in enumerate(zip(ours, model)) if a != b)
-            raise AssertionError(f"ITS memory differs from the model's from "
-                                 f"{MEM_BASE + index:#x}: RTL "
-                                 f"{ours[index & ~7:(index & ~7) + 8].hex()}, model "
-                                 f"{model[index & ~7:(index & ~7) + 8].hex()}")
+        self.check_memory()
         self.log.info("cycles simulated: %d; taken per CPU: %s", cycle_now(),
                       [len(cpu.taken) for cpu in self.cpus])
 
@@ -785,7 +670,7 @@ async def run_random_mix(dut):
     EnableLPIs off and on."""
     seed = seed_of_run()
     rng = random.Random(f"gic_random_mix-{seed}")
-    params = gic_params()
+    params = params_of_run()
     n = params.num_redistributors
     inserters = [None, None, random_pause, cycle_pause, heavy_pause]
     setting = dict(latency=rng.randint(1, 12), reorder=rng.random() < 0.5,
@@ -909,48 +794,23 @@ def build_folder(name="skip"):
                  (params, LPI_CACHE))
 
 
-def folder_of(name, testcase, seed):
-    """Where a test runs: ``build/tb/gic/<set>/<test>-<seed>/`` (or under ``ITS_TB_OUT``)."""
-    root = os.environ.get("ITS_TB_OUT")
-    base = BUILD_ROOT / "gic" if root is None else Path(root) / "gic"
-    return base / name / f"{testcase}-{seed}"
-
-
-def reproduce_command(testcase, name, seed):
-    """The command that runs one test with one seed again."""
-    kind = "test_random" if testcase in RANDOM else "test_directed"
-    return (f".venv/bin/pytest 'tb/gic/test_gic.py::{kind}[{testcase}-{name}-seed{seed}]' "
-            f"--seed {seed}")
-
-
 def run_cocotb(name, testcase, seed, *, waves=False, test_dir=None):
-    """Run cocotb test ``testcase`` (all its parametrized forms) on the ``name`` build.
+    """Run cocotb test ``testcase`` (all its parametrized forms) on the ``name`` build
+    (:func:`tb.common.build.run_testcase`).
 
     Returns
     -------
     Path
         The test's folder: ``results.xml``, ``sim.log``, and ``gic.fst`` with ``waves``
         (or ``WAVES=1``).
-
-    Raises
-    ------
-    AssertionError
-        Naming the failing tests, the log, the first mismatches and the command that
-        runs them again.
     """
-    test_dir = Path(test_dir or folder_of(name, testcase, seed))
-    build_dir = build_folder(name)
-    failed = run(build_dir, "gic", "tb.gic.test_gic", test_dir=test_dir, seed=seed,
-                 waves=waves, test_filter=rf"^tb\.gic\.test_gic\.{re.escape(testcase)}(/.*)?$",
-                 extra_env={"GIC_PARAMS": json.dumps(asdict(PARAM_SETS[name])),
-                            "GIC_SEED": str(seed)})
-    if failed:
-        raise AssertionError(
-            f"{len(failed)} cocotb test(s) failed on the Gic with seed {seed}: "
-            f"{', '.join(failed)}\n{failure_excerpt(test_dir / 'sim.log')}\n"
-            f"log: {test_dir / 'sim.log'}\n"
-            f"reproduce: {reproduce_command(testcase, name, seed)}")
-    return test_dir
+    return run_testcase(
+        build_folder(name), "gic", "tb.gic.test_gic", testcase, params=PARAM_SETS[name],
+        seed=seed, test_dir=test_dir or run_folder("gic", name, testcase, seed, out_folder="gic"),
+        where="the Gic",
+        reproduce=reproduce_command("tb/gic/test_gic.py", testcase, name, seed,
+                                    random=testcase in RANDOM),
+        waves=waves)
 
 
 def test_directed(testcase, policy, seed):

@@ -38,6 +38,7 @@ from hw.its.layouts import (
 from hw.its.walker import WalkRequest
 from sim.commands import unpack
 
+from tb.common.build import PARAMS_VARIABLE
 from tb.common.monitors import high, watch
 
 __all__ = ["COMMAND_OUTCOMES", "STREAMS", "CoverageCollector", "export", "summary"]
@@ -136,7 +137,7 @@ def _sample_axi(value):
 
 def _stream_bins():
     """Every stream the testbench pauses, with the GIC streams of this run's parameters."""
-    redistributors = json.loads(os.environ.get("ITS_PARAMS", "{}")).get("num_redistributors", 1)
+    redistributors = json.loads(os.environ.get(PARAMS_VARIABLE, "{}")).get("num_redistributors", 1)
     return STREAMS + [f"{kind}{rd}" for kind in ("gic", "ack") for rd in range(redistributors)]
 
 

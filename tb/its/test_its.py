@@ -21,17 +21,12 @@ test prints the command that runs it again.
 """
 
 import json
-import logging
-import os
 import random
 import time
-import warnings
 from pathlib import Path
 
 import cocotb
-from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
-from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster
 
 from hw.its.layouts import (
     CBASER_PAGE, COMMAND_BYTES, ENTRY_BYTES, ITT_ALIGN, LPI_BASE, BaserType, CacheCtl, Cmd, CmdError,
@@ -41,53 +36,28 @@ from hw.its.layouts import (
 from hw.its.params import ItsParams
 from hw.its.regmap import REG
 from sim.commands import encode_command, pack, unpack
-from sim.driver import ItsDriver, ItsStalled
+from sim.driver import ItsStalled
 
-from tb.common.axi_memory import AxiMemory, WriteFaultMemory
-from tb.common.build import CLOCK_PERIOD_NS
 from tb.common.itsbus import CocotbItsBus
-from tb.common.monitors import cycle_now, high
-from tb.common.pause import PauseDriver, cycle_pause, heavy_pause, random_pause
+from tb.common.monitors import cycle_now
+from tb.common.pause import cycle_pause, heavy_pause, random_pause
 from tb.common.redistributor import Redistributor
 from tb.common.scoreboard import ItsScoreboard
 from tb.common.streams import PayloadBus, PayloadSink, PayloadSource, PayloadTransaction
+from tb.common.testbench import BaseTB, TIMEOUT_US, params_of_run, seed_of_run
 from tb.its.coverage import CoverageCollector, export
 from tb.its.speed import MSIS, speed_scenario
 
-warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"cocotbext\..*")
-warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"cocotb_bus\..*")
 
-MEM_BASE = 0x4000_0000
-MEM_SIZE = 2 << 20
-TIMEOUT_US = 20_000
-"""No test runs longer than 20 ms of simulated time (2 million cycles)."""
-
-
-def its_params():
-    """The ItsParams of this simulator run (from the pytest entry, via ``ITS_PARAMS``)."""
-    return ItsParams(**json.loads(os.environ["ITS_PARAMS"]))
-
-
-def seed_of_run():
-    """The seed of this run (``--seed`` / ``SEED``), which the runner passes to cocotb."""
-    return int(os.environ.get("ITS_SEED", "1"))
-
-
-class TB:
-    """Clock, reset, bus models, scoreboard and coverage around the ``its`` Verilog.
+class TB(BaseTB):
+    """Redistributor models, query port, scoreboard and coverage around the ``its``
+    Verilog, on :class:`~tb.common.testbench.BaseTB`'s clock, reset and bus models.
 
     Parameters
     ----------
     dut : cocotb handle
-    seed : int
-        Seeds every random choice of the testbench (pauses, delays, reordering).
-    idle_inserter, backpressure_inserter : callable of random.Random, or None
-        Make the pause generators (``tb.common.pause``) of the streams the testbench
-        drives (idle cycles) and of those it takes (backpressure).
-    latency : int
-        Memory latency in cycles.
-    reorder : bool
-        Memory answers different AXI IDs out of order.
+    seed, latency, reorder, idle_inserter, backpressure_inserter
+        As :class:`~tb.common.testbench.BaseTB` and its ``_pause_streams`` take them.
     ack_delay : (int, int)
         Cycles a redistributor takes to acknowledge a SYNC.
     translater : bool
@@ -97,12 +67,7 @@ class TB:
 
     Members
     -------
-    params : ItsParams
-    memory, model_memory : sim.memory.Memory
-        What the DUT's memory model serves; the reference model's copy.
-    axil : AxiLiteMaster
-    axi_memory : AxiMemory
-    msi_source, query_source : PayloadSource
+    query_source : PayloadSource
     query_sink : PayloadSink
     redistributors : list of Redistributor
     received : list of list of Packet
@@ -110,40 +75,19 @@ class TB:
     scoreboard : ItsScoreboard
     bus : CocotbItsBus
     coverage : CoverageCollector
-    pauses : PauseDriver
+
+    and :class:`~tb.common.testbench.BaseTB`'s.
     """
 
     def __init__(self, dut, *, seed=None, idle_inserter=None, backpressure_inserter=None,
                  latency=4, reorder=False, ack_delay=(1, 20), translater=False, settle=True):
-        self.dut = dut
-        self.params = its_params()
-        self.seed = seed_of_run() if seed is None else seed
-        # cocotb derives each test's seed from the run's seed and the test's name.
-        self.rng = random.Random(cocotb.RANDOM_SEED if seed is None else seed)
-        self.log = logging.getLogger("cocotb.tb")
-        self.log.setLevel(logging.INFO)
-        for noisy in ("cocotb.its", "cocotb.its.axil_", "cocotb.its.axi_"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
-        self.log.info("SEED=%d (this test's: %d), parameters %s", self.seed,
-                      cocotb.RANDOM_SEED, self.params)
-        self.memory = WriteFaultMemory()
-        self.model_memory = WriteFaultMemory()
-        cocotb.start_soon(Clock(dut.clk, CLOCK_PERIOD_NS, unit="ns").start())
-        dut.rst.value = 1
-        for name in ("msi__valid", "msi__payload", "query__valid", "query__payload",
-                     "query_resp__ready", "translater_device_id"):
-            getattr(dut, name).value = 0
+        super().__init__(dut, name="its", seed=seed, latency=latency, reorder=reorder)
+        dut.query_resp__ready.value = 0
         for rd in range(self.params.num_redistributors):
             getattr(dut, f"gic__{rd}__ready").value = 0
             getattr(dut, f"ack__{rd}__valid").value = 0
             getattr(dut, f"ack__{rd}__payload").value = 0
         clock, reset = dut.clk, dut.rst
-        self.axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "axil_"), clock, reset)
-        self.axi_memory = AxiMemory(AxiBus.from_prefix(dut, "axi_"), clock, reset, self.memory,
-                                    latency=latency, reorder=reorder,
-                                    rng=random.Random(self.rng.random()))
-        self.msi_source = PayloadSource(PayloadBus.from_prefix(dut, "msi_"), clock, reset)
-        self.msi_source.queue_occupancy_limit = 4
         self.query_source = PayloadSource(PayloadBus.from_prefix(dut, "query_"), clock, reset)
         self.query_sink = PayloadSink(PayloadBus.from_prefix(dut, "query_resp_"), clock, reset)
         cocotb.start_soon(self._drain_query_answers())
@@ -153,26 +97,14 @@ class TB:
         self.redistributors = [
             Redistributor(dut, rd, clock, reset, self._on_packet, ack_delay=ack_delay,
                           rng=random.Random(self.rng.random())) for rd in range(n)]
-        self.pauses = PauseDriver(clock)
-        self._pause_streams(idle_inserter, backpressure_inserter)
+        self._pause_streams(
+            idle_inserter, backpressure_inserter,
+            idle={"query": self.query_source,
+                  **{f"ack{rd}": r.ack for rd, r in enumerate(self.redistributors)}},
+            backpressure={"query_resp": self.query_sink,
+                          **{f"gic{rd}": r.sink for rd, r in enumerate(self.redistributors)}})
         self.bus = CocotbItsBus(self, translater=translater, settle=settle)
         self.coverage = CoverageCollector(self)
-
-    def _pause_streams(self, idle_inserter, backpressure_inserter):
-        write, read = self.axil.write_if, self.axil.read_if
-        memory = self.axi_memory
-        idle = {"axil_aw": write.aw_channel, "axil_w": write.w_channel,
-                "axil_ar": read.ar_channel, "axi_r": memory.r, "axi_b": memory.b,
-                "msi": self.msi_source, "query": self.query_source,
-                **{f"ack{rd}": r.ack for rd, r in enumerate(self.redistributors)}}
-        backpressure = {"axil_b": write.b_channel, "axil_r": read.r_channel,
-                        "axi_ar": memory.ar, "axi_aw": memory.aw, "axi_w": memory.w,
-                        "query_resp": self.query_sink,
-                        **{f"gic{rd}": r.sink for rd, r in enumerate(self.redistributors)}}
-        for inserter, streams in ((idle_inserter, idle), (backpressure_inserter, backpressure)):
-            if inserter is not None:
-                for name, stream in streams.items():
-                    self.pauses.add(name, stream, inserter(random.Random(self.rng.random())))
 
     def _on_packet(self, rd, packet):
         self.received[rd].append(packet)
@@ -182,11 +114,7 @@ class TB:
 
     async def reset(self):
         """Reset the ITS; start the monitors."""
-        self.dut.rst.value = 1
-        await ClockCycles(self.dut.clk, 4)
-        self.dut.rst.value = 0
-        await ClockCycles(self.dut.clk, 2)
-        self.scoreboard.start()
+        await super().reset()
         self.coverage.start()
 
     async def start(self, *, cpus=None, **driver_options):
@@ -197,9 +125,7 @@ class TB:
         ItsDriver
         """
         await self.reset()
-        options = dict(mem_base=MEM_BASE, mem_size=MEM_SIZE, ring_bytes=4096)
-        options.update(driver_options)
-        driver = ItsDriver(self.bus, **options)
+        driver = self.its_driver(**driver_options)
         features = await driver.probe()
         assert features.device_bits == self.params.device_bits
         assert features.hcc == self.params.hcc
@@ -207,18 +133,11 @@ class TB:
         await driver.init_cpus(self.params.num_redistributors if cpus is None else cpus)
         return driver
 
-    async def wait_idle(self, cycles=30):
-        """Wait until the ITS is idle and every redistributor acknowledged its SYNCs."""
-        dut = self.dut
-        quiet = 0
-        edge = RisingEdge(dut.clk)
-        while quiet < cycles:
-            await edge
-            busy = (not self.msi_source.idle() or not self.query_source.idle()
-                    or not high(dut.translator.idle) or not high(dut.executor.idle)
-                    or not high(dut.forwarder.idle)
-                    or any(len(r.acks) < len(r.syncs) for r in self.redistributors))
-            quiet = 0 if busy else quiet + 1
+    def _busy(self):
+        """The ITS has work, a query is unanswered or a redistributor owes a SYNC's
+        acknowledge (:meth:`wait_idle`)."""
+        return (self._its_busy() or not self.query_source.idle()
+                or any(len(r.acks) < len(r.syncs) for r in self.redistributors))
 
     async def finish(self, driver=None, *, packets_at_least=1):
         """End a test: drain, check the scoreboard and the memory the ITS wrote, write
@@ -231,37 +150,16 @@ class TB:
         self.coverage.finish()
         export("coverage.yml")
         self.scoreboard.check(packets_at_least=packets_at_least)
-        ours = self.memory.read(MEM_BASE, MEM_SIZE)
-        model = self.model_memory.read(MEM_BASE, MEM_SIZE)
-        if ours != model:
-            index = next(i for i, (a, b) in enumerate(zip(ours, model)) if a != b)
-            raise AssertionError(f"memory differs from the model's from {MEM_BASE + index:#x}: "
-                                 f"RTL {ours[index & ~7:(index & ~7) + 8].hex()}, model "
-                                 f"{model[index & ~7:(index & ~7) + 8].hex()}")
+        self.check_memory()
         self.log.info("cycles simulated: %d", cycle_now())
 
     # -- helpers ------------------------------------------------------------------------------
-
-    def inject_error(self, addr, length, resp="SLVERR"):
-        """Make memory accesses to ``[addr, addr+length)`` fail, for the DUT and the model."""
-        self.memory.inject_error(addr, length, resp)
-        self.model_memory.inject_error(addr, length, resp)
-
-    def inject_write_error(self, addr, length, resp="SLVERR"):
-        """Make memory writes to ``[addr, addr+length)`` fail, for the DUT and the model."""
-        self.memory.inject_write_error(addr, length, resp)
-        self.model_memory.inject_write_error(addr, length, resp)
 
     async def arm_fetch_error(self, driver, resp="SLVERR"):
         """Make the next command the driver posts fail to fetch (from its CWRITER write)."""
         cwriter = unpack(GitsCwriter, await self.bus.read_reg(REG["GITS_CWRITER"]))
         slot = driver.ring_base + cwriter["offset"] * COMMAND_BYTES
         self.bus.before_cwriter.append(lambda: self.inject_error(slot, COMMAND_BYTES, resp))
-
-    def clear_errors(self):
-        """Remove every injected memory error."""
-        self.memory.clear_errors()
-        self.model_memory.clear_errors()
 
     def write_entry(self, addr, value):
         """Write an 8-byte table entry behind the ITS's back (both memories)."""
@@ -1022,7 +920,7 @@ async def run_random_mix(dut):
     invalidate and fail, with memory errors and disable windows in between."""
     seed = seed_of_run()
     rng = random.Random(f"random_mix-{seed}")
-    params = its_params()
+    params = params_of_run()
     inserters = [None, None, random_pause, cycle_pause, heavy_pause]
     config = dict(
         table=rng.choice(["flat", "two_level"]), page=rng.choice([4096, 16384, 65536]),
@@ -1187,13 +1085,7 @@ async def run_speed(dut):
 # ---------------------------------------------------------------------------------------------
 # pytest entry: one Verilog build per parameter set, each test run through cocotb's runner.
 
-import pytest  # noqa: E402  (the simulator's Python imports this module without running it)
-
-from dataclasses import asdict  # noqa: E402
-
-import re  # noqa: E402
-
-from tb.common.build import BUILD_ROOT, build, failure_excerpt, run  # noqa: E402
+from tb.common.build import build, reproduce_command, run_folder, run_testcase  # noqa: E402
 from tb.its.waves import write_its_save_file  # noqa: E402
 
 BASE_PARAMS = dict(device_bits=10, event_bits=14, id_bits=14, collection_bits=8, hcc=2,
@@ -1222,51 +1114,27 @@ def build_folder(policy):
     return build("its", policy, "its", lambda path: generate_verilog(params, path), params)
 
 
-def folder_of(policy, testcase, seed):
-    """Where a test runs: ``build/tb/its/<policy>/<test>-<seed>/`` (or under ``ITS_TB_OUT``)."""
-    root = os.environ.get("ITS_TB_OUT")
-    base = BUILD_ROOT / "its" if root is None else Path(root)
-    return base / policy / f"{testcase}-{seed}"
-
-
-def reproduce_command(testcase, policy, seed):
-    """The command that runs one test on one parameter set with one seed again."""
-    kind = "test_random" if testcase in RANDOM else "test_directed"
-    return (f".venv/bin/pytest 'tb/its/test_its.py::{kind}[{testcase}-{policy}-seed{seed}]' "
-            f"--seed {seed} --all-policies")
-
-
 def run_cocotb(policy, testcase, seed, *, waves=False, test_dir=None):
-    """Run cocotb test ``testcase`` (all its parametrized forms) on the ``policy`` build.
+    """Run cocotb test ``testcase`` (all its parametrized forms) on the ``policy`` build
+    (:func:`tb.common.build.run_testcase`).
 
     Returns
     -------
     Path
         The test's folder: ``results.xml``, ``sim.log``, ``coverage.yml``, and
         ``its.fst`` with its GTKWave save file ``its.gtkw`` with ``waves`` (or ``WAVES=1``).
-
-    Raises
-    ------
-    AssertionError
-        Naming the failing tests, the log, the first mismatches and the command that
-        runs them again.
     """
-    test_dir = Path(test_dir or folder_of(policy, testcase, seed))
     build_dir = build_folder(policy)
-    waves = waves or os.environ.get("WAVES", "0") not in ("", "0")
-    failed = run(build_dir, "its", "tb.its.test_its", test_dir=test_dir, seed=seed,
-                 waves=waves, test_filter=rf"^tb\.its\.test_its\.{re.escape(testcase)}(/.*)?$",
-                 extra_env={"ITS_PARAMS": json.dumps(asdict(PARAM_SETS[policy])),
-                            "ITS_SEED": str(seed)})
-    if waves:
-        write_its_save_file(test_dir, build_dir / "its.v", PARAM_SETS[policy].num_redistributors)
-    if failed:
-        raise AssertionError(
-            f"{len(failed)} cocotb test(s) failed on the {policy} build with seed {seed}: "
-            f"{', '.join(failed)}\n{failure_excerpt(test_dir / 'sim.log')}\n"
-            f"log: {test_dir / 'sim.log'}\n"
-            f"reproduce: {reproduce_command(testcase, policy, seed)}")
-    return test_dir
+    params = PARAM_SETS[policy]
+    return run_testcase(
+        build_dir, "its", "tb.its.test_its", testcase, params=params, seed=seed,
+        test_dir=test_dir or run_folder("its", policy, testcase, seed, out_folder=""),
+        where=f"the {policy} build",
+        reproduce=reproduce_command("tb/its/test_its.py", testcase, policy, seed,
+                                    random=testcase in RANDOM, all_policies=True),
+        waves=waves,
+        save_file=lambda folder: write_its_save_file(folder, build_dir / "its.v",
+                                                     params.num_redistributors))
 
 
 def test_directed(testcase, policy, seed):
