@@ -728,9 +728,9 @@ def _parser():
                            help="block RAM window for each other redistributor's pending "
                                 "table, 64 KiB apart, KiB, a power of two up to 64 (default 8: "
                                 "LPIs of up to 16 INTID bits)")
-    bitstream.add_argument("--lpi-cache", type=_count(1), default=16,
-                           help="LPI cache entries per redistributor (default 16; 4 makes the "
-                                "redistributors about half as big)")
+    bitstream.add_argument("--lpi-cache", type=_count(1), default=None,
+                           help="LPI cache entries per redistributor (default 4; 16 makes the "
+                                "redistributors about 60%% bigger)")
     bitstream.add_argument("--baud", type=_count(1), default=115200,
                            help="UART baud rate (default 115200)")
     bitstream.add_argument("--seed", type=_count(0), default=1, help="nextpnr seed (default 1)")

