@@ -319,7 +319,7 @@ _PHASES = (
     ("tim", "Packing IOs", "nextpnr: packing"),
     ("tim", "Running main analytical placer", "nextpnr: placing (analytical)"),
     ("tim", "Running simulated annealing placer", "nextpnr: placing (refinement)"),
-    ("tim", "Routing..", "nextpnr: routing"),
+    ("tim", "Routing globals", "nextpnr: routing"),
     ("tim", "Routing complete", "nextpnr: timing analysis, then ecppack"),
 )
 """The build's phases as its logs show them, in order."""
