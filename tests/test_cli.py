@@ -19,27 +19,10 @@ from hw.its.params import ItsParams
 from hw.its.regmap import REGISTERS
 from sim.cli import encodings_md, main, registers_md
 
+from demo_tables import priority, table_rows
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
-
-
-def table_rows(text, title):
-    """The body rows (lists of cell strings) of the rich table titled ``title``."""
-    lines = text.splitlines()
-    start = next(n for n, line in enumerate(lines) if title in line)
-    rows = []
-    for line in lines[start + 1:]:
-        if line.startswith("└"):
-            return rows
-        cells = [cell.strip() for cell in line.strip("│").split("│")]
-        if line.startswith("│") and cells[0]:       # not a wrapped continuation line
-            rows.append(cells)
-    raise AssertionError(f"table {title!r} has no end")
-
-
-def priority(lpi):
-    index = lpi - 8192
-    return 0x20 + 8 * ((7 * index + index // 4) % 24)
 
 
 def expected_round(cpus, devices, events, moved):
@@ -83,7 +66,7 @@ def test_demo_takes_every_msi_but_the_strays(capsys, target, msis, cpus, devices
     # The priority round, per CPU in the order taken (on the RTL with the cycle of each).
     taken, cycles, cpu = {}, {}, None
     for row in table_rows(out, "Priority round"):
-        cpu = int(row[0]) if row[0] else cpu
+        cpu = int(row[0])
         taken.setdefault(cpu, []).append((int(row[2]), int(row[3], 16)))
         if target == ["--no-waves"]:
             cycles.setdefault(cpu, []).append(int(row[4]))

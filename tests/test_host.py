@@ -22,6 +22,7 @@ from its_stand_in import LAST_MSI, SLVERR_BASE, ItsStandIn
 from sim.cli import main
 from sim.commands import pack
 from sim.gicr_driver import RedistributorDriver
+from demo_tables import priority, table_rows
 from sim.host import (BoardItsBus, BridgeClient, BridgeError, BridgeStatusError, BridgeTimeout,
                       board_memory, board_windows, simulate)
 
@@ -281,25 +282,6 @@ def test_board_memory_fix_works():
     assert board_memory(board_info(pending_window=16 * KIB, mem_bytes=512 * KIB), 17)
 
 
-def _rows(out, title):
-    """Cells of the body rows of the rich table titled ``title``."""
-    lines = out.splitlines()
-    start = next(n for n, line in enumerate(lines) if title in line)
-    rows = []
-    for line in lines[start + 1:]:
-        if line.startswith("└"):
-            return rows
-        if line.startswith("│"):
-            rows.append([cell.strip() for cell in line.strip("│").split("│")])
-    raise AssertionError(f"table {title!r} has no end")
-
-
-def priority(lpi):
-    """The demo's priority of LPI ``lpi``, as documented in sim/gicdemo.py."""
-    index = lpi - 8192
-    return 0x20 + 8 * ((7 * index + index // 4) % 24)
-
-
 def test_its_host_sim_brings_up_the_real_its(capsys):
     """End to end: `its host --sim` runs the unchanged drivers over the bridge on the board
     top: the ITS, 4 redistributors and the CPU stand-ins; every LPI taken once by the CPU
@@ -315,7 +297,7 @@ def test_its_host_sim_brings_up_the_real_its(capsys):
             "0x40020000, 0x40030000") in out
     assert "52 KiB of board memory at 0x40003000" in out
     # First round: device d event e -> LPI 8192 + d*EVENTS + e on CPU (d + e) mod 4.
-    first = {int(row[0]): row[2].split() for row in _rows(out, "First round")}
+    first = {int(row[0]): row[2].split() for row in table_rows(out, "First round")}
     for cpu in range(cpus):
         lpis = sorted(8192 + d * events + e for d in range(devices) for e in range(events)
                       if (d + e) % cpus == cpu)
@@ -324,9 +306,8 @@ def test_its_host_sim_brings_up_the_real_its(capsys):
     # Priority round: per CPU the first 6 events on it (here all of them), taken highest
     # priority first, then lowest INTID.
     taken = {}
-    cpu = None
-    for row in _rows(out, "Priority round"):
-        cpu = int(row[0]) if row[0] else cpu
+    for row in table_rows(out, "Priority round"):
+        cpu = int(row[0])
         taken.setdefault(cpu, []).append((int(row[2]), int(row[3], 16)))
     for cpu in range(cpus):
         lpis = [8192 + d * events + e for d in range(devices) for e in range(events)
