@@ -15,8 +15,9 @@
 Definitions. A cycle is one ITS clock. An MSI's *latency* is from the cycle it is
 presented on the MSI stream (its offer cycle, or the cycle after the MSI before it was
 accepted if that is later: back-to-back MSIs queue at the device, not in the ITS) to the
-cycle its SET packet reaches the redistributor's stream (its outcome leaves the
-translator, plus the forwarder's cycle); a command's latency is from the
+cycle after its outcome leaves the translator (a SET packet then waits a cycle in the
+forwarder's lpi FIFO, so it is on the redistributor's stream one cycle later at the
+earliest); a command's latency is from the
 cycle software starts the ``GITS_CWRITER`` write that posts it to the cycle it retires. The
 *total cycles* of a phase run from its first cycle to the last MSI outcome or command
 retirement. Errors are ``(TLM - RTL) / RTL``.
@@ -623,8 +624,10 @@ def summarize(params, comparisons, study, tlm_only=()):
     rtl_rate, tlm_rate, ratio = speedup(comparisons)
     summary = {
         "params": {name: getattr(params, name) for name in ItsParams.names()},
-        "latency_definition": "cycles from the MSI presented on the MSI stream to its SET "
-                              "packet on the redistributor's GIC stream",
+        "latency_definition": "cycles from the MSI presented on the MSI stream to the "
+                              "cycle after its outcome leaves the translator (a SET is on "
+                              "the redistributor's GIC stream one cycle later at the "
+                              "earliest)",
         "hit_msi_per_cycle": round(storm.accept_rate, 4),
         "hit_latency_cycles": statistics.median_low(storm.msi_latency),
         "miss_latency_cycles": {str(latency): miss for latency, _, miss in study["memory"]},
@@ -808,8 +811,9 @@ are in `build/bench/` and the figures in `build/bench/summary.json`.
 
 Parameters: {", ".join(f"{name}={value}" for name, value in params.items())}.
 Cycles are ITS clock cycles. An MSI's latency runs from the cycle it is presented on the
-MSI stream to the cycle its SET packet is on the redistributor's GIC stream; a command's
-from the start of the `GITS_CWRITER` write that posts it to its retirement. Memory: the
+MSI stream to the cycle after its outcome leaves the translator (a SET packet is on the
+redistributor's GIC stream one cycle later at the earliest, after the forwarder's lpi FIFO);
+a command's from the start of the `GITS_CWRITER` write that posts it to its retirement. Memory: the
 testbenches' AXI slave (`sim/rtlsim.Axi4SlaveModel`) with latency L, which the ITS sees
 as L + 1 cycles per read (its AXI master registers the address); one beat a cycle.
 
@@ -818,7 +822,7 @@ as L + 1 cycles per read (its AXI master registers the address); one beat a cycl
 | figure | value |
 |---|---|
 | MSIs accepted a cycle on translation-cache hits | {storm_rate} |
-| hit latency | {summary["hit_latency_cycles"]:g} cycles (accepted in *n*, out of the translator in *n* + 2, on the redistributor's stream in *n* + 3) |
+| hit latency | {summary["hit_latency_cycles"]:g} cycles (accepted in *n*, out of the translator in *n* + 2, on the redistributor's stream in *n* + 4) |
 | DTE + ITE miss latency, 3 + 2 (L + 1) + 1 | {", ".join(f"{v} at L={k}" for k, v in summary["miss_latency_cycles"].items())} cycles |
 | MSIs a cycle when every MSI misses (one walk at a time) | {", ".join(f"{v} at L={k}" for k, v in summary["cold_miss_msi_per_cycle"].items())} |
 {correlation_rows}

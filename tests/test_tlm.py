@@ -414,7 +414,7 @@ def test_hits_are_accepted_one_a_cycle_with_a_latency_of_3():
     workload = replace(workload, warmup=tuple(Msi(0, d, e) for d, e in events))
     result = tlm_phase(workload, mem_latency=4)
     assert result.accepts == list(range(50))
-    assert result.msi_latency == [3] * 50           # accepted n, out n + 2, RD n + 3
+    assert result.msi_latency == [3] * 50           # accepted n, out n + 2, RD n + 4
     assert result.hit_rate == 1.0 and result.cycles == 52
 
 

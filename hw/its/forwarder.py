@@ -7,7 +7,10 @@ from amaranth.lib.wiring import In, Out
 from .layouts import GicAck, GicOp, GicPacket, RoutedPacket
 from .params import ItsParams
 
-__all__ = ["Forwarder"]
+__all__ = ["Forwarder", "LPI_FIFO_DEPTH"]
+
+LPI_FIFO_DEPTH = 2
+"""Packets the FIFO on the forwarder's ``lpi`` input holds."""
 
 
 class Forwarder(wiring.Component):
@@ -84,7 +87,20 @@ class Forwarder(wiring.Component):
                 queue.r_en.eq(self.gic[rd].ready),
             ]
 
-        inputs = (self.lpi, self.cmd)
+        # The translator's packets wait in a FIFO whose ready (room) and valid are
+        # registers; what competes for the redistributors' queues is its head.
+        m.submodules.lpi_fifo = lpi_fifo = fifo.SyncFIFO(
+            width=data.Layout.cast(RoutedPacket).size, depth=LPI_FIFO_DEPTH)
+        lpi = stream.Signature(RoutedPacket).flip().create(path=("lpi_head",))
+        m.d.comb += [
+            lpi_fifo.w_data.eq(self.lpi.payload),
+            lpi_fifo.w_en.eq(self.lpi.valid),
+            self.lpi.ready.eq(lpi_fifo.w_rdy),
+            lpi.valid.eq(lpi_fifo.r_rdy),
+            lpi.payload.eq(lpi_fifo.r_data),
+            lpi_fifo.r_en.eq(lpi.ready),
+        ]
+        inputs = (lpi, self.cmd)
 
         # Whether each input's packet can go into its redistributor's queue now.
         # A redistributor number beyond the last one always has room: the packet is dropped.
@@ -101,11 +117,11 @@ class Forwarder(wiring.Component):
         cmd_first = Signal()     # who wins the next tie: 0 the translator, 1 the executor
         for port, o in zip(inputs, offer):
             m.d.comb += o.eq(port.valid & has_room(port))
-        tie = offer[0] & offer[1] & (self.lpi.payload.rd == self.cmd.payload.rd)
+        tie = offer[0] & offer[1] & (lpi.payload.rd == self.cmd.payload.rd)
         m.d.comb += [
             grant[0].eq(offer[0] & ~(tie & cmd_first)),
             grant[1].eq(offer[1] & ~(tie & ~cmd_first)),
-            self.lpi.ready.eq(grant[0]),
+            lpi.ready.eq(grant[0]),
             self.cmd.ready.eq(grant[1]),
         ]
         with m.If(tie):
@@ -126,7 +142,7 @@ class Forwarder(wiring.Component):
             with m.If(sync_sent):
                 m.d.sync += sync_pending[rd].eq(1)
 
-        m.d.comb += self.idle.eq(sync_pending == 0)
+        m.d.comb += self.idle.eq((sync_pending == 0) & ~lpi_fifo.r_rdy)
         for queue in queues:
             with m.If(queue.r_rdy):
                 m.d.comb += self.idle.eq(0)

@@ -43,6 +43,7 @@ from typing import NamedTuple
 from amaranth.lib import data
 
 from hw.its.executor import INVALIDATION, RECIPES, PacketWhen, RdCheck, Write
+from hw.its.forwarder import LPI_FIFO_DEPTH
 from hw.its.layouts import (
     CBASER_PAGE, COMMAND_BYTES, COMMAND_LAYOUTS, ENTRY_BYTES, ITT_ALIGN, LPI_BASE, PAGE_BYTES,
     CacheCtl, CmdError, CommandHeader, CollectionTableEntry, DeviceTableEntry, DropReason, GicOp,
@@ -143,8 +144,9 @@ class MsiOutcome(NamedTuple):
     accept : int
         Cycle it was accepted.
     out : int
-        Cycle its outcome left the translator (SET packet into the forwarder, drop report,
-        or query answer); the packet reaches the redistributor one cycle later.
+        Cycle its outcome left the translator (SET packet into the forwarder's lpi FIFO,
+        drop report, or query answer); a SET packet reaches the redistributor two cycles
+        later when nothing waits before it.
     status : DropReason
     hit : bool
         Answered by the translation cache.
@@ -359,7 +361,9 @@ class Forwarder(Module):
     """Routes packets of the translator and the executor to the redistributors.
 
     Each redistributor's FIFO takes one packet a cycle, which leaves the next cycle (the
-    redistributors are always ready). When the translator and the executor offer a packet
+    redistributors are always ready). The translator's packets come from the head of the
+    forwarder's lpi FIFO (the translator's :meth:`Translator._leave` keeps its room and
+    order). When the translator and the executor offer a packet
     for the same redistributor in the same cycle, they take turns (one tie-breaker for
     all redistributors, as ``hw/its/forwarder.Forwarder``); the loser offers again the
     next cycle. The executor announces its packet (:meth:`offer`) as soon as it knows the
@@ -515,6 +519,7 @@ class Translator(Module):
         self._frontier = 0              # earliest decision cycle of a queued outcome to come
         self._frontier_moves = False    # waiting for input: the frontier moves with time
         self._last_out = -1
+        self._lpi_accepts = collections.deque(maxlen=LPI_FIFO_DEPTH)
         self._in_lookup = False
         self._walk = None               # the walk in flight, until its outcome leaves
         self._walker_free = 0
@@ -888,7 +893,15 @@ class Translator(Module):
         if item.query is not None:
             item.query.succeed((out, status, decision.pintid, decision.rd))
         elif status is DropReason.OK:
-            out = self.forwarder.accept(decision.rd, out, Packet(GicOp.SET, decision.pintid))
+            # Into the forwarder's lpi FIFO, which has room once the packet LPI_FIFO_DEPTH
+            # before this one went on; the forwarder sees it from the next cycle.
+            # It competes from the next cycle, once the packet before it went on.
+            lpi_accepts = self._lpi_accepts
+            if len(lpi_accepts) == LPI_FIFO_DEPTH:
+                out = max(out, lpi_accepts[0] + 1)
+            competes = max(out + 1, lpi_accepts[-1] + 1) if lpi_accepts else out + 1
+            lpi_accepts.append(self.forwarder.accept(decision.rd, competes,
+                                                     Packet(GicOp.SET, decision.pintid)))
             stats = self.model.stats
             stats["MSI_TRANSLATED"] = (stats["MSI_TRANSLATED"] + 1) % _COUNTER_MODULUS
         else:

@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from hw.its.forwarder import Forwarder
+from hw.its.forwarder import LPI_FIFO_DEPTH, Forwarder
 from hw.its.layouts import GicOp
 from hw.its.params import ItsParams
 
@@ -93,8 +93,11 @@ def test_slow_rd_does_not_block_others():
 
     async def sender(ctx):
         await stream_put_many(ctx, dut.lpi, to_rd0 + to_rd1)
-        # A third packet for RD 0 waits: its FIFO holds two and RD 0 takes none.
-        ctx.set(dut.lpi.payload, routed(0, GicOp.SET, lpi=8300))
+        # A third packet for RD 0 waits at the head of the lpi input's FIFO (RD 0's queue
+        # holds two and RD 0 takes none); the FIFO takes one more, then lpi is not ready.
+        await stream_put_many(ctx, dut.lpi, [routed(0, GicOp.SET, lpi=8300 + n)
+                                             for n in range(LPI_FIFO_DEPTH)])
+        ctx.set(dut.lpi.payload, routed(0, GicOp.SET, lpi=8400))
         ctx.set(dut.lpi.valid, 1)
         for _ in range(5):
             await ctx.tick()
@@ -123,6 +126,29 @@ def test_latency_one_cycle():
         ctx.set(dut.cmd.valid, 0)
         assert ctx.get(dut.gic[2].valid)
         assert ctx.get(dut.gic[2].payload.op) == GicOp.INVALL
+
+    run_sim(dut, testbench)
+
+
+def test_lpi_latency_two_cycles():
+    """A translated packet goes through the lpi input's FIFO: accepted on cycle n, offered
+    to its redistributor on cycle n + 2; lpi stays ready while the FIFO has room."""
+    dut = Forwarder(PARAMS)
+
+    async def testbench(ctx):
+        ctx.set(dut.gic[1].ready, 1)
+        ctx.set(dut.lpi.payload, routed(1, GicOp.SET, lpi=8200))
+        ctx.set(dut.lpi.valid, 1)
+        assert ctx.get(dut.lpi.ready)
+        await ctx.tick()
+        ctx.set(dut.lpi.valid, 0)
+        assert not ctx.get(dut.gic[1].valid)
+        assert not ctx.get(dut.idle)
+        await ctx.tick()
+        assert ctx.get(dut.gic[1].valid)
+        assert ctx.get(dut.gic[1].payload.lpi) == 8200
+        await ctx.tick()
+        assert ctx.get(dut.idle)
 
     run_sim(dut, testbench)
 
