@@ -193,7 +193,7 @@ def test_progress_says_each_phase_once_in_order(tmp_path):
         rpt.write_text("2. Executing SYNTH_LATTICE pass.\n2.46. Executing ABC9 pass.\n")
         time.sleep(0.2)
         assert phases() == ["yosys: synthesis", "yosys: technology mapping (ABC9)"]
-        # No "analytical placer" line: placing (refinement) follows packing directly.
+        # No "Static placer" line: placing (refinement) follows packing directly.
         tim.write_text("Info: Packing IOs..\nInfo: Running simulated annealing placer\n")
         time.sleep(0.2)
     assert phases() == ["yosys: synthesis", "yosys: technology mapping (ABC9)",

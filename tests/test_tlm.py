@@ -32,7 +32,7 @@ from sim.rtlsim import run_sim
 from sim.tlm.bus import TlmBus
 from sim.tlm.its import Cache, TlmIts
 from sim.tlm.kernel import Clock, Fifo, Kernel, Wait
-from sim.tlm.memory import MemoryTarget
+from sim.tlm.memory import READ_REGISTERS, MemoryTarget
 from sim.workloads import WORKLOADS, Msi, Workload, make
 
 PARAMS = ItsParams(device_bits=8, event_bits=8, id_bits=14, collection_bits=8, hcc=2,
@@ -114,11 +114,11 @@ def test_memory_latency_bandwidth_and_round_robin():
     target = MemoryTarget(Kernel(), memory, latency=4, read_clients=3)
     one, burst, behind, faulty = run_reads(target, [
         (10, 2, 0x1000, 1), (20, 0, 0x3000, 4), (21, 1, 0x1000, 1), (40, 1, 0x2000, 1)])
-    # L + 1 from acceptance to data (the AXI master registers the address).
-    assert (one.accepted, one.first, one.data) == (10, 15, [0x1234])
+    # L + 2 from acceptance to data (the AXI master registers the request, then AR).
+    assert (one.accepted, one.first, one.data) == (10, 16, [0x1234])
     # One doubleword a cycle on the read channel: the single read waits for the burst.
-    assert (burst.first, burst.last) == (25, 28)
-    assert behind.first == 29
+    assert (burst.first, burst.last) == (26, 29)
+    assert behind.first == 30
     assert faulty.data == [None] and faulty.error
     # Same-cycle requests are granted one a cycle, round robin from the last winner (1).
     target = MemoryTarget(Kernel(), memory, latency=4, read_clients=3)
@@ -420,10 +420,10 @@ def test_hits_are_accepted_one_a_cycle_with_a_latency_of_3():
 
 @pytest.mark.parametrize("latency", [1, 4, 16])
 def test_miss_latency_is_its_memory_round_trips_plus_3(latency):
-    """Each read: L + 1 cycles (AXI master + slave); a miss leaves 3 cycles after it is
+    """Each read: L + 2 cycles (AXI master + slave); a miss leaves 3 cycles after it is
     accepted plus its reads; a DTE + ITE miss, an ITE miss (device cached) and a miss that
     also reads the collection table (ICID >= hcc)."""
-    trip = latency + 1
+    trip = latency + READ_REGISTERS
     workload = simple_workload([Msi(0, 0, 0), Msi(200, 0, 1), Msi(400, 1, 5)],
                                icid=lambda d, e: 3 if (d, e) == (1, 5) else 0)
     workload = replace(workload, collections=((3, 1),))
@@ -439,7 +439,7 @@ def test_hits_under_a_miss_do_not_wait_for_it():
     msis = [Msi(0, 1, 0)] + [Msi(0, *events[n % 4]) for n in range(5)] + [Msi(0, 2, 0)]
     workload = replace(simple_workload(msis), warmup=tuple(Msi(0, d, e) for d, e in events))
     result = tlm_phase(workload, mem_latency=8)
-    trip = 9
+    trip = 8 + READ_REGISTERS
     miss_out = 3 + 2 * trip                 # the DTE + ITE miss accepted at 0 leaves then
     assert result.accepts == list(range(7))
     assert result.msi_latency[:6] == [miss_out + 1] + [3] * 5
@@ -451,9 +451,10 @@ def test_hits_under_a_miss_do_not_wait_for_it():
 
 @pytest.mark.parametrize("latency", [4, 10])
 def test_command_costs_follow_the_executor_steps(latency):
-    """Back to back: an INT reads the DTE and the ITE (7 + 2 trips), a MAPTI reads the DTE
-    and writes the ITE (8 + 2 trips)."""
-    trip = latency + 1
+    """Back to back: an INT reads the DTE and the ITE (7 + 2 read trips), a MAPTI reads the
+    DTE and writes the ITE (8 + a read trip + a write trip)."""
+    trip = latency + READ_REGISTERS
+    write_trip = latency + 1
     workload = make("command_stream", PARAMS, scale=32, batch=200, every=1000)
     assert len(workload.posts) == 1         # all posted at cycle 0: latency = retire cycle
     retires = tlm_phase(workload, mem_latency=latency).command_latency
@@ -462,7 +463,7 @@ def test_command_costs_follow_the_executor_steps(latency):
     for n in range(1, len(commands)):
         if commands[n] == commands[n - 1]:
             gaps[commands[n]].append(retires[n] - retires[n - 1])
-    assert set(gaps[Cmd.MAPTI]) == {8 + 2 * trip}
+    assert set(gaps[Cmd.MAPTI]) == {8 + trip + write_trip}
     # An INT's reads may also wait behind the command fetch's four-beat bursts.
     assert min(gaps[Cmd.INT]) == 7 + 2 * trip
 
@@ -545,7 +546,7 @@ def test_bench_writes_summary_plots_and_report(tmp_path):
                 "tlm_max_error_pct", "tlm_speedup"):
         assert key in summary
     assert summary["hit_msi_per_cycle"] == 1.0 and summary["hit_latency_cycles"] == 3
-    assert summary["miss_latency_cycles"]["4"] == 3 + 2 * 5 + 1
+    assert summary["miss_latency_cycles"]["4"] == 3 + 2 * (4 + READ_REGISTERS) + 1
     for name in ("summary.json", "tcache.png", "memory_latency.png", "tables.png"):
         assert (tmp_path / name).stat().st_size > 0
     text = (tmp_path / "performance.md").read_text()

