@@ -443,8 +443,9 @@ def test_hits_under_a_miss_do_not_wait_for_it():
     miss_out = 3 + 2 * trip                 # the DTE + ITE miss accepted at 0 leaves then
     assert result.accepts == list(range(7))
     assert result.msi_latency[:6] == [miss_out + 1] + [3] * 5
-    # The second miss (accepted at 6) walks from the cycle after the first one left.
-    walk = miss_out + 1
+    # The second miss (accepted at 6) walks from two cycles after the first one left (the
+    # walker is free once the first one's fills are applied, the cycle after it left).
+    walk = miss_out + 2
     assert result.msi_latency[6] == walk + 2 + 2 * trip + 1 - 6
     assert result.hits == 5
 

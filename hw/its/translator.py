@@ -112,6 +112,8 @@ class Translator(wiring.Component):
     Invalidation (``inval``, always ready): the request is applied to both
     caches at the end of the cycle it is offered, so a look-up from the next
     cycle on sees it; a fill of a walk that started before it is dropped.
+    A walk's fills are applied at the end of the cycle after its outcome is taken (so a
+    look-up two cycles after it sees them); the walker takes no request in that cycle.
     While ``enabled`` is 0 both caches are invalidated in every cycle.
     The executor holds (``hold`` = 1: no MSI or query is accepted), waits for
     ``idle``, changes the tables, invalidates, then releases ``hold``.
@@ -320,14 +322,20 @@ class Translator(wiring.Component):
         # A hit (or DISABLED) goes into the queue; a miss to the walker, which takes a
         # request only when idle. A request it has not taken may be withdrawn: the walk in
         # flight filled the cache and the look-up now hits.
+        # The caches are filled in the cycle after a walk's outcome is taken (from registers);
+        # the walker takes no request in that cycle, so a look-up that would walk for the
+        # same key waits a cycle and hits instead.
+        fill_pending = Signal()
+        walker_free = Signal()
         m.d.comb += [
-            walker.request.valid.eq(lookup_valid & needs_walk & ~query_waits),
+            walker_free.eq(walker.request.ready & ~fill_pending),
+            walker.request.valid.eq(lookup_valid & needs_walk & ~query_waits & ~fill_pending),
             walker.request.payload.device_id.eq(device_id),
             walker.request.payload.event_id.eq(event_id),
             walker.request.payload.dte_cached.eq(device_hit),
             walker.request.payload.dte.eq(dcache.lookup.value),
             lookup_advance.eq(lookup_valid & ~query_waits &
-                              Mux(needs_walk, walker.request.ready, queue.w_rdy)),
+                              Mux(needs_walk, walker_free, queue.w_rdy)),
             queue.w_en.eq(lookup_advance & ~needs_walk),
             queue.w_data.eq(decision),
         ]
@@ -413,7 +421,8 @@ class Translator(wiring.Component):
         walk_done = walker.result.valid & walker.result.ready
         with m.If(walk_done):
             m.d.sync += walking_query.eq(0)
-        m.d.comb += [
+        m.d.sync += [
+            fill_pending.eq(walk_done),
             dcache.fill.valid.eq(walk_done & fill_device & walked.dte_read),
             dcache.fill.payload.key.device_id.eq(walked.device_id),
             dcache.fill.payload.value.eq(walked.dte),
@@ -425,6 +434,7 @@ class Translator(wiring.Component):
         ]
 
         # The walker takes a request only when it holds no walk (its result taken).
+        # (A fill still pending is not waited for: an invalidation in its cycle drops it.)
         m.d.comb += self.idle.eq(~lookup_valid & ~queue.r_rdy & walker.request.ready)
 
         return m

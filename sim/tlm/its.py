@@ -580,7 +580,7 @@ class Translator(Module):
 
     def invalidate(self, cycle, kind, device_id=0, event_id=0):
         """An invalidation in ``cycle`` (the translator is idle and held)."""
-        self._apply_fill(cycle + 1)
+        self._apply_fill(cycle)       # a fill in this very cycle is dropped (RTL)
         self._last_inval = cycle
         self.tcache.invalidate(kind, device_id, event_id)
         self.dcache.invalidate(kind, device_id, event_id)
@@ -913,8 +913,10 @@ class Translator(Module):
         self._last_out = out
         if walk is not None:
             self._walk = None
-            self._walker_free = out + 1
-            self._fill = (out + 1, walk, decision)
+            # The RTL fills the caches from registers in the cycle after (seen from the
+            # next); the walker takes no request until then.
+            self._walker_free = out + 2
+            self._fill = (out + 2, walk, decision)
             walk.left.succeed()
 
     def _record_drop(self, item, status):

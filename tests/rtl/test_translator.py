@@ -488,9 +488,10 @@ def test_same_event_keeps_order():
     assert len(cold_edges) == 2
     assert cold_edges[0] - accepted[0] == 2 * latency + 3
     # The second MSI of the event is accepted at once but waits in the look-up stage; it is
-    # decided after the first's SET left (look-up the cycle after, SET the cycle after that).
+    # decided after the first's SET left and its fill was applied (the cycle after): it
+    # hits in the look-up two cycles after, and its SET leaves the cycle after that.
     assert accepted[5] == accepted[0] + 5
-    assert cold_edges[1] == cold_edges[0] + 2
+    assert cold_edges[1] == cold_edges[0] + 3
     assert all(edge < cold_edges[0] for edge in edges(sets)[:4])     # the 4 hits overtook
 
 
@@ -614,11 +615,11 @@ def test_second_miss_waits_and_queue_limit():
     first_miss_out = harness.lpis[len(hot) + len(hits)][0]
     # The hits and the second miss are accepted at once; the second miss waits in the
     # look-up stage for the walker, so the next MSI is accepted only after the first
-    # miss's outcome left and the second walk started.
+    # miss's outcome left, its fill cycle passed and the second walk started.
     n = len(hits) + 2
     assert accepted[:n] == list(range(accepted[0], accepted[0] + n))
-    assert accepted[n] == first_miss_out + 1
-    assert harness.misses[-1] == first_miss_out + 1
+    assert accepted[n] == first_miss_out + 2
+    assert harness.misses[-1] == first_miss_out + 2
     assert first_miss_out - accepted[0] == 2 * latency + 3
 
 
