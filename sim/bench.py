@@ -815,8 +815,8 @@ MSI stream to the cycle after its outcome leaves the translator (a SET packet is
 redistributor's GIC stream one cycle later at the earliest, after the forwarder's lpi FIFO);
 a command's from the start of the `GITS_CWRITER` write that posts it to its retirement. Memory: the
 testbenches' AXI slave (`sim/rtlsim.Axi4SlaveModel`) with latency L, which the ITS sees
-as L + 2 cycles per read (its AXI master registers the request, then the address); one beat
-a cycle.
+as L + 3 cycles per read (its AXI master registers the request, then the address, and
+holds each beat a cycle in its R FIFO); one beat a cycle.
 
 ## Headline figures
 
@@ -824,7 +824,7 @@ a cycle.
 |---|---|
 | MSIs accepted a cycle on translation-cache hits | {storm_rate} |
 | hit latency | {summary["hit_latency_cycles"]:g} cycles (accepted in *n*, out of the translator in *n* + 2, on the redistributor's stream in *n* + 4) |
-| DTE + ITE miss latency, 3 + 2 (L + 2) + 1 | {", ".join(f"{v} at L={k}" for k, v in summary["miss_latency_cycles"].items())} cycles |
+| DTE + ITE miss latency, 3 + 2 (L + 3) + 1 | {", ".join(f"{v} at L={k}" for k, v in summary["miss_latency_cycles"].items())} cycles |
 | MSIs a cycle when every MSI misses (one walk at a time) | {", ".join(f"{v} at L={k}" for k, v in summary["cold_miss_msi_per_cycle"].items())} |
 {correlation_rows}
 

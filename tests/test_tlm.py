@@ -114,11 +114,13 @@ def test_memory_latency_bandwidth_and_round_robin():
     target = MemoryTarget(Kernel(), memory, latency=4, read_clients=3)
     one, burst, behind, faulty = run_reads(target, [
         (10, 2, 0x1000, 1), (20, 0, 0x3000, 4), (21, 1, 0x1000, 1), (40, 1, 0x2000, 1)])
-    # L + 2 from acceptance to data (the AXI master registers the request, then AR).
-    assert (one.accepted, one.first, one.data) == (10, 16, [0x1234])
+    # L + 3 from acceptance to data (the AXI master registers the request, then AR; the
+    # beats wait a cycle in its R FIFO).
+    assert READ_REGISTERS == 3
+    assert (one.accepted, one.first, one.data) == (10, 17, [0x1234])
     # One doubleword a cycle on the read channel: the single read waits for the burst.
-    assert (burst.first, burst.last) == (26, 29)
-    assert behind.first == 30
+    assert (burst.first, burst.last) == (27, 30)
+    assert behind.first == 31
     assert faulty.data == [None] and faulty.error
     # Same-cycle requests are granted one a cycle, round robin from the last winner (1).
     target = MemoryTarget(Kernel(), memory, latency=4, read_clients=3)
@@ -420,7 +422,7 @@ def test_hits_are_accepted_one_a_cycle_with_a_latency_of_3():
 
 @pytest.mark.parametrize("latency", [1, 4, 16])
 def test_miss_latency_is_its_memory_round_trips_plus_3(latency):
-    """Each read: L + 2 cycles (AXI master + slave); a miss leaves 3 cycles after it is
+    """Each read: L + 3 cycles (AXI master + slave); a miss leaves 3 cycles after it is
     accepted plus its reads; a DTE + ITE miss, an ITE miss (device cached) and a miss that
     also reads the collection table (ICID >= hcc)."""
     trip = latency + READ_REGISTERS

@@ -17,7 +17,7 @@ by the master, ``In`` members by the slave. A slave port is
 ``In(Axi4LiteSignature(...))``.
 """
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal
+from amaranth.hdl import Cat, Const, Module, Mux, Shape, Signal
 from amaranth.lib import enum, fifo, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -439,9 +439,11 @@ class Axi4MemoryMaster(wiring.Component):
 
     Latency: a read request accepted at a clock edge waits a cycle in a request register
     (the burst is computed from it) and has its ``AR`` valid in the cycle after that; a
-    write request has its ``AW`` valid in the next cycle; ``R`` beats and ``B`` responses reach the clients in the same cycle
-    (combinational path from ``rvalid``/``rid``/``rdata`` to the client streams and from
-    the clients' ``ready`` to ``rready``/``bready``).
+    write request has its ``AW`` valid in the next cycle. ``R`` beats go through a
+    2-entry FIFO (``rready`` is its room, from a register) and reach the clients the cycle
+    after they are taken; ``B`` responses reach the clients in the same cycle
+    (combinational path from ``bvalid`` to the client streams and from the clients'
+    ``ready`` to ``bready``).
 
     Parameters
     ----------
@@ -603,8 +605,22 @@ class Axi4MemoryMaster(wiring.Component):
             with m.Else():
                 m.d.sync += ar_valid.eq(0)
 
-        # -- responses: route each R beat by RID, one doubleword a cycle ------------------------
-        error = (axi.rresp == AxiResp.SLVERR) | (axi.rresp == AxiResp.DECERR)
+        # -- responses: R beats wait in a 2-entry FIFO (``rready`` is its room, a register;
+        # the clients see its head), then go to their client by RID, a doubleword a cycle.
+        rid = Signal.like(axi.rid)
+        rresp = Signal(AxiResp)
+        rdata = Signal.like(axi.rdata)
+        beats = fifo.SyncFIFO(width=len(rid) + Shape.cast(AxiResp).width + len(rdata), depth=2)
+        m.submodules.read_beats = beats
+        rvalid = beats.r_rdy
+        rready = beats.r_en
+        m.d.comb += [
+            beats.w_data.eq(Cat(axi.rid, axi.rresp.as_value(), axi.rdata)),
+            beats.w_en.eq(axi.rvalid),
+            axi.rready.eq(beats.w_rdy),
+            Cat(rid, rresp.as_value(), rdata).eq(beats.r_data),
+        ]
+        error = (rresp == AxiResp.SLVERR) | (rresp == AxiResp.DECERR)
         routes = []
         for index, (client, descriptor) in enumerate(zip(clients, descriptors)):
             done = Signal(count_bits, name=f"read{index}_done")   # doublewords delivered
@@ -620,28 +636,28 @@ class Axi4MemoryMaster(wiring.Component):
                 lane = Signal(lane_bits, name=f"read{index}_lane")
                 m.d.comb += [
                     lane.eq(descriptor.r_data[:lane_bits] + done),
-                    client.resp.payload.data.eq(axi.rdata.word_select(lane, 64)),
+                    client.resp.payload.data.eq(rdata.word_select(lane, 64)),
                     beat_done.eq(last | (lane == lanes - 1)),
                 ]
             else:
-                m.d.comb += [client.resp.payload.data.eq(axi.rdata), beat_done.eq(1)]
+                m.d.comb += [client.resp.payload.data.eq(rdata), beat_done.eq(1)]
             with m.If(take):
                 m.d.sync += done.eq(Mux(last, 0, done + 1))
                 m.d.comb += descriptor.r_en.eq(last)
             routes.append((client, descriptor, take, beat_done))
 
         # An ID with nothing in flight is a slave's mistake: drop its beat rather than hang.
-        m.d.comb += axi.rready.eq(1)
-        with m.Switch(axi.rid):
+        m.d.comb += rready.eq(1)
+        with m.Switch(rid):
             for index, (client, descriptor, take, beat_done) in enumerate(routes):
                 with m.Case(index):
                     m.d.comb += [
-                        client.resp.valid.eq(axi.rvalid & descriptor.r_rdy),
-                        take.eq(axi.rvalid & descriptor.r_rdy & client.resp.ready),
+                        client.resp.valid.eq(rvalid & descriptor.r_rdy),
+                        take.eq(rvalid & descriptor.r_rdy & client.resp.ready),
                     ]
                     with m.If(descriptor.r_rdy):
                         # Hold the beat until its last wanted doubleword is taken.
-                        m.d.comb += axi.rready.eq(take & beat_done)
+                        m.d.comb += rready.eq(take & beat_done)
 
     def _elaborate_writes(self, m, lane_bits):
         axi, clients = self.axi, self.write

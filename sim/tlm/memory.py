@@ -10,9 +10,9 @@ testbenches. (``sim.rtlsim.Axi4SlaveModel`` behind
   address channel is free: one read (AR) and one write (AW + W) are accepted a cycle;
   read requests of several clients in one cycle are granted round robin from the client
   after the last one granted (``hw/bus/axi._round_robin``), the others wait;
-* the first doubleword of a read arrives ``latency + 2`` cycles after the acceptance
+* the first doubleword of a read arrives ``latency + 3`` cycles after the acceptance
   (one cycle in the master's request register, one in its AR register, ``latency`` in
-  the slave), a write's response
+  the slave, one in the master's R beat FIFO), a write's response
   ``latency + 1`` cycles after its acceptance;
 * the read data channel carries ``bandwidth`` doublewords a cycle (the master hands its
   clients one doubleword a cycle), in acceptance order across all clients: a command
@@ -26,9 +26,10 @@ from .kernel import Module
 __all__ = ["MemoryTarget", "ReadResult", "WriteResult", "READ_REGISTERS"]
 
 _DOUBLEWORD = 8
-READ_REGISTERS = 2
-"""Cycles a read spends in the AXI master before its AR reaches the slave
-(``hw/bus/axi.Axi4MemoryMaster``: the request register, then the AR register)."""
+READ_REGISTERS = 3
+"""Cycles a read spends in the AXI master besides the slave's latency
+(``hw/bus/axi.Axi4MemoryMaster``: the request register and the AR register before the
+slave, the R beat FIFO after it)."""
 
 
 class ReadResult(NamedTuple):
