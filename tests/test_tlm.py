@@ -122,12 +122,15 @@ def test_memory_latency_bandwidth_and_round_robin():
     assert (burst.first, burst.last) == (27, 30)
     assert behind.first == 31
     assert faulty.data == [None] and faulty.error
-    # Same-cycle requests are granted one a cycle, round robin from the last winner (1).
+    # Same-cycle requests all go into their clients' slots; they are granted one a cycle
+    # from the next, round robin from the client after the last winner (2, then 0).
     target = MemoryTarget(Kernel(), memory, latency=4, read_clients=3)
     results = run_reads(target, [(5, client, 0x1000, 1) for client in (0, 1, 2)])
-    assert [result.accepted for result in results] == [5, 6, 7]
-    results = run_reads(target, [(20, client, 0x1000, 1) for client in (0, 1, 2)])
-    assert [result.accepted for result in results] == [20, 21, 22]
+    assert [result.accepted for result in results] == [5, 5, 5]
+    assert [result.first for result in results] == [12, 13, 14]     # granted in 6, 7, 8
+    results = run_reads(target, [(20, client, 0x1000, 1) for client in (2, 1, 0)])
+    assert [result.accepted for result in results] == [20, 20, 20]
+    assert [result.first for result in results] == [29, 28, 27]     # 0, 1, 2 in 21, 22, 23
     write = target.write(30, 0x4000, 7)
     assert (write.done, write.error, memory.read_int(0x4000)) == (35, False, 7)
 

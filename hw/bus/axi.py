@@ -437,9 +437,11 @@ class Axi4MemoryMaster(wiring.Component):
     gets one completion per write in order, ``error`` on ``SLVERR``/``DECERR``. AXI does not
     order reads against writes: a client that reads what it wrote waits for the completion.
 
-    Latency: a read request accepted at a clock edge waits a cycle in a request register
-    (the burst is computed from it) and has its ``AR`` valid in the cycle after that; a
-    write request has its ``AW`` valid in the next cycle. ``R`` beats go through a
+    Latency: a read request accepted at a clock edge waits in its client's slot (one
+    request per client: ``req.ready`` is the slot being empty) and competes from the next
+    cycle; granted, it has its ``AR`` valid in the cycle after that. So a client's next
+    request is accepted at the earliest two cycles after its previous one. A write request
+    has its ``AW`` valid in the next cycle. ``R`` beats go through a
     2-entry FIFO (``rready`` is its room, from a register) and reach the clients the cycle
     after they are taken; ``B`` responses reach the clients in the same cycle
     (combinational path from ``bvalid`` to the client streams and from the clients'
@@ -540,44 +542,48 @@ class Axi4MemoryMaster(wiring.Component):
             m.submodules[f"read{index}_in_flight"] = descriptor
             descriptors.append(descriptor)
 
-        # -- requests: arbitrate into a register, then one AR (two when the request crosses
-        # 4 KiB) computed from that register: the clients' address logic and the arbiter
-        # are not followed by the burst arithmetic in the same cycle.
+        # -- requests: each client hands its request to its own slot (a register; the
+        # client's ``ready`` is the slot being empty), the slots are arbitrated, and the
+        # granted one becomes one AR (two when the request crosses 4 KiB). No client's logic
+        # runs through the arbiter or the burst arithmetic in the cycle it makes a request.
         ar_valid = Signal()
         ar_second = Signal()          # a second burst of the same request is still to issue
         second_len = Signal(8)
         m.d.comb += axi.arvalid.eq(ar_valid)
         ar_free = ~ar_valid | (axi.arready & ~ar_second)
-        req_valid = Signal()
-        req_addr = Signal(ADDR_BITS)
-        req_count = Signal(count_bits)
-        req_id = Signal(len(axi.arid))
-        req_free = ~req_valid | ar_free
+
+        slots = []
+        for index, client in enumerate(clients):
+            slot_valid = Signal(name=f"read{index}_slot_valid")
+            slot_addr = Signal(ADDR_BITS, name=f"read{index}_slot_addr")
+            slot_count = Signal(count_bits, name=f"read{index}_slot_count")
+            m.d.comb += client.req.ready.eq(~slot_valid)
+            with m.If(client.req.valid & ~slot_valid):
+                m.d.sync += [slot_valid.eq(1), slot_addr.eq(client.req.payload.addr),
+                             slot_count.eq(client.req.payload.count)]
+            slots.append((slot_valid, slot_addr, slot_count))
 
         grant, any_request, advance = _round_robin(
-            m, "read", [client.req.valid & descriptor.w_rdy
-                        for client, descriptor in zip(clients, descriptors)])
+            m, "read", [slot_valid & descriptor.w_rdy
+                        for (slot_valid, _, _), descriptor in zip(slots, descriptors)])
         accept = Signal()
-        m.d.comb += [accept.eq(req_free & any_request), advance.eq(accept)]
+        m.d.comb += [accept.eq(ar_free & any_request), advance.eq(accept)]
 
-        addr = Signal(ADDR_BITS)
-        count = Signal(count_bits)
+        req_addr = Signal(ADDR_BITS)
+        req_count = Signal(count_bits)
+        req_id = grant
         with m.Switch(grant):
-            for index, client in enumerate(clients):
+            for index, (slot_valid, slot_addr, slot_count) in enumerate(slots):
                 with m.Case(index):
                     m.d.comb += [
-                        addr.eq(client.req.payload.addr),
-                        count.eq(client.req.payload.count),
-                        client.req.ready.eq(accept),
+                        req_addr.eq(slot_addr),
+                        req_count.eq(slot_count),
                         descriptors[index].w_en.eq(accept),
                     ]
+                    with m.If(accept):
+                        m.d.sync += slot_valid.eq(0)
         for descriptor in descriptors:
-            m.d.comb += descriptor.w_data.eq(Cat(addr[3:3 + lane_bits], count))
-        with m.If(accept):
-            m.d.sync += [req_valid.eq(1), req_addr.eq(addr), req_count.eq(count),
-                         req_id.eq(grant)]
-        with m.Elif(ar_free):
-            m.d.sync += req_valid.eq(0)
+            m.d.comb += descriptor.w_data.eq(Cat(req_addr[3:3 + lane_bits], req_count))
 
         # Beats covering doublewords [start_lane, start_lane + count] of the first beat on.
         start_lane = req_addr[3:3 + lane_bits]
@@ -586,7 +592,7 @@ class Axi4MemoryMaster(wiring.Component):
         crosses = (page_dw + req_count)[9]
         first_len = ((1 << (9 - lane_bits)) - 1) - (page_dw >> lane_bits)
 
-        with m.If(req_valid & ar_free):
+        with m.If(accept):
             m.d.sync += [
                 ar_valid.eq(1),
                 axi.arid.eq(req_id),

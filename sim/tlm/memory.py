@@ -6,13 +6,14 @@ completes, as annotated times; the caller waits for them (or not). The timing is
 testbenches. (``sim.rtlsim.Axi4SlaveModel`` behind
 :class:`hw.bus.axi.Axi4MemoryMaster`):
 
-* a request offered in cycle *t* is accepted in the first cycle >= *t* in which its
-  address channel is free: one read (AR) and one write (AW + W) are accepted a cycle;
-  read requests of several clients in one cycle are granted round robin from the client
-  after the last one granted (``hw/bus/axi._round_robin``), the others wait;
-* the first doubleword of a read arrives ``latency + 3`` cycles after the acceptance
-  (one cycle in the master's request register, one in its AR register, ``latency`` in
-  the slave, one in the master's R beat FIFO), a write's response
+* a read offered in cycle *t* is accepted into its client's slot in *t* (a client
+  offers again only after its read was granted) and competes for the address channel
+  from *t* + 1: one read (AR) is granted a cycle, round robin among the slots from the
+  client after the last one granted (``hw/bus/axi._round_robin``), the others wait; a
+  write (AW + W) is accepted in the first cycle >= *t* its channel is free, one a cycle;
+* the first doubleword of a read arrives ``latency + 3`` cycles after its acceptance
+  when it is granted at once (one cycle in the slot, one in the master's AR register,
+  ``latency`` in the slave, one in its R beat FIFO), a write's response
   ``latency + 1`` cycles after its acceptance;
 * the read data channel carries ``bandwidth`` doublewords a cycle (the master hands its
   clients one doubleword a cycle), in acceptance order across all clients: a command
@@ -27,8 +28,8 @@ __all__ = ["MemoryTarget", "ReadResult", "WriteResult", "READ_REGISTERS"]
 
 _DOUBLEWORD = 8
 READ_REGISTERS = 3
-"""Cycles a read spends in the AXI master besides the slave's latency
-(``hw/bus/axi.Axi4MemoryMaster``: the request register and the AR register before the
+"""Cycles a read granted at once spends in the AXI master besides the slave's latency
+(``hw/bus/axi.Axi4MemoryMaster``: its client's slot and the AR register before the
 slave, the R beat FIFO after it)."""
 
 
@@ -38,7 +39,7 @@ class ReadResult(NamedTuple):
     Members
     -------
     accepted : int
-        The cycle the request was accepted.
+        The cycle the request was accepted (into its client's slot).
     first, last : int
         Cycles at which its first and last doublewords arrive.
     data : list of (int or None)
@@ -114,7 +115,7 @@ class MemoryTarget(Module):
         self._write_response_free = 0
         self.read_clients = read_clients
         self._last_granted = read_clients - 1
-        self._requests = {}             # client -> (addr, count, event), offered and waiting
+        self._requests = {}             # client -> (addr, count, event, accepted) in its slot
         self._arbitration = None        # the cycle an arbitration is scheduled for
 
     def read(self, client, addr, count=1):
@@ -128,8 +129,10 @@ class MemoryTarget(Module):
         if client in self._requests:
             raise RuntimeError(f"read client {client} already has a request waiting")
         event = self.kernel.event()
-        self._requests[client] = (addr, count, event)
-        self._arbitrate_in(max(self.kernel.now, self._read_address_free))
+        now = self.kernel.now
+        self._requests[client] = (addr, count, event, now)
+        # Into the client's slot now; it competes from the next cycle.
+        self._arbitrate_in(max(now + 1, self._read_address_free))
         return event
 
     def _arbitrate_in(self, cycle):
@@ -144,22 +147,26 @@ class MemoryTarget(Module):
         if self._read_address_free > cycle:
             self._arbitrate_in(self._read_address_free)
             return
+        requests = self._requests
         for offset in range(1, self.read_clients + 1):
             client = (self._last_granted + offset) % self.read_clients
-            if client in self._requests:
+            if client in requests and requests[client][3] < cycle:
                 break
         else:
+            if requests:
+                self._arbitrate_in(cycle + 1)
             return
-        addr, count, event = self._requests.pop(client)
+        addr, count, event, accepted = requests.pop(client)
         self._last_granted = client
-        event.succeed(self._transfer(cycle, addr, count))
-        if self._requests:
+        event.succeed(self._transfer(cycle, addr, count, accepted))
+        if requests:
             self._arbitrate_in(cycle + 1)
 
-    def _transfer(self, accepted, addr, count):
-        """The read granted in cycle ``accepted``: its data and when it arrives."""
-        self._read_address_free = accepted + 1
-        first = max(accepted + READ_REGISTERS + self.latency, self._read_data_free)
+    def _transfer(self, granted, addr, count, accepted):
+        """The read accepted into its slot in cycle ``accepted`` and granted in cycle
+        ``granted``: its data and when it arrives."""
+        self._read_address_free = granted + 1
+        first = max(granted + READ_REGISTERS - 1 + self.latency, self._read_data_free)
         occupied = -(-count // self.bandwidth)
         last = first + occupied - 1
         self._read_data_free = last + 1
