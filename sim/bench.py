@@ -815,8 +815,8 @@ MSI stream to the cycle after its outcome leaves the translator (a SET packet is
 redistributor's GIC stream one cycle later at the earliest, after the forwarder's lpi FIFO);
 a command's from the start of the `GITS_CWRITER` write that posts it to its retirement. Memory: the
 testbenches' AXI slave (`sim/rtlsim.Axi4SlaveModel`) with latency L, which the ITS sees
-as L + 3 cycles per read (its AXI master registers the request, then the address, and
-holds each beat a cycle in its R FIFO); one beat a cycle.
+as L + 3 cycles per read (in its AXI master a read waits a cycle in its client's slot,
+one in the AR register, and each beat a cycle in the R FIFO); one beat a cycle.
 
 ## Headline figures
 
