@@ -52,6 +52,10 @@ class Forwarder(wiring.Component):
         Pulses for one cycle when a redistributor acknowledges the outstanding SYNC.
     idle : Out(1)
         No packet is queued and no SYNC awaits its acknowledge.
+    lpi_idle : Out(1)
+        No translated packet waits in the ``lpi`` FIFO (the executor waits for this and the
+        translator's ``idle`` before it changes a mapping, so no packet of an MSI
+        translated before can be overtaken by the command's packets).
     """
 
     def __init__(self, params, *, depth=4):
@@ -69,6 +73,7 @@ class Forwarder(wiring.Component):
             "ack": In(stream.Signature(GicAck)).array(n),
             "synced": Out(1),
             "idle": Out(1),
+            "lpi_idle": Out(1),
         })
 
     def elaborate(self, platform):
@@ -142,7 +147,10 @@ class Forwarder(wiring.Component):
             with m.If(sync_sent):
                 m.d.sync += sync_pending[rd].eq(1)
 
-        m.d.comb += self.idle.eq((sync_pending == 0) & ~lpi_fifo.r_rdy)
+        m.d.comb += [
+            self.lpi_idle.eq(~lpi_fifo.r_rdy),
+            self.idle.eq((sync_pending == 0) & ~lpi_fifo.r_rdy),
+        ]
         for queue in queues:
             with m.If(queue.r_rdy):
                 m.d.comb += self.idle.eq(0)

@@ -197,7 +197,7 @@ class Its(wiring.Component):
             translator.baser_coll.eq(regs.baser_coll),
             translator.cache_disable.eq(regs.cache_disable),
             translator.hold.eq(executor.hold),
-            executor.translator_idle.eq(translator.idle),
+            executor.translator_idle.eq(translator.idle & forwarder.lpi_idle),
             regs.translated.eq(translator.lpi.valid & translator.lpi.ready),
             regs.tcache_hit.eq(translator.tcache_hit),
             regs.tcache_miss.eq(translator.tcache_miss),

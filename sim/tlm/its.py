@@ -572,7 +572,8 @@ class Translator(Module):
 
     def quiesce(self, cycle):
         """With the hold from ``cycle`` + 1: an event whose value is the first cycle >=
-        ``cycle`` + 1 in which the translator is idle (nothing accepted still in flight)."""
+        ``cycle`` + 1 in which the translator is idle (nothing accepted still in flight) and
+        the forwarder's lpi FIFO empty."""
         event = self.kernel.event()
         self._quiesce.append((cycle, event))
         self._check_quiesce()
@@ -937,7 +938,10 @@ class Translator(Module):
             cycle, event = request
             if next_accept > cycle:
                 self._quiesce.remove(request)
-                event.succeed(max(cycle + 1, self._last_out + 1))
+                # ... and the forwarder's lpi FIFO empty (from the cycle after its last
+                # packet went on).
+                drained = self._lpi_accepts[-1] + 1 if self._lpi_accepts else 0
+                event.succeed(max(cycle + 1, self._last_out + 1, drained))
 
     def _check_drain(self):
         if not self._drain or len(self._inbox) or self._in_flight():

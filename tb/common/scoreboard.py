@@ -35,7 +35,8 @@ oldest MSI in flight whose model outcome it is (for a drop, of the same DeviceID
 EventID), and each query answer with the oldest query in flight; every MSI and query
 taken must be decided by the end. The packets of each redistributor
 are expected in the order the forwarder takes them from its two inputs (the
-translator's decisions and the executor's packets, docs/behaviour.md "Ordering"),
+translator's decisions, through the forwarder's lpi FIFO, and the executor's packets,
+docs/behaviour.md "Ordering"),
 each with the model's content; a command that changes a mapping must find no MSI
 left in the translator when it retires. A SYNC's packet is sent before the
 command retires (after the acknowledge), hence the places filled at retirement.
@@ -309,6 +310,7 @@ class ItsScoreboard(Scoreboard):
         self._query_actual = deque()
         self._in_translator = deque()        # ("msi" or "query", request, Translation)
         self._places = deque()               # _Place of command packets not yet retired
+        self._lpi_fifo = deque()             # (rd, Packet) of SETs in the forwarder's lpi FIFO
         self._tainted = set()                # MSI-side words cleared with MSIs in flight
 
     # -- monitors ---------------------------------------------------------------------------
@@ -325,6 +327,7 @@ class ItsScoreboard(Scoreboard):
         self._watch_stream(dut, "query", self._query_accepted)
         self._watch_stream(dut, "query_resp", self._query_answered)
         self._watch_stream(executor, "packet", self._command_packet)
+        self._watch_stream(dut.forwarder, "lpi_head", self._lpi_forwarded)
         watch(clock, dut.retire, self._retired)
         watch(clock, regs.bus__w_stb, self._register_written)
         watch(clock, regs.bus__r_stb, self._register_read)
@@ -409,9 +412,30 @@ class ItsScoreboard(Scoreboard):
                 routed["rd"] == translation.target)
             if translation is None or translation.status is not DropReason.OK:
                 return
-            self.expected[translation.target].append(
-                (get_sim_time("ns"), Packet(GicOp.SET, translation.pintid)))
+            # Into the forwarder's lpi FIFO: its place among the executor's packets is
+            # known when the forwarder takes it (_lpi_forwarded).
+            self._lpi_fifo.append((translation.target, Packet(GicOp.SET, translation.pintid)))
         self._post(cycle, _DECIDE, decide)
+
+    def _lpi_forwarded(self, cycle, payload):
+        routed = unpack(RoutedPacket, payload)
+
+        def take():
+            packet = Packet.from_bits(routed["packet"].as_value().value)
+            if not self._lpi_fifo:
+                self._mismatch(f"{get_sim_time('ns'):.0f} ns: the forwarder took "
+                               f"{format_packet(packet)} for RD {routed['rd']} from its lpi "
+                               f"FIFO, which holds no translated packet")
+                return
+            rd, expected = self._lpi_fifo.popleft()
+            if (rd, expected) != (routed["rd"], packet):
+                self._mismatch(f"{get_sim_time('ns'):.0f} ns: the forwarder took "
+                               f"{format_packet(packet)} for RD {routed['rd']} from its lpi "
+                               f"FIFO, the translator put {format_packet(expected)} for RD "
+                               f"{rd} there first")
+            if rd < len(self.expected):
+                self.expected[rd].append((get_sim_time("ns"), expected))
+        self._post(cycle, _DECIDE, take)
 
     def _dropped(self, cycle, payload):
         report = unpack(DropReport, payload)
