@@ -21,6 +21,7 @@ from amaranth.hdl import Cat, Const, Module, Mux, Shape, Signal
 from amaranth.lib import enum, fifo, wiring
 from amaranth.lib.wiring import In, Out
 
+from .fifo import HeadRegisteredFIFO
 from .mem import ADDR_BITS, MemReadSignature, MemWriteSignature
 
 __all__ = ["AxiResp", "AxiBurst", "Axi4LiteSignature", "Axi4Signature", "RegisterBusSignature",
@@ -612,11 +613,13 @@ class Axi4MemoryMaster(wiring.Component):
                 m.d.sync += ar_valid.eq(0)
 
         # -- responses: R beats wait in a 2-entry FIFO (``rready`` is its room, a register;
-        # the clients see its head), then go to their client by RID, a doubleword a cycle.
+        # the clients see its head, also a register), then go to their client by RID, a
+        # doubleword a cycle.
         rid = Signal.like(axi.rid)
         rresp = Signal(AxiResp)
         rdata = Signal.like(axi.rdata)
-        beats = fifo.SyncFIFO(width=len(rid) + Shape.cast(AxiResp).width + len(rdata), depth=2)
+        beats = HeadRegisteredFIFO(width=len(rid) + Shape.cast(AxiResp).width + len(rdata),
+                                   depth=2)
         m.submodules.read_beats = beats
         rvalid = beats.r_rdy
         rready = beats.r_en
