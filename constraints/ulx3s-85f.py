@@ -14,3 +14,6 @@ RESOURCES = [
 
 PREFERENCES = ""
 """Extra LPF lines, appended as they are."""
+
+SEED = 1
+"""nextpnr's placement seed for this board (`its bitstream --seed` overrides it)."""

@@ -733,7 +733,8 @@ def _parser():
                                 "redistributors about 60%% bigger)")
     bitstream.add_argument("--baud", type=_count(1), default=115200,
                            help="UART baud rate (default 115200)")
-    bitstream.add_argument("--seed", type=_count(0), default=1, help="nextpnr seed (default 1)")
+    bitstream.add_argument("--seed", type=_count(0), default=None,
+                           help="nextpnr seed (default: the board's, constraints/<board>.py SEED)")
     bitstream.add_argument("--mhz", type=float,
                            help="ITS clock to build for instead of the constraints' target")
     bitstream.set_defaults(run=_bitstream)

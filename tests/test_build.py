@@ -44,6 +44,33 @@ def test_every_board_has_constraints_the_build_reads():
         assert ("uart", 0) in platform.resources
 
 
+@pytest.mark.parametrize("board", sorted(boards()))
+@pytest.mark.parametrize("given", [None, 7])
+def test_build_runs_nextpnr_with_the_board_seed(monkeypatch, tmp_path, board, given):
+    """nextpnr gets the static placer and the board's SEED (or the seed given), and the
+    flow stops there (the platform's build is replaced)."""
+    from hw.its.params import ItsParams
+    from its_stand_in import ItsStandIn
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake_build(self, design, **kwargs):
+        seen.update(kwargs)
+        raise Stop
+
+    monkeypatch.setattr(boards()[board].platform, "build", fake_build)
+    monkeypatch.setattr(board_build, "tool_environment", lambda: {})
+    with pytest.raises(Stop):
+        board_build.build(board, params=ItsParams(), its=ItsStandIn, build_dir=tmp_path,
+                          seed=given)
+    seed = load_constraints(board)["SEED"] if given is None else given
+    options = seen["nextpnr_opts"].split()
+    assert options[options.index("--seed") + 1] == str(seed)
+    assert options[options.index("--placer") + 1] == "static"
+
+
 def test_missing_constraints(tmp_path):
     with pytest.raises(ValueError, match="does not exist"):
         load_constraints("ulx3s-85f", root=tmp_path)

@@ -74,7 +74,7 @@ def boards():
 
 def load_constraints(board, root=ROOT):
     """The constraints of ``board`` from ``constraints/<board>.py``: a dict with
-    ``CLOCKS_MHZ``, ``RESOURCES`` and ``PREFERENCES``.
+    ``CLOCKS_MHZ``, ``RESOURCES``, ``PREFERENCES`` and ``SEED`` (nextpnr's seed).
 
     Raises
     ------
@@ -85,7 +85,8 @@ def load_constraints(board, root=ROOT):
     if not path.exists():
         raise ValueError(f"no constraints for board {board!r}: {path} does not exist")
     values = runpy.run_path(str(path))
-    missing = [name for name in ("CLOCKS_MHZ", "RESOURCES", "PREFERENCES") if name not in values]
+    missing = [name for name in ("CLOCKS_MHZ", "RESOURCES", "PREFERENCES", "SEED")
+               if name not in values]
     if missing:
         raise ValueError(f"{path} does not define {', '.join(missing)}")
     if set(values["CLOCKS_MHZ"]) != {"sync"}:
@@ -211,7 +212,7 @@ def tool_environment():
 
 
 def build(board_name, *, params, mem_bytes=None, pending_window=None, lpi_cache=None, baud=115200,
-          its=None, root=ROOT, build_dir=None, seed=1, clock_mhz=None, echo=print):
+          its=None, root=ROOT, build_dir=None, seed=None, clock_mhz=None, echo=print):
     """Build the bitstream of ``board_name`` and return its :class:`BuildReport`.
 
     Writes ``build/<board>/its_board.bit`` (and ``.svf``), ``nextpnr-report.json`` and
@@ -231,8 +232,9 @@ def build(board_name, *, params, mem_bytes=None, pending_window=None, lpi_cache=
         default ``hw.boards.top.BOARD_LPI_CACHE``.
     its : callable or None
         The ITS (``hw.its.top.Its`` when None); a stand-in only to try the tool flow.
-    seed : int
-        nextpnr's placement seed (builds are reproducible for a seed).
+    seed : int or None
+        nextpnr's placement seed (builds are reproducible for a seed); default the board's
+        ``SEED`` constraint.
     clock_mhz : float or None
         Build for this ITS clock instead of the constraints' target (say, to bring a
         board up at a frequency the design meets).
@@ -267,6 +269,7 @@ def build(board_name, *, params, mem_bytes=None, pending_window=None, lpi_cache=
     platform = spec.platform()
     platform.add_resources(constraints["RESOURCES"])
     target = constraints["CLOCKS_MHZ"]["sync"] if clock_mhz is None else clock_mhz
+    seed = constraints["SEED"] if seed is None else seed
     memory = {name: value for name, value in (("mem_bytes", mem_bytes),
                                               ("pending_window", pending_window))
               if value is not None}
