@@ -149,7 +149,7 @@ class Forwarder(wiring.Component):
 
         m.d.comb += [
             self.lpi_idle.eq(~lpi_fifo.r_rdy),
-            self.idle.eq((sync_pending == 0) & ~lpi_fifo.r_rdy),
+            self.idle.eq((sync_pending == 0) & self.lpi_idle),
         ]
         for queue in queues:
             with m.If(queue.r_rdy):

@@ -361,9 +361,9 @@ class Forwarder(Module):
     """Routes packets of the translator and the executor to the redistributors.
 
     Each redistributor's FIFO takes one packet a cycle, which leaves the next cycle (the
-    redistributors are always ready). The translator's packets come from the head of the
-    forwarder's lpi FIFO (the translator's :meth:`Translator._leave` keeps its room and
-    order). When the translator and the executor offer a packet
+    redistributors are always ready). The translator's packets first go into the lpi FIFO
+    (:data:`~hw.its.forwarder.LPI_FIFO_DEPTH` entries, :meth:`put`), whose head competes
+    from the cycle after. When the translator and the executor offer a packet
     for the same redistributor in the same cycle, they take turns (one tie-breaker for
     all redistributors, as ``hw/its/forwarder.Forwarder``); the loser offers again the
     next cycle. The executor announces its packet (:meth:`offer`) as soon as it knows the
@@ -378,9 +378,26 @@ class Forwarder(Module):
         self._latest = [-1] * len(redistributors)
         self._commands = [None] * len(redistributors)
         self._command_first = False     # who wins the next tie
+        self._lpi_taken = collections.deque(maxlen=LPI_FIFO_DEPTH)   # of the lpi FIFO
 
-    def accept(self, rd, cycle, packet):
-        """The translator offers ``packet`` for ``rd`` from ``cycle``; its accept cycle."""
+    def put(self, rd, cycle, packet):
+        """The translator hands ``packet`` for ``rd`` over from ``cycle`` on; the cycle it
+        goes into the lpi FIFO (once the packet LPI_FIFO_DEPTH before it left the FIFO)."""
+        taken = self._lpi_taken
+        if len(taken) == LPI_FIFO_DEPTH:
+            cycle = max(cycle, taken[0] + 1)
+        # Its head competes from the next cycle, once the packet before it left.
+        competes = max(cycle + 1, taken[-1] + 1) if taken else cycle + 1
+        taken.append(self._accept(rd, competes, packet))
+        return cycle
+
+    def lpi_drained(self):
+        """The first cycle from which the lpi FIFO holds none of the packets put so far."""
+        return self._lpi_taken[-1] + 1 if self._lpi_taken else 0
+
+    def _accept(self, rd, cycle, packet):
+        """The head of the lpi FIFO offers ``packet`` for ``rd`` from ``cycle``; its accept
+        cycle."""
         command = self._commands[rd]
         if command is not None:
             if command.cycle < cycle:   # it was alone in its cycle
@@ -519,7 +536,6 @@ class Translator(Module):
         self._frontier = 0              # earliest decision cycle of a queued outcome to come
         self._frontier_moves = False    # waiting for input: the frontier moves with time
         self._last_out = -1
-        self._lpi_accepts = collections.deque(maxlen=LPI_FIFO_DEPTH)
         self._in_lookup = False
         self._walk = None               # the walk in flight, until its outcome leaves
         self._walker_free = 0
@@ -894,15 +910,7 @@ class Translator(Module):
         if item.query is not None:
             item.query.succeed((out, status, decision.pintid, decision.rd))
         elif status is DropReason.OK:
-            # Into the forwarder's lpi FIFO, which has room once the packet LPI_FIFO_DEPTH
-            # before this one went on; the forwarder sees it from the next cycle.
-            # It competes from the next cycle, once the packet before it went on.
-            lpi_accepts = self._lpi_accepts
-            if len(lpi_accepts) == LPI_FIFO_DEPTH:
-                out = max(out, lpi_accepts[0] + 1)
-            competes = max(out + 1, lpi_accepts[-1] + 1) if lpi_accepts else out + 1
-            lpi_accepts.append(self.forwarder.accept(decision.rd, competes,
-                                                     Packet(GicOp.SET, decision.pintid)))
+            out = self.forwarder.put(decision.rd, out, Packet(GicOp.SET, decision.pintid))
             stats = self.model.stats
             stats["MSI_TRANSLATED"] = (stats["MSI_TRANSLATED"] + 1) % _COUNTER_MODULUS
         else:
@@ -938,10 +946,9 @@ class Translator(Module):
             cycle, event = request
             if next_accept > cycle:
                 self._quiesce.remove(request)
-                # ... and the forwarder's lpi FIFO empty (from the cycle after its last
-                # packet went on).
-                drained = self._lpi_accepts[-1] + 1 if self._lpi_accepts else 0
-                event.succeed(max(cycle + 1, self._last_out + 1, drained))
+                # ... and the forwarder's lpi FIFO empty.
+                event.succeed(max(cycle + 1, self._last_out + 1,
+                                  self.forwarder.lpi_drained()))
 
     def _check_drain(self):
         if not self._drain or len(self._inbox) or self._in_flight():
