@@ -1,5 +1,5 @@
 """What the demo and `its host` print, read back for the tests: rich tables, and the
-priority the scripted set-up gives each LPI (as sim/gicdemo.py documents it)."""
+priority the scripted set-up gives each LPI (as sim/tools/gicdemo.py documents it)."""
 
 
 def table_rows(text, title):
@@ -17,6 +17,6 @@ def table_rows(text, title):
 
 
 def priority(lpi):
-    """The demo's priority of LPI ``lpi``, as documented in sim/gicdemo.py."""
+    """The demo's priority of LPI ``lpi``, as documented in sim/tools/gicdemo.py."""
     index = lpi - 8192
     return 0x20 + 8 * ((7 * index + index // 4) % 24)

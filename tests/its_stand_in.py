@@ -1,6 +1,6 @@
 """A STAND-IN for the ITS, for tests of the board around it. It is not an ITS.
 
-:class:`ItsStandIn` has the ports of ``hw.its.top.Its`` so the board top, the bridge
+:class:`ItsStandIn` has the ports of ``gic.hw.its.top.Its`` so the board top, the bridge
 and the host tools can be tested (and the FPGA tool flow tried) without the ITS. It
 translates nothing: it holds scratch registers, turns each MSI straight into a SET
 packet, reads one doubleword of memory on request, and answers SLVERR in one range.
@@ -26,10 +26,10 @@ from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from hw.bus.axi import Axi4LiteRegisterBridge, Axi4LiteSignature, Axi4MemoryMaster, Axi4Signature
-from hw.bus.mem import ADDR_BITS
-from hw.its.layouts import GicAck, GicOp, GicPacket, MsiRequest
-from hw.its.regmap import FRAME_BYTES, TRANSLATER
+from gic.hw.bus.axi import Axi4LiteRegisterBridge, Axi4LiteSignature, Axi4MemoryMaster, Axi4Signature
+from gic.hw.bus.mem import ADDR_BITS
+from gic.hw.its.layouts import GicAck, GicOp, GicPacket, MsiRequest
+from gic.hw.its.regmap import FRAME_BYTES, TRANSLATER
 
 __all__ = ["ItsStandIn", "SCRATCH", "DMA_ADDR", "DMA_DATA", "DMA_STATUS", "SLVERR_BASE",
            "MSI_COUNT", "LAST_MSI"]
@@ -52,7 +52,7 @@ class ItsStandIn(wiring.Component):
 
     Members
     -------
-    As ``hw.its.top.Its``: ``axil``, ``translater_device_id``, ``msi``, ``axi``, ``gic``,
+    As ``gic.hw.its.top.Its``: ``axil``, ``translater_device_id``, ``msi``, ``axi``, ``gic``,
     ``ack``, ``error_irq``.
     """
 

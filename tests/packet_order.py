@@ -8,7 +8,7 @@ two of them, the same SETs of MSIs in any order.
 
 import collections
 
-from sim.bus import ModelBus
+from gic.sim.driver.bus import ModelBus
 
 __all__ = ["MsiMarkingBus", "compare_packets"]
 

@@ -12,9 +12,9 @@ import pytest
 from amaranth.hdl import Module
 from amaranth.lib import wiring
 
-from hw.boards.bram import AxiBram
-from hw.bus.axi import Axi4MemoryMaster, AxiBurst, AxiResp
-from sim.rtlsim import run_sim, stream_get, stream_put
+from gic.hw.boards.bram import AxiBram
+from gic.hw.bus.axi import Axi4MemoryMaster, AxiBurst, AxiResp
+from gic.sim.rtlsim.harness import run_sim, stream_get, stream_put
 
 BASE = 0x4000_0000
 

@@ -14,13 +14,13 @@ import gc
 import pytest
 from amaranth.sim import Simulator
 
-from hw.boards.bridge import BoardInfo, HostBridge, Opcode, Status, crc8
-from hw.boards.top import ItsBoardTop
-from hw.gicr.layouts import TakenInterrupt
-from hw.its.params import ItsParams
+from gic.hw.boards.bridge import BoardInfo, HostBridge, Opcode, Status, crc8
+from gic.hw.boards.top import ItsBoardTop
+from gic.hw.gicr.layouts import TakenInterrupt
+from gic.hw.its.params import ItsParams
 from its_stand_in import DMA_ADDR, DMA_DATA, DMA_STATUS, LAST_MSI, SLVERR_BASE, ItsStandIn
-from sim.commands import unpack
-from sim.host import BridgeTimeout, SimTransport
+from gic.sim.models.commands import unpack
+from gic.sim.driver.bridge import BridgeTimeout, SimTransport
 
 SOF = 0xA5
 BASE = 0x4000_0000

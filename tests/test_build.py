@@ -9,10 +9,10 @@ import json
 
 import pytest
 
-from hw.boards import build as board_build
-from hw.boards.build import BuildReport, boards, load_constraints, memory_report, parse_report
-from hw.boards.ecp5 import pll_config
-from sim.cli import main
+from gic.hw.boards import build as board_build
+from gic.hw.boards.build import BuildReport, boards, load_constraints, memory_report, parse_report
+from gic.hw.boards.ecp5 import pll_config
+from gic.sim.cli import main
 
 
 @pytest.mark.parametrize("f_in, f_out, dividers", [
@@ -51,7 +51,7 @@ def test_every_board_has_constraints_the_build_reads():
 def test_build_runs_nextpnr_with_the_board_seed(monkeypatch, tmp_path, board, given):
     """nextpnr gets the static placer and the board's SEED (or the seed given), and the
     flow stops there (the platform's build is replaced)."""
-    from hw.its.params import ItsParams
+    from gic.hw.its.params import ItsParams
     from its_stand_in import ItsStandIn
     seen = {}
 
@@ -76,7 +76,7 @@ def test_build_runs_nextpnr_with_the_board_seed(monkeypatch, tmp_path, board, gi
 
 def test_missing_constraints(tmp_path):
     with pytest.raises(ValueError, match="does not exist"):
-        load_constraints("ulx3s-85f", root=tmp_path)
+        load_constraints("ulx3s-85f", folder=tmp_path)
 
 
 REPORT = {
@@ -127,7 +127,7 @@ def test_its_bitstream_exit_status(monkeypatch, capsys, fmax, status):
 
 
 def test_its_program_without_openfpgaloader(monkeypatch, tmp_path, capsys):
-    monkeypatch.setattr(board_build, "ROOT", tmp_path)
+    monkeypatch.chdir(tmp_path)
     (tmp_path / "build" / "ulx3s-85f").mkdir(parents=True)
     (tmp_path / "build" / "ulx3s-85f" / "its_board.bit").write_bytes(b"\xff")
     monkeypatch.setenv("PATH", str(tmp_path))
@@ -147,8 +147,8 @@ def test_report_json_shape_is_stable():
 @pytest.mark.parametrize("board", sorted(boards()))
 def test_board_design_elaborates_with_its_pins(tmp_path, board):
     """The platform flow's files, without running the tools (stand-in ITS: fast)."""
-    from hw.boards.ecp5 import Ecp5Board
-    from hw.its.params import ItsParams
+    from gic.hw.boards.ecp5 import Ecp5Board
+    from gic.hw.its.params import ItsParams
     from its_stand_in import ItsStandIn
     spec = boards()[board]
     constraints = load_constraints(board)
@@ -174,8 +174,8 @@ def test_board_design_elaborates_with_its_pins(tmp_path, board):
 def test_board_memory_options_reach_the_board(tmp_path):
     """`--mem-kib` is the main window, `--pending-kib` each pending window; a main window
     that reaches a redistributor's pending-table place takes it in (no window for it)."""
-    from hw.boards.ecp5 import Ecp5Board
-    from hw.its.params import ItsParams
+    from gic.hw.boards.ecp5 import Ecp5Board
+    from gic.hw.its.params import ItsParams
     from its_stand_in import ItsStandIn
     spec = boards()["ulx3s-85f"]
     platform = spec.platform()
@@ -244,7 +244,7 @@ def test_its_bitstream_memory_option_errors(monkeypatch, capsys, argv, words):
 
 
 def test_build_checks_the_memory_before_touching_the_build_folder(tmp_path):
-    from hw.its.params import ItsParams
+    from gic.hw.its.params import ItsParams
     with pytest.raises(ValueError, match="pending_window must be a power of two"):
         board_build.build("ulx3s-85f", params=ItsParams(), pending_window=3072,
                           build_dir=tmp_path / "build")

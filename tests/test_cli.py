@@ -1,4 +1,4 @@
-"""The ``its`` command line (sim/cli.py), run in-process.
+"""The ``its`` command line (sim/cli/__init__.py), run in-process.
 
 Expected numbers come from the documented demo set-up (every 10th MSI from a
 misbehaving device; device d event e -> LPI 8192 + d*EVENTS + e on CPU
@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from hw.its.layouts import Cmd, CmdError
-from hw.its.params import ItsParams
-from hw.its.regmap import REGISTERS
-from sim.cli import encodings_md, main, registers_md
+from gic.hw.its.layouts import Cmd, CmdError
+from gic.hw.its.params import ItsParams
+from gic.hw.its.regmap import REGISTERS
+from gic.sim.cli import encodings_md, main, registers_md
 
 from demo_tables import priority, table_rows
 
@@ -142,7 +142,7 @@ def test_docs_are_generated_from_the_layouts(tmp_path, capsys):
 
 def test_committed_docs_are_current():
     for name, text in (("registers.md", registers_md()), ("encodings.md", encodings_md())):
-        assert (DOCS / name).read_text() == text, f"docs/{name} is stale: run `its docs`"
+        assert (DOCS / name).read_text() == text, f"docs/{name} is stale: run `make docs`"
 
 
 def test_readme_lists_every_parameter_with_its_default():

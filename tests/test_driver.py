@@ -1,4 +1,4 @@
-"""The Linux-style driver (sim/driver.py) bringing up the reference model through sim/bus.py.
+"""The Linux-style driver (sim/driver/its.py) bringing up the reference model through sim/driver/bus.py.
 
 Expectations come from what each test mapped and from the architecture (the
 brief, docs/behaviour.md), never from the driver's own bookkeeping.
@@ -8,17 +8,17 @@ import asyncio
 
 import pytest
 
-from hw.its.layouts import (
+from gic.hw.its.layouts import (
     BaserType, Cmd, CmdError, DropReason, GicOp, PageSize,
     GitsBaser, GitsCbaser, GitsCreadr, GitsCtlr, GitsCwriter, Level1Entry,
 )
-from hw.its.params import ItsParams
-from hw.its.regmap import REG
-from sim.bus import ItsBus, ModelBus
-from sim.commands import encode_command, pack, unpack
-from sim.driver import ItsDriver, ItsError, ItsStalled, ItsTimeout
-from sim.memory import Memory
-from sim.model import ItsModel
+from gic.hw.its.params import ItsParams
+from gic.hw.its.regmap import REG
+from gic.sim.driver.bus import ItsBus, ModelBus
+from gic.sim.models.commands import encode_command, pack, unpack
+from gic.sim.driver.its import ItsDriver, ItsError, ItsStalled, ItsTimeout
+from gic.sim.models.memory import Memory
+from gic.sim.models.its import ItsModel
 
 LPI = 8192
 BASER_OFFSETS = {REG[f"GITS_BASER{n}"] for n in range(8)}

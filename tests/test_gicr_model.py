@@ -5,20 +5,20 @@ from pathlib import Path
 
 import pytest
 
-from hw.gicr.layouts import (
+from gic.hw.gicr.layouts import (
     SPURIOUS_INTID, GicrCtlr, GicrPendbaser, GicrPropbaser, GicrSyncr, GicrTyper, GicrWaker,
     LpiConfig,
 )
-from hw.gicr.regmap import IIDR_VALUE, PIDR2_VALUE, REG, markdown_table
-from hw.its.layouts import LPI_BASE, GicOp
-from hw.its.params import ItsParams
-from sim.bus import ModelBus
-from sim.commands import pack, unpack
-from sim.driver import ItsDriver
-from sim.gicr_driver import RedistributorDriver, pending_table_bytes, property_table_bytes
-from sim.gicr_model import GicModel, LpiState, RedistributorModel, rd_frame
-from sim.memory import Memory
-from sim.model import Packet
+from gic.hw.gicr.regmap import IIDR_VALUE, PIDR2_VALUE, REG, markdown_table
+from gic.hw.its.layouts import LPI_BASE, GicOp
+from gic.hw.its.params import ItsParams
+from gic.sim.driver.bus import ModelBus
+from gic.sim.models.commands import pack, unpack
+from gic.sim.driver.its import ItsDriver
+from gic.sim.driver.gicr import RedistributorDriver, pending_table_bytes, property_table_bytes
+from gic.sim.models.gicr import GicModel, LpiState, RedistributorModel, rd_frame
+from gic.sim.models.memory import Memory
+from gic.sim.models.its import Packet
 
 PARAMS = ItsParams(device_bits=8, event_bits=8, id_bits=14, collection_bits=8, hcc=4,
                    num_redistributors=3)

@@ -1,4 +1,4 @@
-"""sim/host.py: the host client against the simulated board, and the `its host` command.
+"""sim/driver/bridge.py: the host client against the simulated board, and the `its host` command.
 
 The board carries the ITS stand-in of tests/its_stand_in.py (registers, SET per MSI,
 SLVERR range) in its Gic, with the real redistributors and CPU stand-ins, except in the
@@ -15,15 +15,15 @@ from amaranth.lib import stream, wiring
 from amaranth.hdl import Module, Signal
 from amaranth.lib.wiring import In, Out
 
-from hw.boards.bridge import BoardInfo, Opcode, Status, crc8
-from hw.boards.top import ItsBoardTop
-from hw.its.params import ItsParams
+from gic.hw.boards.bridge import BoardInfo, Opcode, Status, crc8
+from gic.hw.boards.top import ItsBoardTop
+from gic.hw.its.params import ItsParams
 from its_stand_in import LAST_MSI, SLVERR_BASE, ItsStandIn
-from sim.cli import main
-from sim.commands import pack
-from sim.gicr_driver import RedistributorDriver
+from gic.sim.cli import main
+from gic.sim.models.commands import pack
+from gic.sim.driver.gicr import RedistributorDriver
 from demo_tables import priority, table_rows
-from sim.host import (BoardItsBus, BridgeClient, BridgeError, BridgeStatusError, BridgeTimeout,
+from gic.sim.driver.bridge import (BoardItsBus, BridgeClient, BridgeError, BridgeStatusError, BridgeTimeout,
                       board_memory, board_windows, simulate)
 
 BASE = 0x4000_0000
@@ -207,7 +207,7 @@ def test_a_stand_in_board_is_refused_by_the_demo():
     top = stand_in_board()
 
     async def scenario(link):
-        from sim.host import board_demo
+        from gic.sim.driver.bridge import board_demo
         with pytest.raises(BridgeError, match="stand-in, not the ITS"):
             await board_demo(BridgeClient(link))
         return "refused"

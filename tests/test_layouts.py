@@ -9,10 +9,10 @@ import random
 import pytest
 from amaranth.lib import data
 
-from hw.its import layouts as L
-from hw.its.params import ItsParams
-from hw.its.regmap import REG, REGISTERS
-from sim.commands import decode_command, encode_command, pack, unpack
+from gic.hw.its import layouts as L
+from gic.hw.its.params import ItsParams
+from gic.hw.its.regmap import REG, REGISTERS
+from gic.sim.models.commands import decode_command, encode_command, pack, unpack
 
 # Command numbers (brief section 3).
 COMMAND_NUMBERS = {

@@ -2,7 +2,7 @@
 
 import pytest
 
-from sim.memory import BusError, Memory
+from gic.sim.models.memory import BusError, Memory
 
 
 def test_unwritten_reads_zero_and_little_endian():

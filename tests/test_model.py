@@ -12,15 +12,15 @@ tests start from :func:`baseline`, an enabled ITS with four commands retired:
 
 import pytest
 
-from hw.its.layouts import (
+from gic.hw.its.layouts import (
     Cmd, CmdError, DropReason, ErrCmdRecord, ErrMsiRecord, GicOp, GitsBaser, GitsCbaser,
     GitsCwriter, Level1Entry, PageSize, QueryRequest,
 )
-from hw.its.params import ItsParams
-from hw.its.regmap import REG, STAT_COUNTERS
-from sim.commands import decode_command, encode_command, pack, unpack
-from sim.memory import Memory
-from sim.model import ExecutedCommand, ItsModel, Packet, Translation
+from gic.hw.its.params import ItsParams
+from gic.hw.its.regmap import REG, STAT_COUNTERS
+from gic.sim.models.commands import decode_command, encode_command, pack, unpack
+from gic.sim.models.memory import Memory
+from gic.sim.models.its import ExecutedCommand, ItsModel, Packet, Translation
 
 CTLR, CBASER, CWRITER, CREADR = (REG[n] for n in ("GITS_CTLR", "GITS_CBASER", "GITS_CWRITER",
                                                   "GITS_CREADR"))

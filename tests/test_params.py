@@ -4,7 +4,7 @@ import dataclasses
 
 import pytest
 
-from hw.its.params import ItsParams
+from gic.hw.its.params import ItsParams
 
 
 @pytest.mark.parametrize("name,value,message", [

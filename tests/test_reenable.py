@@ -10,16 +10,16 @@ import asyncio
 
 import pytest
 
-from hw.its.layouts import DropReason, GitsBaser, GitsCtlr, GitsCwriter
-from hw.its.params import ItsParams
-from hw.its.regmap import REG, stat_offset
-from sim.bus import ModelBus
-from sim.commands import pack, unpack
-from sim.driver import ItsDriver
-from sim.memory import Memory
-from sim.rtlbus import run_on_rtl
-from sim.tlm.bus import TlmBus
-from sim.tlm.its import TlmIts
+from gic.hw.its.layouts import DropReason, GitsBaser, GitsCtlr, GitsCwriter
+from gic.hw.its.params import ItsParams
+from gic.hw.its.regmap import REG, stat_offset
+from gic.sim.driver.bus import ModelBus
+from gic.sim.models.commands import pack, unpack
+from gic.sim.driver.its import ItsDriver
+from gic.sim.models.memory import Memory
+from gic.sim.rtlsim.bus import run_on_rtl
+from gic.sim.tlm.bus import TlmBus
+from gic.sim.tlm.its import TlmIts
 
 PARAMS = ItsParams(device_bits=8, event_bits=8, id_bits=14, collection_bits=8, hcc=4,
                    num_redistributors=2, tcache_entries=4, dcache_entries=2)

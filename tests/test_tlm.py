@@ -1,6 +1,6 @@
 """The transaction-level model (sim/tlm/), the workloads and the bench.
 
-Functional results are checked against the reference model (sim/model.py), never
+Functional results are checked against the reference model (sim/models/its.py), never
 against the TLM itself: the Linux-style driver runs the same script on both, and each
 workload is replayed on the reference model in the order the TLM decided it. Timing is
 checked against figures derived from the RTL's docstrings (hw/its/translator.py,
@@ -16,24 +16,24 @@ from dataclasses import replace
 
 import pytest
 
-from hw.its.layouts import LPI_BASE, CacheCtl, Cmd, CmdError, DropReason, GitsCtlr, InvalKind
-from hw.its.params import ItsParams
-from hw.its.regmap import REG
-from hw.its.tcache import TranslationCache
+from gic.hw.its.layouts import LPI_BASE, CacheCtl, Cmd, CmdError, DropReason, GitsCtlr, InvalKind
+from gic.hw.its.params import ItsParams
+from gic.hw.its.regmap import REG
+from gic.hw.its.tcache import TranslationCache
 from packet_order import MsiMarkingBus, compare_packets
-from sim import bench
-from sim.bus import ItsBus, ModelBus
-from sim.cli import main
-from sim.commands import pack, unpack
-from sim.driver import ItsDriver, ItsStalled
-from sim.memory import Memory
-from sim.model import ItsModel
-from sim.rtlsim import run_sim
-from sim.tlm.bus import TlmBus
-from sim.tlm.its import Cache, TlmIts
-from sim.tlm.kernel import Clock, Fifo, Kernel, Wait
-from sim.tlm.memory import READ_REGISTERS, MemoryTarget
-from sim.workloads import WORKLOADS, Msi, Workload, make
+from gic.sim.tools import bench
+from gic.sim.driver.bus import ItsBus, ModelBus
+from gic.sim.cli import main
+from gic.sim.models.commands import pack, unpack
+from gic.sim.driver.its import ItsDriver, ItsStalled
+from gic.sim.models.memory import Memory
+from gic.sim.models.its import ItsModel
+from gic.sim.rtlsim.harness import run_sim
+from gic.sim.tlm.bus import TlmBus
+from gic.sim.tlm.its import Cache, TlmIts
+from gic.sim.tlm.kernel import Clock, Fifo, Kernel, Wait
+from gic.sim.tlm.memory import READ_REGISTERS, MemoryTarget
+from gic.sim.tools.workloads import WORKLOADS, Msi, Workload, make
 
 PARAMS = ItsParams(device_bits=8, event_bits=8, id_bits=14, collection_bits=8, hcc=2,
                    num_redistributors=3, tcache_entries=8, dcache_entries=2)

@@ -10,8 +10,8 @@ import random
 import pytest
 from amaranth.hdl import Module
 
-from hw.boards.uart import UartRx, UartTx, uart_divisor
-from sim.rtlsim import run_sim, stream_get, stream_get_many, stream_put_many
+from gic.hw.boards.uart import UartRx, UartTx, uart_divisor
+from gic.sim.rtlsim.harness import run_sim, stream_get, stream_get_many, stream_put_many
 
 DIVISOR = 5
 

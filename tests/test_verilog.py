@@ -2,8 +2,8 @@
 
 import pytest
 
-from sim.cli import main
-from sim.verilog import VerilogLintError, export, lint
+from gic.sim.cli import main
+from gic.sim.tools.verilog import VerilogLintError, export, lint
 
 LATCH = """
 module its(input en, input d, output reg q);

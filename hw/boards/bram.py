@@ -1,7 +1,7 @@
 """On-chip memory for the board: the command ring and the ITS's tables live here.
 
 :class:`AxiBram` serves an AXI4 slave port (the ITS's memory master) and a second,
-simple port (:mod:`hw.bus.mem` read/write streams) that the host bridge uses to
+simple port (:mod:`gic.hw.bus.mem` read/write streams) that the host bridge uses to
 write tables and read them back, from one ``amaranth.lib.memory.Memory`` with one
 read and one write port (block RAM: DP16KD on ECP5). The memory may be sparse: a few
 windows of the address space, stored back to back, so that tables which must sit far
@@ -14,8 +14,8 @@ from amaranth.lib import data, fifo, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In
 
-from hw.bus.axi import Axi4Signature, AxiBurst, AxiResp
-from hw.bus.mem import ADDR_BITS, MemReadSignature, MemWriteSignature
+from gic.hw.bus.axi import Axi4Signature, AxiBurst, AxiResp
+from gic.hw.bus.mem import ADDR_BITS, MemReadSignature, MemWriteSignature
 
 __all__ = ["AxiBram", "WINDOW_BYTES"]
 

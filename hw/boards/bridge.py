@@ -1,7 +1,7 @@
 """The host bridge: a PC drives the GIC on the board through framed requests on a byte stream.
 
 The protocol is described in docs/host-protocol.md; its constants, layouts and
-checksum are defined here once and imported by the host side (``sim/host.py``).
+checksum are defined here once and imported by the host side (``sim/driver/bridge.py``).
 
 Request::
 
@@ -21,11 +21,11 @@ from amaranth.lib import data, enum, fifo, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from hw.bus.axi import Axi4LiteSignature, AxiResp
-from hw.bus.mem import MemReadSignature, MemWriteSignature
-from hw.gicr.layouts import PENDBASER_ALIGN, TakenInterrupt
-from hw.its.layouts import MsiRequest
-from hw.its.regmap import FRAME_BYTES, REG, TRANSLATER
+from gic.hw.bus.axi import Axi4LiteSignature, AxiResp
+from gic.hw.bus.mem import MemReadSignature, MemWriteSignature
+from gic.hw.gicr.layouts import PENDBASER_ALIGN, TakenInterrupt
+from gic.hw.its.layouts import MsiRequest
+from gic.hw.its.regmap import FRAME_BYTES, REG, TRANSLATER
 
 __all__ = ["SOF", "PROTOCOL_VERSION", "BOARD_MAGIC", "MEM_WORDS_MAX", "LPI_RECORDS_MAX",
            "LPI_RECORD_BYTES", "FILL_WORDS_MAX", "CPU_MASK_BYTES", "Opcode", "Status", "BoardInfo", "REQUEST_LENGTHS",
@@ -45,7 +45,7 @@ FILL_WORDS_MAX = 0xFFFF
 LPI_RECORDS_MAX = 32
 """Records one LPI_READ returns."""
 LPI_RECORD_BYTES = 5
-"""An interrupt a CPU took: a :class:`hw.gicr.layouts.TakenInterrupt` (40 bits) in 5 bytes."""
+"""An interrupt a CPU took: a :class:`gic.hw.gicr.layouts.TakenInterrupt` (40 bits) in 5 bytes."""
 CPU_MASK_BYTES = 8
 """CPU_MASK's bitmap: bit ``n`` masks CPU ``n`` (64 CPUs at most, as redistributors)."""
 

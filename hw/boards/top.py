@@ -17,10 +17,10 @@ from amaranth.hdl import Cat, Module, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from hw.gicr.cpu import CpuStandIn
-from hw.gicr.gic import Gic
-from hw.gicr.layouts import TakenInterrupt
-from hw.its.params import ItsParams
+from gic.hw.gicr.cpu import CpuStandIn
+from gic.hw.gicr.gic import Gic
+from gic.hw.gicr.layouts import TakenInterrupt
+from gic.hw.its.params import ItsParams
 
 from .bram import WINDOW_BYTES, AxiBram
 from .bridge import PENDING_STRIDE, HostBridge, memory_windows
@@ -138,13 +138,13 @@ class _Stretch(wiring.Component):
 class ItsBoardTop(wiring.Component):
     """Everything the board carries: the GIC (ITS and redistributors) and what it needs.
 
-    The :class:`hw.gicr.gic.Gic` takes its registers from the host bridge (the ITS frame at
+    The :class:`gic.hw.gicr.gic.Gic` takes its registers from the host bridge (the ITS frame at
     0, redistributor ``n``'s frame at ``0x20000 * (1 + n)``) and its memory from the block
     RAM, which the bridge reaches through the RAM's second port. The block RAM is sparse
-    (:func:`hw.boards.bridge.memory_windows`): a main window of ``mem_bytes`` at
+    (:func:`gic.hw.boards.bridge.memory_windows`): a main window of ``mem_bytes`` at
     ``mem_base``, and a window of ``pending_window`` bytes at ``mem_base + n * 64 KiB`` for
     each redistributor ``n`` whose pending table (64 KiB aligned, GICR_PENDBASER) would lie
-    beyond the main window. Each CPU interface ends in a :class:`hw.gicr.cpu.CpuStandIn`
+    beyond the main window. Each CPU interface ends in a :class:`gic.hw.gicr.cpu.CpuStandIn`
     that takes every LPI signalled (acknowledge, record, end of interrupt) unless the host
     masked it; the records go to the bridge's LPI FIFO.
 
@@ -169,7 +169,7 @@ class ItsBoardTop(wiring.Component):
         through the byte streams ``host_rx`` / ``host_tx`` instead, bypassing the UART
         (simulation).
     its : callable or None
-        Makes the ITS from ``params`` inside the Gic: ``hw.its.top.Its`` when None. Tests
+        Makes the ITS from ``params`` inside the Gic: ``gic.hw.its.top.Its`` when None. Tests
         pass a stand-in with the same ports; a class with ``stand_in = True`` is reported as
         such to the host (INFO) and lights LED 7.
     lpi_cache : int

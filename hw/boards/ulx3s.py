@@ -3,7 +3,7 @@
 The 25 MHz oscillator feeds the PLL that makes the ITS clock (target in
 ``constraints/ulx3s-85f.py``); the host talks through the FTDI USB UART the
 platform defines (``uart`` 0: rx M1, tx L4); the eight LEDs show
-:data:`hw.boards.top.LED_NAMES` in order.
+:data:`gic.hw.boards.top.LED_NAMES` in order.
 """
 
 from amaranth_boards.ulx3s import ULX3S_85F_Platform

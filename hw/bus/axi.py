@@ -10,7 +10,7 @@
   block sits on.
 * :class:`Axi4LiteRegisterBridge`: AXI4-Lite slave -> register bus.
 * :class:`Axi4MemoryMaster`: the ITS's internal memory ports
-  (:mod:`hw.bus.mem`) -> one AXI4 master.
+  (:mod:`gic.hw.bus.mem`) -> one AXI4 master.
 
 Signatures are seen from the master (the initiator): ``Out`` members are driven
 by the master, ``In`` members by the slave. A slave port is
@@ -418,7 +418,7 @@ def _round_robin(m, name, requests):
 
 
 class Axi4MemoryMaster(wiring.Component):
-    """The ITS's internal memory ports (:mod:`hw.bus.mem`) onto one AXI4 master.
+    """The ITS's internal memory ports (:mod:`gic.hw.bus.mem`) onto one AXI4 master.
 
     Reads: each read client has its own AXI ID (client ``i`` uses ID ``i``), so its
     responses come back in its request order while other clients' bursts may be answered

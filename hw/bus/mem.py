@@ -1,7 +1,7 @@
 """The ITS's internal memory port: simple read/write request streams.
 
 The command fetch engine, the table walker and the executor talk to memory
-through these streams; :class:`hw.bus.axi.Axi4MemoryMaster` arbitrates between
+through these streams; :class:`gic.hw.bus.axi.Axi4MemoryMaster` arbitrates between
 them and turns them into AXI4 bursts. Addresses are byte addresses of
 64-bit doublewords (8-byte aligned); a read asks for 1..8 consecutive
 doublewords, a write stores one doubleword (every table entry is 8 bytes).

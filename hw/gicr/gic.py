@@ -158,19 +158,19 @@ class SyncBarrier(wiring.Component):
 class Gic(wiring.Component):
     """A GICv3 interrupt controller's LPI path: the ITS and ``num_redistributors`` redistributors.
 
-    The ITS (:class:`hw.its.top.Its`) sends each redistributor
-    (:class:`hw.gicr.redistributor.Redistributor`, processor number ``n``) its packets
+    The ITS (:class:`gic.hw.its.top.Its`) sends each redistributor
+    (:class:`gic.hw.gicr.redistributor.Redistributor`, processor number ``n``) its packets
     on ``gic[n]`` and takes its SYNC acknowledges on ``ack[n]``; the redistributors pass
     pending state to each other (MOVLPI, MOVALL) through a :class:`MoveRouter`; a
     :class:`SyncBarrier` holds a SYNC until the moves sent before it have arrived.
 
-    Registers: one AXI4-Lite port, decoded by :class:`~hw.gicr.interconnect.Axi4LiteDecoder`:
+    Registers: one AXI4-Lite port, decoded by :class:`~gic.hw.gicr.interconnect.Axi4LiteDecoder`:
     the ITS frame (128 KiB) at 0x0, redistributor ``n``'s frame (RD_base, SGI_base) at
     ``0x20000 * (1 + n)``.
 
     Memory: the redistributors' read and write ports go through one
-    :class:`~hw.bus.axi.Axi4MemoryMaster` (redistributor ``n`` uses ID ``n``), joined with
-    the ITS's AXI4 master by :class:`~hw.gicr.interconnect.Axi4Join`: the top ID bit is
+    :class:`~gic.hw.bus.axi.Axi4MemoryMaster` (redistributor ``n`` uses ID ``n``), joined with
+    the ITS's AXI4 master by :class:`~gic.hw.gicr.interconnect.Axi4Join`: the top ID bit is
     0 for the ITS, 1 for the redistributors.
 
     Parameters
@@ -181,7 +181,7 @@ class Gic(wiring.Component):
     drain_count : int
         The ITS's packet queue depth per redistributor (see SyncBarrier).
     its : callable or None
-        Makes the ITS from ``params``: :class:`hw.its.top.Its` when None. Board tests pass a
+        Makes the ITS from ``params``: :class:`gic.hw.its.top.Its` when None. Board tests pass a
         stand-in with the same ports (``query`` and ``query_resp`` may be missing: the
         Gic's then take nothing and answer nothing).
 
@@ -193,7 +193,7 @@ class Gic(wiring.Component):
     msi : In(stream.Signature(MsiRequest))
     query : In(stream.Signature(MsiRequest))
     query_resp : Out(stream.Signature(QueryResponse))
-        As :class:`hw.its.top.Its`.
+        As :class:`gic.hw.its.top.Its`.
     axi : Out(Axi4Signature(addr_width=48, data_width=params.mem_data_width, id_width=...))
         Memory: ID width one more than the wider of the ITS's (4) and the redistributors'.
     cpu : In(CpuInterfaceSignature()).array(num_redistributors)

@@ -4,10 +4,10 @@ The GICR_* registers of the RD_base frame that LPIs use, the LPI property and
 pending table formats, the CPU interface's acknowledge and end-of-interrupt
 values, and the stream that carries pending state between redistributors
 (MOVLPI, MOVALL). Field positions follow the Arm GICv3 architecture (IHI 0069,
-chapters 5 and 12). The RTL (:mod:`hw.gicr.redistributor`), the reference model
-(:mod:`sim.gicr_model`) and the tests all import these layouts.
+chapters 5 and 12). The RTL (:mod:`gic.hw.gicr.redistributor`), the reference model
+(:mod:`gic.sim.models.gicr`) and the tests all import these layouts.
 
-Conventions as in :mod:`hw.its.layouts`: padding fields start with an underscore
+Conventions as in :mod:`gic.hw.its.layouts`: padding fields start with an underscore
 (reserved, RES0).
 """
 
@@ -175,7 +175,7 @@ class LpiMove(data.Struct):
 
 
 class TakenInterrupt(data.Struct):
-    """An interrupt a CPU took (acknowledged), as :class:`hw.gicr.cpu.CpuStandIn` records it."""
+    """An interrupt a CPU took (acknowledged), as :class:`gic.hw.gicr.cpu.CpuStandIn` records it."""
     cpu:      8   # processor number of the CPU (= its redistributor)
     intid:    24  # the INTID ICC_IAR1_EL1 returned
     priority: 8   # its priority (ICC_RPR_EL1 right after the acknowledge)

@@ -187,7 +187,7 @@ class Redistributor(wiring.Component):
     ``axil`` (GICR_SETLPIR, CLRLPIR, INVLPIR, INVALLR, SYNCR), pending state moved from
     other redistributors on ``move_in``, and signals the highest-priority pending enabled
     LPI to the CPU on ``cpu``. Behaviour: docs/redistributor.md; the reference model is
-    :class:`sim.gicr_model.RedistributorModel`.
+    :class:`gic.sim.models.gicr.RedistributorModel`.
 
     Pending state is held in an on-chip **LPI cache** of ``lpi_cache`` entries, each an
     INTID with its configuration (enable, priority) read from the property table when it
@@ -270,7 +270,7 @@ class Redistributor(wiring.Component):
         No MOVLPI or MOVALL is being handled.
     peers_done : In(1)
         Every other redistributor has finished the moves the ITS sent it before this
-        SYNC (see :class:`hw.gicr.gic.Gic`); the SYNC is acknowledged only then. Defaults
+        SYNC (see :class:`gic.hw.gicr.gic.Gic`); the SYNC is acknowledged only then. Defaults
         to 1 for a redistributor on its own.
     idle : Out(1)
         Nothing to do: no operation, register work or cache refill under way.
@@ -963,7 +963,7 @@ class Redistributor(wiring.Component):
 
     def _elaborate_registers(self, m, bus, ops, enable_lpis, processor_sleep, propbaser,
                              pendbaser, ptz, busy):
-        """The GICR_* registers of :data:`hw.gicr.regmap.REGISTERS` on the register bus."""
+        """The GICR_* registers of :data:`gic.hw.gicr.regmap.REGISTERS` on the register bus."""
         ctlr = Signal(GicrCtlr)
         waker = Signal(GicrWaker)
         syncr = Signal(GicrSyncr)

@@ -1,12 +1,12 @@
 """The redistributor register map (RD_base frame): offsets, widths, layouts, access rules.
 
-The RTL register block in :mod:`hw.gicr.redistributor`, the reference model
-(:class:`sim.gicr_model.RedistributorModel`) and docs/redistributor.md read this
+The RTL register block in :mod:`gic.hw.gicr.redistributor`, the reference model
+(:class:`gic.sim.models.gicr.RedistributorModel`) and docs/redistributor.md read this
 table. Only the LPI part of the architecture's RD_base frame is implemented; the
 SGI_base frame (+0x10000: SGIs and PPIs) reads as zero and ignores writes.
 """
 
-from hw.its.regmap import Register
+from gic.hw.its.regmap import Register
 
 from . import layouts as L
 

@@ -22,7 +22,7 @@ __all__ = ["Registers"]
 class Registers(wiring.Component):
     """GITS_* registers of docs/behaviour.md, behind a :class:`RegisterBusSignature` bus.
 
-    Every register of :data:`hw.its.regmap.REGISTERS` is implemented here
+    Every register of :data:`gic.hw.its.regmap.REGISTERS` is implemented here
     (GITS_BASER2..7 read as zero and ignore writes). The bus is 64 bits wide:
     a 64-bit register takes 32-bit accesses to either half through the byte
     strobes, the other half keeping the value it reads (as the reference

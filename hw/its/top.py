@@ -50,20 +50,20 @@ class Its(wiring.Component):
     """A GICv3 Interrupt Translation Service.
 
     Software programs it through ``axil`` (the ITS frame of
-    :data:`hw.its.regmap.REGISTERS`); devices signal MSIs on the ``msi`` stream
+    :data:`gic.hw.its.regmap.REGISTERS`); devices signal MSIs on the ``msi`` stream
     or by writing GITS_TRANSLATER with their DeviceID on
     ``translater_device_id``; it reads its command ring and tables and writes
     the tables through ``axi``, and sends each redistributor its packets on
     ``gic[rd]``, which acknowledges SYNCs on ``ack[rd]``. Behaviour:
     docs/behaviour.md.
 
-    Inside: :class:`~hw.bus.axi.Axi4LiteRegisterBridge` ->
-    :class:`~hw.its.regs.Registers`; :class:`~hw.its.cmdq.CommandQueue` ->
-    :class:`~hw.its.executor.Executor`; MSIs -> :class:`~hw.its.translator.Translator`;
-    both -> :class:`~hw.its.forwarder.Forwarder`; on-chip collections in
-    :class:`~hw.its.collections.CollectionTable`; the command queue, the
+    Inside: :class:`~gic.hw.bus.axi.Axi4LiteRegisterBridge` ->
+    :class:`~gic.hw.its.regs.Registers`; :class:`~gic.hw.its.cmdq.CommandQueue` ->
+    :class:`~gic.hw.its.executor.Executor`; MSIs -> :class:`~gic.hw.its.translator.Translator`;
+    both -> :class:`~gic.hw.its.forwarder.Forwarder`; on-chip collections in
+    :class:`~gic.hw.its.collections.CollectionTable`; the command queue, the
     executor and the translator read memory (AXI IDs 0, 1, 2) and the executor
-    writes it through :class:`~hw.bus.axi.Axi4MemoryMaster`.
+    writes it through :class:`~gic.hw.bus.axi.Axi4MemoryMaster`.
 
     A write address on ``axil`` is taken only while the GITS_TRANSLATER FIFO
     has room, so MSIs written there are never lost: the writer waits.

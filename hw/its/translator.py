@@ -34,7 +34,7 @@ class Translator(wiring.Component):
     cache one cycle after it is accepted (``docs/behaviour.md``, "MSI
     translation"). An MSI accepted while ``enabled`` is 0 is dropped as
     DISABLED; a query then answers DISABLED. A translation-cache hit is answered
-    from the cache; a miss goes to the :class:`~hw.its.walker.Walker` (starting after
+    from the cache; a miss goes to the :class:`~gic.hw.its.walker.Walker` (starting after
     the DTE when the device cache hits) and fills the caches with what it
     found (queries too; only the caches' ``reserve`` rule can refuse a fill).
     ``cache_disable`` = 1 makes every look-up miss and stops the fills.

@@ -61,7 +61,7 @@ class Walker(wiring.Component):
     exists when it is below ``2**collection_bits`` and inside a Valid BASER1
     table, and is mapped when its CTE is Valid and names a redistributor below
     ``num_redistributors`` (as the reference model). A read answered with an
-    error, or whose address needs more than :data:`hw.bus.mem.ADDR_BITS` bits
+    error, or whose address needs more than :data:`gic.hw.bus.mem.ADDR_BITS` bits
     (the bus would answer DECERR), gives MEMORY_ERROR. With ``dte_cached``, the
     device table is not read and the walk starts at the EventID check.
 

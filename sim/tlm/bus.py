@@ -1,8 +1,8 @@
-"""The :class:`~sim.bus.ItsBus` of the transaction-level model: a virtual platform.
+"""The :class:`~gic.sim.driver.bus.ItsBus` of the transaction-level model: a virtual platform.
 
-:class:`TlmBus` lets :class:`sim.driver.ItsDriver` (and any script written against
-an ``ItsBus``) run unchanged on :class:`sim.tlm.its.TlmIts`, with time passing as on
-the RTL under :class:`sim.rtlbus.AmaranthItsBus`: a register access takes the AXI4-Lite
+:class:`TlmBus` lets :class:`gic.sim.driver.its.ItsDriver` (and any script written against
+an ``ItsBus``) run unchanged on :class:`gic.sim.tlm.its.TlmIts`, with time passing as on
+the RTL under :class:`gic.sim.rtlsim.bus.AmaranthItsBus`: a register access takes the AXI4-Lite
 bridge's cycles (``hw/bus/axi.Axi4LiteRegisterBridge``), ``idle`` lets
 ``poll_cycles`` cycles pass, and, as on the RTL bus, every register access first waits
 until the MSIs signalled so far have left the translator.
@@ -20,7 +20,7 @@ Usage::
     bus.run(bring_up())          # runs the kernel until the coroutine returns
 """
 
-from sim.bus import ItsBus
+from gic.sim.driver.bus import ItsBus
 
 from .kernel import Wait
 
@@ -41,19 +41,19 @@ FORWARD_CYCLES = 4
 
 
 class TlmBus(ItsBus):
-    """An :class:`ItsBus` on a :class:`sim.tlm.its.TlmIts`.
+    """An :class:`ItsBus` on a :class:`gic.sim.tlm.its.TlmIts`.
 
     Parameters
     ----------
-    its : sim.tlm.its.TlmIts
+    its : gic.sim.tlm.its.TlmIts
     poll_cycles : int
         Cycles one :meth:`idle` lets pass (as ``AmaranthItsBus``), >= 1.
 
     Members
     -------
-    its : sim.tlm.its.TlmIts
-    memory : sim.memory.Memory
-    kernel : sim.tlm.kernel.Kernel
+    its : gic.sim.tlm.its.TlmIts
+    memory : gic.sim.models.memory.Memory
+    kernel : gic.sim.tlm.kernel.Kernel
 
     Raises
     ------

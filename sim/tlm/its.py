@@ -1,12 +1,12 @@
 """The ITS as a transaction-level model: the RTL's blocks and timing, the reference model's state.
 
-:class:`TlmIts` has the blocks of :class:`hw.its.top.Its`, each a
-:class:`~sim.tlm.kernel.Module` that models its RTL counterpart's timing in cycles:
+:class:`TlmIts` has the blocks of :class:`gic.hw.its.top.Its`, each a
+:class:`~gic.sim.tlm.kernel.Module` that models its RTL counterpart's timing in cycles:
 
 * :class:`RegisterBlock` (``hw/its/regs.py``): the GITS_* registers.
 * :class:`CommandFetch` (``hw/its/cmdq.py``): reads 32-byte commands from the ring.
 * :class:`Executor` (``hw/its/executor.py``): runs them step by step as the RTL's
-  :data:`~hw.its.executor.RECIPES` say (table reads, hold the translator, write,
+  :data:`~gic.hw.its.executor.RECIPES` say (table reads, hold the translator, write,
   invalidate, packet, SYNC acknowledge).
 * :class:`Translator` (``hw/its/translator.py``) with its :class:`Cache` pair (device
   and translation caches, the same replacement policy as ``hw/its/tcache.py``) and the
@@ -14,14 +14,14 @@
   order, hits under one miss.
 * :class:`Forwarder` (``hw/its/forwarder.py``) and one :class:`Redistributor` per
   processor, which takes a packet a cycle and acknowledges SYNCs.
-* :class:`~sim.tlm.memory.MemoryTarget`: the AXI memory, fixed latency, one beat a cycle.
+* :class:`~gic.sim.tlm.memory.MemoryTarget`: the AXI memory, fixed latency, one beat a cycle.
 
-Architectural state is the reference model's: :class:`sim.model.ItsModel` holds the
+Architectural state is the reference model's: :class:`gic.sim.models.its.ItsModel` holds the
 registers, the error records, the counters and the on-chip collections, and executes
-each command (:meth:`~sim.model.ItsModel.step`) at the cycle the RTL would change the
+each command (:meth:`~gic.sim.models.its.ItsModel.step`) at the cycle the RTL would change the
 tables, so commands agree with the reference model by construction. MSIs are the
 TLM's own: they are answered from its caches or by its walker (dropped MSIs are
-recorded through :meth:`~sim.model.ItsModel.msi`, which must agree); every
+recorded through :meth:`~gic.sim.models.its.ItsModel.msi`, which must agree); every
 disagreement (a translation, a command's predicted error) is kept in
 :attr:`TlmIts.mismatches`.
 
@@ -32,7 +32,7 @@ a time, each read offered in the cycle the previous one's data arrives) and leav
 cycle after its last data; outcomes leave in decision order (docs/behaviour.md,
 "Ordering"), the hits through an 8-entry queue, so hits do not wait for a miss.
 Between blocks every effect is registered, so each block may compute ahead in local
-time up to :meth:`Kernel.horizon <sim.tlm.kernel.Kernel.horizon>` (temporal
+time up to :meth:`Kernel.horizon <gic.sim.tlm.kernel.Kernel.horizon>` (temporal
 decoupling): a storm of hits costs no kernel event per MSI.
 """
 
@@ -42,19 +42,19 @@ from typing import NamedTuple
 
 from amaranth.lib import data
 
-from hw.its.executor import INVALIDATION, RECIPES, PacketWhen, RdCheck, Write
-from hw.its.forwarder import LPI_FIFO_DEPTH
-from hw.its.layouts import (
+from gic.hw.its.executor import INVALIDATION, RECIPES, PacketWhen, RdCheck, Write
+from gic.hw.its.forwarder import LPI_FIFO_DEPTH
+from gic.hw.its.layouts import (
     CBASER_PAGE, COMMAND_BYTES, COMMAND_LAYOUTS, ENTRY_BYTES, ITT_ALIGN, LPI_BASE, PAGE_BYTES,
     CacheCtl, CmdError, CommandHeader, CollectionTableEntry, DeviceTableEntry, DropReason, GicOp,
     GitsBaser, GitsCbaser, GitsCreadr, GitsCtlr, GitsCwriter, InvalKind, IttEntry, Level1Entry,
     PageSize, QueryRequest,
 )
-from hw.its.params import ItsParams
-from hw.its.regmap import BASER_COLLECTIONS, BASER_DEVICES, REG, REGISTERS, TRANSLATER
-from hw.bus.mem import ADDR_BITS
-from sim.commands import pack, unpack
-from sim.model import ItsModel, Packet
+from gic.hw.its.params import ItsParams
+from gic.hw.its.regmap import BASER_COLLECTIONS, BASER_DEVICES, REG, REGISTERS, TRANSLATER
+from gic.hw.bus.mem import ADDR_BITS
+from gic.sim.models.commands import pack, unpack
+from gic.sim.models.its import ItsModel, Packet
 
 from .kernel import Fifo, In, Kernel, Module, Out
 from .memory import MemoryTarget
@@ -67,7 +67,7 @@ QUEUE_DEPTH = 8
 FETCH_DEPTH = 4
 """Commands the command queue fetches ahead (``CommandQueue(depth=4)``)."""
 FETCH_CLIENT, EXECUTOR_CLIENT, TRANSLATOR_CLIENT = range(3)
-"""Read clients of the memory (their AXI IDs in ``hw.its.top.Its``)."""
+"""Read clients of the memory (their AXI IDs in ``gic.hw.its.top.Its``)."""
 _FIFO_LATENCY = 2
 """Cycles from the last doubleword of a command to the executor seeing it
 (``SyncFIFOBuffered``: one cycle into its memory, one into its output register)."""
@@ -110,7 +110,7 @@ _NUMBERS = {cmd.value: cmd for cmd in COMMAND_LAYOUTS}
 
 
 def _decode_command(raw):
-    """``(Cmd or None, fields)`` of a 32-byte command (as :func:`sim.commands.decode_command`,
+    """``(Cmd or None, fields)`` of a 32-byte command (as :func:`gic.sim.models.commands.decode_command`,
     without its cost: every command the executor runs is decoded twice otherwise)."""
     value = int.from_bytes(raw, "little")
     cmd = _NUMBERS.get(_HEADER(value)[0])
@@ -306,7 +306,7 @@ class Cache:
 
 class Redistributor(Module):
     """The far end of one GIC stream: always ready, acknowledges each SYNC ``ack_delay``
-    cycles after taking it (as ``sim.gicsink.GicStreamSink``).
+    cycles after taking it (as ``gic.sim.rtlsim.gicsink.GicStreamSink``).
 
     Members
     -------
@@ -362,7 +362,7 @@ class Forwarder(Module):
 
     Each redistributor's FIFO takes one packet a cycle, which leaves the next cycle (the
     redistributors are always ready). The translator's packets first go into the lpi FIFO
-    (:data:`~hw.its.forwarder.LPI_FIFO_DEPTH` entries, :meth:`put`), whose head competes
+    (:data:`~gic.hw.its.forwarder.LPI_FIFO_DEPTH` entries, :meth:`put`), whose head competes
     from the cycle after. When the translator and the executor offer a packet
     for the same redistributor in the same cycle, they take turns (one tie-breaker for
     all redistributors, as ``hw/its/forwarder.Forwarder``); the loser offers again the
@@ -1079,7 +1079,7 @@ class CommandFetch(Module):
 
 
 class _Recipe:
-    """A :class:`hw.its.executor.Recipe` constant as plain Python values."""
+    """A :class:`gic.hw.its.executor.Recipe` constant as plain Python values."""
 
     def __init__(self, const):
         for name in ("device_oor", "dte_invalid", "ittsize_oor", "event_oor", "ite_invalid",
@@ -1106,13 +1106,13 @@ class _Failed(Exception):
 class Executor(Module):
     """Runs the fetched commands one at a time (``hw/its/executor.Executor``).
 
-    Each command goes through the steps of its :data:`~hw.its.executor.RECIPES` row with
+    Each command goes through the steps of its :data:`~gic.hw.its.executor.RECIPES` row with
     the RTL's cycle counts: taken in cycle *c*; a table read offered the cycle after its
     state is entered, the next state the cycle after its data; before a write it raises
     ``hold`` and waits for the translator to be idle; then the write (or the on-chip
     collection), the invalidation, the packet, the SYNC acknowledge; it retires and takes
     the next command the cycle after. The command's architectural effect is
-    :meth:`sim.model.ItsModel.step`, called at the cycle the RTL writes (or sends, or
+    :meth:`gic.sim.models.its.ItsModel.step`, called at the cycle the RTL writes (or sends, or
     retires); its error must be the one the steps predicted.
 
     Members
@@ -1427,7 +1427,7 @@ class RegisterBlock(Module):
     """The GITS_* registers (``hw/its/regs.Registers``), held by the reference model.
 
     An access happens at the current cycle and takes effect at its end (seen from the
-    next cycle), as a register-bus strobe; :class:`sim.tlm.bus.TlmBus` adds the AXI4-Lite
+    next cycle), as a register-bus strobe; :class:`gic.sim.tlm.bus.TlmBus` adds the AXI4-Lite
     bridge's cycles around it. On top of the model: ``GITS_CTLR.Quiescent`` waits for
     the blocks to be idle; ``GITS_CREADR`` moves when the executor retires;
     ``GITS_QUERY_RESULT.Done`` waits for the translator's answer;
@@ -1446,7 +1446,7 @@ class RegisterBlock(Module):
         self._query_done = 0
 
     def read(self, offset, size=8):
-        """Read ``size`` bytes at ``offset`` now (as :meth:`sim.model.ItsModel.read`)."""
+        """Read ``size`` bytes at ``offset`` now (as :meth:`gic.sim.models.its.ItsModel.read`)."""
         if size == 8 and _WIDTHS.get(offset) == 64:
             return self._value(offset)
         value = 0
@@ -1540,12 +1540,12 @@ class RegisterBlock(Module):
 # -- the ITS ---------------------------------------------------------------------------------
 
 class TlmIts(Module):
-    """The whole ITS, transaction level, with the same parameters as ``hw.its.top.Its``.
+    """The whole ITS, transaction level, with the same parameters as ``gic.hw.its.top.Its``.
 
     Parameters
     ----------
     params : ItsParams
-    memory : sim.memory.Memory
+    memory : gic.sim.models.memory.Memory
         Holds the command ring and the tables (shared with the driver).
     mem_latency : int
         The memory's latency ``L`` (as the testbenches' ``Axi4SlaveModel(latency=L)``).
@@ -1558,7 +1558,7 @@ class TlmIts(Module):
     Members
     -------
     kernel : Kernel
-    model : sim.model.ItsModel
+    model : gic.sim.models.its.ItsModel
         The architectural state (registers, records, counters, collections).
     memory : MemoryTarget
     regs, cmdq, executor, translator, forwarder : the blocks

@@ -4,7 +4,7 @@ SystemC's pieces, in Python:
 
 * :class:`Kernel` (``sc_simcontext``): the event queue, ``now`` in cycles of one
   :class:`Clock`, processes (SimPy generators, or ``async`` coroutines written against
-  :class:`sim.bus.ItsBus` through :meth:`Kernel.spawn`).
+  :class:`gic.sim.driver.bus.ItsBus` through :meth:`Kernel.spawn`).
 * :class:`Module` (``sc_module``): a named block with child modules, ports and processes.
 * :class:`Fifo` (``sc_fifo``): a bounded first-in first-out channel; blocking
   :meth:`~Fifo.put` / :meth:`~Fifo.get` return events to ``yield``, ``nb_put`` /
@@ -144,8 +144,8 @@ class Kernel:
         return self.env.process(generator)
 
     def spawn(self, coroutine):
-        """Start an ``async`` coroutine as a process (an :class:`sim.bus.ItsBus` user such as
-        :class:`sim.driver.ItsDriver`); it waits on kernel events through :class:`Wait`.
+        """Start an ``async`` coroutine as a process (an :class:`gic.sim.driver.bus.ItsBus` user such as
+        :class:`gic.sim.driver.its.ItsDriver`); it waits on kernel events through :class:`Wait`.
         Returns the process event; its value is the coroutine's result."""
         def run():
             value, error = None, None

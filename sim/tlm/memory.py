@@ -1,10 +1,10 @@
 """Loosely-timed memory transactions: the memory behind the ITS's AXI4 master.
 
 A transaction is one function call (TLM-2.0 ``b_transport``) that does the access on
-the shared :class:`sim.memory.Memory` at once and returns the cycles at which it
+the shared :class:`gic.sim.models.memory.Memory` at once and returns the cycles at which it
 completes, as annotated times; the caller waits for them (or not). The timing is the
-testbenches. (``sim.rtlsim.Axi4SlaveModel`` behind
-:class:`hw.bus.axi.Axi4MemoryMaster`):
+testbenches. (``gic.sim.rtlsim.harness.Axi4SlaveModel`` behind
+:class:`gic.hw.bus.axi.Axi4MemoryMaster`):
 
 * a read offered in cycle *t* is accepted into its client's slot in *t* (a client
   offers again only after its read was granted) and competes for the address channel
@@ -71,8 +71,8 @@ class MemoryTarget(Module):
 
     Parameters
     ----------
-    kernel : sim.tlm.kernel.Kernel
-    memory : sim.memory.Memory
+    kernel : gic.sim.tlm.kernel.Kernel
+    memory : gic.sim.models.memory.Memory
         The bytes; faults marked with ``Memory.inject_error`` answer with errors.
     latency : int
         The slave's latency ``L`` in cycles, >= 1 (as ``Axi4SlaveModel(latency=L)``).
@@ -186,7 +186,7 @@ class MemoryTarget(Module):
         """Write the doubleword ``value`` at ``addr``, offered in ``cycle``.
 
         With ``value`` None the bytes were already stored by the functional model
-        (:meth:`sim.model.ItsModel.step`): the write is only timed and checked for a fault.
+        (:meth:`gic.sim.models.its.ItsModel.step`): the write is only timed and checked for a fault.
 
         Returns
         -------

@@ -1,4 +1,4 @@
-"""An AXI4 slave serving a :class:`sim.memory.Memory`, for cocotb testbenches.
+"""An AXI4 slave serving a :class:`gic.sim.models.memory.Memory`, for cocotb testbenches.
 
 cocotbext-axi's ``AxiRam``/``AxiSlave`` take a custom target (``read``/``write``
 coroutines), but serve one burst at a time with no latency and answer every failure
@@ -6,9 +6,9 @@ with ``SLVERR``. This model keeps cocotbext-axi's channel models (so its idle an
 backpressure generators apply to each channel) and adds what the ITS needs tested:
 a configurable latency, several bursts in flight, answers of different IDs out of
 order, and ``SLVERR``/``DECERR`` from the ranges marked with
-:meth:`sim.memory.Memory.inject_error`.
+:meth:`gic.sim.models.memory.Memory.inject_error`.
 
-Because the memory is a :class:`~sim.memory.Memory`, the driver's tables, the DUT
+Because the memory is a :class:`~gic.sim.models.memory.Memory`, the driver's tables, the DUT
 and the reference model see the same bytes.
 """
 
@@ -21,8 +21,8 @@ from cocotbext.axi.axi_channels import (
 )
 from cocotbext.axi.constants import AxiResp
 
-from sim.memory import BusError, Memory
-from sim.rtlsim import burst_beat_ranges
+from gic.sim.models.memory import BusError, Memory
+from gic.sim.rtlsim.harness import burst_beat_ranges
 
 from .monitors import cycle_now
 
@@ -33,9 +33,9 @@ _RANK = {AxiResp.OKAY: 0, AxiResp.SLVERR: 1, AxiResp.DECERR: 2}
 
 
 class WriteFaultMemory(Memory):
-    """A :class:`~sim.memory.Memory` whose ranges can also fail for writes only.
+    """A :class:`~gic.sim.models.memory.Memory` whose ranges can also fail for writes only.
 
-    :meth:`~sim.memory.Memory.inject_error` fails reads and writes alike, so a command
+    :meth:`~gic.sim.models.memory.Memory.inject_error` fails reads and writes alike, so a command
     that reads an entry and writes it back (MOVI, DISCARD) would fail on the read; a
     write-only error reaches its write (TABLE_WRITE_ERROR).
     """
@@ -101,7 +101,7 @@ class AxiMemory:
     bus : cocotbext.axi.AxiBus
         The DUT's AXI4 master port (``AxiBus.from_prefix(dut, "axi_")``).
     clock, reset : cocotb handles
-    memory : sim.memory.Memory
+    memory : gic.sim.models.memory.Memory
     latency : int
         Cycles from an address (read) or last data beat (write) to the first answer, >= 1.
     max_outstanding : int

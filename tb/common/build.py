@@ -14,20 +14,21 @@ import hashlib
 import json
 import os
 import re
-import sys
 from dataclasses import asdict
 from pathlib import Path
 from xml.etree import ElementTree
 
 from cocotb_tools.runner import get_runner
 
-__all__ = ["ROOT", "BUILD_ROOT", "TIMESCALE", "CLOCK_PERIOD_NS", "PARAMS_VARIABLE",
+__all__ = ["BUILD_ROOT", "TIMESCALE", "CLOCK_PERIOD_NS", "PARAMS_VARIABLE",
            "SEED_VARIABLE", "build", "run", "run_testcase", "run_folder", "reproduce_command",
            "failing_tests",
            "failure_excerpt", "icarus_time_zero"]
 
-ROOT = Path(__file__).resolve().parents[2]
-BUILD_ROOT = ROOT / "build" / "tb"
+BUILD_ROOT = Path.cwd() / "build" / "tb"
+"""Verilog, simulator builds and runs: ``build/tb/`` under the directory the tests start in."""
+HW_SOURCES = Path(__file__).resolve().parents[2] / "hw"
+"""The RTL the builds depend on (gic.hw, in the source tree or installed)."""
 TIMESCALE = ("1ns", "1ps")
 """Icarus needs a timescale for the FST dump and cocotb's clock."""
 CLOCK_PERIOD_NS = 10
@@ -88,7 +89,7 @@ def _locked(path):
 
 def _digest(toplevel, settings):
     digest = hashlib.sha256(f"{toplevel} {settings!r}".encode())
-    for path in [Path(__file__), *sorted((ROOT / "hw").rglob("*.py"))]:
+    for path in [Path(__file__), *sorted(HW_SOURCES.rglob("*.py"))]:
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
@@ -147,8 +148,6 @@ def run(build_dir, toplevel, module, *, test_dir, seed, test_filter=None, waves=
     test_dir = Path(test_dir)
     test_dir.mkdir(parents=True, exist_ok=True)
     waves = waves or os.environ.get("WAVES", "0") not in ("", "0")
-    if str(ROOT) not in sys.path:       # the runner hands sys.path to the simulator's Python
-        sys.path.insert(0, str(ROOT))
     results = test_dir / "results.xml"
     runner = get_runner(SIMULATOR)
     # Out of pytest's sight, the runner returns instead of exiting on a failure.

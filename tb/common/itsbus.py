@@ -1,10 +1,10 @@
-"""The :class:`~sim.bus.ItsBus` of the ITS in a cocotb testbench.
+"""The :class:`~gic.sim.driver.bus.ItsBus` of the ITS in a cocotb testbench.
 
-:class:`CocotbItsBus` lets :class:`sim.driver.ItsDriver` (and any script written
+:class:`CocotbItsBus` lets :class:`gic.sim.driver.its.ItsDriver` (and any script written
 against an ``ItsBus``) run unchanged on the Verilog in Icarus: register accesses go
 through cocotbext-axi's ``AxiLiteMaster`` and every read is checked against the
 reference model by the scoreboard; memory accesses go straight to the
-:class:`~sim.memory.Memory` the AXI4 slave model serves (and to the model's copy);
+:class:`~gic.sim.models.memory.Memory` the AXI4 slave model serves (and to the model's copy);
 ``idle`` lets clock cycles pass; ``msi`` sends on the MSI stream, or writes
 GITS_TRANSLATER with the DeviceID on the ``translater_device_id`` sideband.
 """
@@ -12,10 +12,10 @@ GITS_TRANSLATER with the DeviceID on the ``translater_device_id`` sideband.
 from cocotb.triggers import ClockCycles, Lock, RisingEdge
 from cocotbext.axi.constants import AxiResp
 
-from hw.its.layouts import MsiRequest
-from hw.its.regmap import REG, TRANSLATER
-from sim.bus import ItsBus
-from sim.commands import pack
+from gic.hw.its.layouts import MsiRequest
+from gic.hw.its.regmap import REG, TRANSLATER
+from gic.sim.driver.bus import ItsBus
+from gic.sim.models.commands import pack
 
 from .monitors import high
 from .streams import PayloadTransaction
@@ -32,7 +32,7 @@ class CocotbItsBus(ItsBus):
 
     Parameters
     ----------
-    tb : tb.its.test_its.TB
+    tb : gic.tb.its.test_its.TB
         Owns the DUT, ``axil`` (AxiLiteMaster), ``msi_source``, ``memory``,
         ``model_memory`` and ``scoreboard``.
     translater : bool

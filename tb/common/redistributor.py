@@ -11,9 +11,9 @@ import random
 import cocotb
 from cocotb.triggers import ClockCycles
 
-from hw.its.layouts import GicAck, GicOp
-from sim.commands import pack
-from sim.model import Packet
+from gic.hw.its.layouts import GicAck, GicOp
+from gic.sim.models.commands import pack
+from gic.sim.models.its import Packet
 
 from .monitors import cycle_now, high, watch
 from .streams import PayloadBus, PayloadSink, PayloadSource, PayloadTransaction
@@ -43,7 +43,7 @@ class Redistributor:
     ack : PayloadSource
         ``ack[rd]`` (pause it for idle cycles).
     syncs : list of int
-        Cycle (:func:`~tb.common.monitors.cycle_now`) each SYNC was taken.
+        Cycle (:func:`~gic.tb.common.monitors.cycle_now`) each SYNC was taken.
     acks : list of int
         Cycle each acknowledge was taken by the ITS.
     """

@@ -1,7 +1,7 @@
 """The ITS scoreboard: monitors on the DUT feed the reference model, which predicts
 every packet each redistributor must receive, in order, and every register read.
 
-The untimed :class:`sim.model.ItsModel` is stepped at the points where the RTL
+The untimed :class:`gic.sim.models.its.ItsModel` is stepped at the points where the RTL
 linearises its work, each watched by a passive monitor:
 
 =========================  ========================================================
@@ -60,14 +60,14 @@ import cocotb
 from cocotb.simtime import get_sim_time
 from cocotb.triggers import ReadOnly
 
-from hw.its.executor import CommandFailure
-from hw.its.layouts import (
+from gic.hw.its.executor import CommandFailure
+from gic.hw.its.layouts import (
     CacheCtl, Cmd, CmdError, DropReason, DropReport, GicOp, GitsCtlr, MsiRequest, QueryResponse,
     RoutedPacket,
 )
-from hw.its.regmap import REG, REGISTERS, TRANSLATER
-from sim.commands import unpack
-from sim.model import ItsModel, Packet
+from gic.hw.its.regmap import REG, REGISTERS, TRANSLATER
+from gic.sim.models.commands import unpack
+from gic.sim.models.its import ItsModel, Packet
 
 from .monitors import high, watch
 
@@ -260,7 +260,7 @@ class ItsScoreboard(Scoreboard):
     dut : cocotb handle
         The ``its`` top level (internal signals are read by hierarchical name).
     params : ItsParams
-    memory : sim.memory.Memory
+    memory : gic.sim.models.memory.Memory
         The model's memory: a copy the driver writes too, so that the model walks
         tables as they were before the RTL's own table writes (it makes them again).
     log : logging.Logger

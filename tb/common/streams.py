@@ -3,7 +3,7 @@
 Amaranth names a stream port's members ``<port>__payload``, ``<port>__valid`` and
 ``<port>__ready``; a cocotb-bus prefix ``"<port>_"`` with the default ``_`` separator
 finds them (``StreamBus.from_prefix(dut, "gic__0_")``). Payloads are whole integers:
-pack and unpack them with :func:`sim.commands.pack` / :func:`~sim.commands.unpack` and
+pack and unpack them with :func:`gic.sim.models.commands.pack` / :func:`~gic.sim.models.commands.unpack` and
 the layouts of ``hw/its/layouts.py``.
 """
 

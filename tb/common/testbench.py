@@ -19,8 +19,8 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
 from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster
 
-from hw.its.params import ItsParams
-from sim.driver import ItsDriver
+from gic.hw.its.params import ItsParams
+from gic.sim.driver.its import ItsDriver
 
 from .axi_memory import AxiMemory, WriteFaultMemory
 from .build import CLOCK_PERIOD_NS, PARAMS_VARIABLE, SEED_VARIABLE
@@ -85,7 +85,7 @@ class BaseTB:
         Made by :meth:`_pause_streams`.
 
     A ``TB`` also has ``scoreboard`` (started by :meth:`reset`, checking the reads of
-    ``bus``), ``bus`` (a :class:`~tb.common.itsbus.CocotbItsBus`) and its :meth:`_busy`.
+    ``bus``), ``bus`` (a :class:`~gic.tb.common.itsbus.CocotbItsBus`) and its :meth:`_busy`.
     """
 
     idle_cycles = 30
@@ -119,7 +119,7 @@ class BaseTB:
         self.msi_source.queue_occupancy_limit = 4
 
     def _pause_streams(self, idle_inserter, backpressure_inserter, *, idle=(), backpressure=()):
-        """Give each stream a pause generator (``tb.common.pause``).
+        """Give each stream a pause generator (``gic.tb.common.pause``).
 
         Parameters
         ----------

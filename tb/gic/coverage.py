@@ -15,14 +15,14 @@
     More LPIs pending on one redistributor than its LPI cache holds (some in memory);
     a disabled LPI pending.
 
-:class:`GicCoverage` samples them from :class:`~tb.gic.scoreboard.GicScoreboard`'s
+:class:`GicCoverage` samples them from :class:`~gic.tb.gic.scoreboard.GicScoreboard`'s
 events and writes the database as YAML (``its regress`` merges it with the ITS's).
 """
 
 from cocotb_coverage.coverage import CoverPoint, coverage_db
 
-from hw.gicr.redistributor import RdOp
-from hw.its.layouts import GicOp
+from gic.hw.gicr.redistributor import RdOp
+from gic.hw.its.layouts import GicOp
 
 __all__ = ["GicCoverage"]
 

@@ -1,7 +1,7 @@
 """CPUs on the Gic's CPU interfaces, for cocotb testbenches.
 
 A :class:`Cpu` behaves as an interrupt handler on one redistributor's CPU interface
-(``cpu__<n>__*`` of the ``gic`` top, :class:`hw.gicr.redistributor.CpuInterfaceSignature`):
+(``cpu__<n>__*`` of the ``gic`` top, :class:`gic.hw.gicr.redistributor.CpuInterfaceSignature`):
 when ``irq`` is high and it is not masked, it waits a random number of cycles, reads
 ICC_IAR1_EL1 (the ``iar_req`` / ``iar`` handshake), holds the interrupt a random time,
 then writes ICC_EOIR1_EL1 (``eoir``). While it holds one, a higher-priority LPI raises
@@ -15,10 +15,10 @@ import random
 import cocotb
 from cocotb.triggers import ClockCycles, Event, First, RisingEdge
 
-from hw.gicr.layouts import SPURIOUS_INTID, IccEoir1
-from sim.commands import pack
+from gic.hw.gicr.layouts import SPURIOUS_INTID, IccEoir1
+from gic.sim.models.commands import pack
 
-from tb.common.monitors import high
+from gic.tb.common.monitors import high
 
 __all__ = ["Cpu"]
 

@@ -1,10 +1,10 @@
 """The Gic scoreboard: the ITS checked as tb/its checks it, the redistributors and the CPU
-interfaces checked against :class:`sim.gicr_model.GicModel`.
+interfaces checked against :class:`gic.sim.models.gicr.GicModel`.
 
-The ITS half is :class:`tb.common.scoreboard.ItsScoreboard`, unchanged, on the Gic's
-``its`` instance (:class:`ItsView`): it steps the GicModel's :class:`~sim.model.ItsModel`
+The ITS half is :class:`gic.tb.common.scoreboard.ItsScoreboard`, unchanged, on the Gic's
+``its`` instance (:class:`ItsView`): it steps the GicModel's :class:`~gic.sim.models.its.ItsModel`
 and checks every packet each redistributor takes, and every ITS register read. The
-redistributor half steps the GicModel's :class:`~sim.gicr_model.RedistributorModel`\\ s
+redistributor half steps the GicModel's :class:`~gic.sim.models.gicr.RedistributorModel`\\ s
 where each RTL redistributor's sequencer takes its work, watched by passive monitors:
 
 =================================  ====================================================
@@ -46,16 +46,16 @@ from collections import Counter, deque
 
 from cocotb.simtime import get_sim_time
 
-from hw.gicr.layouts import SPURIOUS_INTID, GicrCtlr, GicrLpir, GicrSyncr, IccIar1
-from hw.gicr.redistributor import RdOp, RegisterOp
-from hw.gicr.regmap import FRAME_BYTES, REG, REGISTERS
-from hw.its.regmap import FRAME_BYTES as ITS_FRAME_BYTES
-from sim.commands import pack, unpack
-from sim.gicr_model import GicModel
-from sim.model import Packet
+from gic.hw.gicr.layouts import SPURIOUS_INTID, GicrCtlr, GicrLpir, GicrSyncr, IccIar1
+from gic.hw.gicr.redistributor import RdOp, RegisterOp
+from gic.hw.gicr.regmap import FRAME_BYTES, REG, REGISTERS
+from gic.hw.its.regmap import FRAME_BYTES as ITS_FRAME_BYTES
+from gic.sim.models.commands import pack, unpack
+from gic.sim.models.gicr import GicModel
+from gic.sim.models.its import Packet
 
-from tb.common.monitors import high, watch
-from tb.common.scoreboard import (
+from gic.tb.common.monitors import high, watch
+from gic.tb.common.scoreboard import (
     WORD, ItsScoreboard, Scoreboard, ScoreboardError, register_accesses,
 )
 
@@ -74,7 +74,7 @@ own rule (a 0 must mean nothing is queued)."""
 class ItsView:
     """The ``gic`` top seen as the ``its`` top the ITS testbench parts expect.
 
-    :class:`~tb.common.scoreboard.ItsScoreboard` and :class:`~tb.common.itsbus.CocotbItsBus`
+    :class:`~gic.tb.common.scoreboard.ItsScoreboard` and :class:`~gic.tb.common.itsbus.CocotbItsBus`
     read the ITS's internal blocks (``translator``, ``regs``, ``executor``...) at the top
     level; here they are inside the ``its`` instance, while the ports (clock, MSI stream,
     query port, sideband) are the Gic's own.
@@ -116,7 +116,7 @@ class GicScoreboard(Scoreboard):
     dut : cocotb handle
         The ``gic`` top level.
     params : ItsParams
-    memory : sim.memory.Memory
+    memory : gic.sim.models.memory.Memory
         The model's memory (the driver writes it too, as for :class:`ItsScoreboard`).
     log : logging.Logger
     max_reports : int
@@ -370,7 +370,7 @@ class GicScoreboard(Scoreboard):
 
     def _left_over(self, packets_at_least):
         """Acknowledges unanswered, register work not taken, moves that never arrived;
-        then the ITS half's :meth:`~tb.common.scoreboard.ItsScoreboard.check`."""
+        then the ITS half's :meth:`~gic.tb.common.scoreboard.ItsScoreboard.check`."""
         problems = []
         for rd in range(len(self.model.rds)):
             if self._answers[rd]:

@@ -1,20 +1,20 @@
-"""cocotb testbench of the whole LPI path (``hw.gicr.gic.Gic``) on its generated Verilog:
+"""cocotb testbench of the whole LPI path (``gic.hw.gicr.gic.Gic``) on its generated Verilog:
 MSI -> ITS -> redistributor -> CPU acknowledge.
 
 The :class:`TB` owns the clock, the reset and the bus models: cocotbext-axi's
 ``AxiLiteMaster`` on the Gic's one register port (the ITS frame at 0, redistributor
-``n`` at ``0x20000 * (1 + n)``), :class:`~tb.common.axi_memory.AxiMemory` on its AXI4
+``n`` at ``0x20000 * (1 + n)``), :class:`~gic.tb.common.axi_memory.AxiMemory` on its AXI4
 master (ITS tables and the redistributors' property and pending tables in one
-:class:`sim.memory.Memory`), the MSI stream, a :class:`~tb.gic.cpu.Cpu` on every CPU
+:class:`gic.sim.models.memory.Memory`), the MSI stream, a :class:`~gic.tb.gic.cpu.Cpu` on every CPU
 interface (acknowledge, hold, end of interrupt, preemption), and idle/backpressure
-generators. :class:`~tb.common.itsbus.CocotbItsBus` covers the whole register space,
-so the unchanged Linux-style :class:`sim.driver.ItsDriver` and
-:class:`sim.gicr_driver.RedistributorDriver` bring everything up.
-:class:`~tb.gic.scoreboard.GicScoreboard` checks the ITS against the ITS model and the
+generators. :class:`~gic.tb.common.itsbus.CocotbItsBus` covers the whole register space,
+so the unchanged Linux-style :class:`gic.sim.driver.its.ItsDriver` and
+:class:`gic.sim.driver.gicr.RedistributorDriver` bring everything up.
+:class:`~gic.tb.gic.scoreboard.GicScoreboard` checks the ITS against the ITS model and the
 redistributors and CPU interfaces against the redistributor models; each test ends
 with :meth:`TB.finish`: every CPU drains, the LPIs are written back to the pending
 tables (EnableLPIs 1 -> 0), which must equal the model's, as must the ITS's tables;
-the functional coverage (:mod:`tb.gic.coverage`) goes to ``coverage.yml``.
+the functional coverage (:mod:`gic.tb.gic.coverage`) goes to ``coverage.yml``.
 
 Tests are ``async def run_<name>(dut, ...)``; the pytest entry at the bottom builds the
 Verilog once and runs each test through cocotb's runner, as tb/its does.
@@ -25,26 +25,26 @@ import random
 import cocotb
 from cocotb.triggers import ClockCycles, RisingEdge
 
-from hw.gicr.layouts import (
+from gic.hw.gicr.layouts import (
     MIN_LPI_ID_BITS, SPURIOUS_INTID, GicrCtlr, GicrPendbaser, GicrPropbaser, GicrTyper,
     GicrWaker, LpiConfig,
 )
-from hw.gicr.regmap import IIDR_VALUE, PIDR2_VALUE, REG as GICR
-from hw.its.layouts import LPI_BASE, Cmd, GicOp
-from hw.its.params import ItsParams
-from sim.commands import pack, unpack
-from sim.gicr_driver import RedistributorDriver, pending_table_bytes, property_table_bytes
-from sim.gicr_model import rd_frame
+from gic.hw.gicr.regmap import IIDR_VALUE, PIDR2_VALUE, REG as GICR
+from gic.hw.its.layouts import LPI_BASE, Cmd, GicOp
+from gic.hw.its.params import ItsParams
+from gic.sim.models.commands import pack, unpack
+from gic.sim.driver.gicr import RedistributorDriver, pending_table_bytes, property_table_bytes
+from gic.sim.models.gicr import rd_frame
 
-from tb.common.build import build, reproduce_command, run_folder, run_testcase
-from tb.common.itsbus import CocotbItsBus, RegisterAccessError
-from tb.common.monitors import cycle_now, high
-from tb.common.pause import cycle_pause, heavy_pause, random_pause
-from tb.common.scoreboard import ScoreboardError
-from tb.common.testbench import BaseTB, TIMEOUT_US, params_of_run, seed_of_run
-from tb.gic.coverage import GicCoverage
-from tb.gic.cpu import Cpu
-from tb.gic.scoreboard import GicScoreboard, ItsView
+from gic.tb.common.build import build, reproduce_command, run_folder, run_testcase
+from gic.tb.common.itsbus import CocotbItsBus, RegisterAccessError
+from gic.tb.common.monitors import cycle_now, high
+from gic.tb.common.pause import cycle_pause, heavy_pause, random_pause
+from gic.tb.common.scoreboard import ScoreboardError
+from gic.tb.common.testbench import BaseTB, TIMEOUT_US, params_of_run, seed_of_run
+from gic.tb.gic.coverage import GicCoverage
+from gic.tb.gic.cpu import Cpu
+from gic.tb.gic.scoreboard import GicScoreboard, ItsView
 
 PROP_BASE = 0x1000_0000
 """The LPI property table, shared by every redistributor (as Linux sets it up)."""
@@ -67,13 +67,13 @@ def config(priority, enable=True):
 
 class TB(BaseTB):
     """CPUs, redistributor drivers, scoreboard and coverage around the ``gic`` Verilog, on
-    :class:`~tb.common.testbench.BaseTB`'s clock, reset and bus models.
+    :class:`~gic.tb.common.testbench.BaseTB`'s clock, reset and bus models.
 
     Parameters
     ----------
     dut : cocotb handle
     seed, latency, reorder, idle_inserter, backpressure_inserter
-        As :class:`~tb.common.testbench.BaseTB` and its ``_pause_streams`` take them.
+        As :class:`~gic.tb.common.testbench.BaseTB` and its ``_pause_streams`` take them.
     cpu_delay, cpu_hold : (int, int)
         Cycles a CPU waits before acknowledging, and holds an interrupt.
     settle : bool
@@ -90,7 +90,7 @@ class TB(BaseTB):
     gicrs : list of RedistributorDriver
     coverage : GicCoverage
 
-    and :class:`~tb.common.testbench.BaseTB`'s.
+    and :class:`~gic.tb.common.testbench.BaseTB`'s.
     """
 
     idle_cycles = 20
@@ -787,7 +787,7 @@ POLICY_SENSITIVE = []
 
 def build_folder(name="skip"):
     """The Verilog and the Icarus build of a parameter set, built once (``gic.v``, ``sim.vvp``)."""
-    from hw.gicr.gic import generate_verilog
+    from gic.hw.gicr.gic import generate_verilog
     params = PARAM_SETS[name]
     return build("gic", name, "gic",
                  lambda path: generate_verilog(params, path, lpi_cache=LPI_CACHE),
@@ -796,7 +796,7 @@ def build_folder(name="skip"):
 
 def run_cocotb(name, testcase, seed, *, waves=False, test_dir=None):
     """Run cocotb test ``testcase`` (all its parametrized forms) on the ``name`` build
-    (:func:`tb.common.build.run_testcase`).
+    (:func:`gic.tb.common.build.run_testcase`).
 
     Returns
     -------
@@ -805,7 +805,7 @@ def run_cocotb(name, testcase, seed, *, waves=False, test_dir=None):
         (or ``WAVES=1``).
     """
     return run_testcase(
-        build_folder(name), "gic", "tb.gic.test_gic", testcase, params=PARAM_SETS[name],
+        build_folder(name), "gic", "gic.tb.gic.test_gic", testcase, params=PARAM_SETS[name],
         seed=seed, test_dir=test_dir or run_folder("gic", name, testcase, seed, out_folder="gic"),
         where="the Gic",
         reproduce=reproduce_command("tb/gic/test_gic.py", testcase, name, seed,

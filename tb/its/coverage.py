@@ -32,14 +32,14 @@ import os
 
 from cocotb_coverage.coverage import CoverPoint, coverage_db
 
-from hw.its.layouts import (
+from gic.hw.its.layouts import (
     CMD_GICV4, BaserType, Cmd, CmdError, DropReason, GicOp, InvalKind, InvalRequest,
 )
-from hw.its.walker import WalkRequest
-from sim.commands import unpack
+from gic.hw.its.walker import WalkRequest
+from gic.sim.models.commands import unpack
 
-from tb.common.build import PARAMS_VARIABLE
-from tb.common.monitors import high, watch
+from gic.tb.common.build import PARAMS_VARIABLE
+from gic.tb.common.monitors import high, watch
 
 __all__ = ["COMMAND_OUTCOMES", "STREAMS", "CoverageCollector", "export", "summary"]
 
@@ -172,7 +172,7 @@ class CoverageCollector:
 
     Parameters
     ----------
-    tb : tb.its.test_its.TB
+    tb : gic.tb.its.test_its.TB
         Its scoreboard's events, its pause driver and its memory model are sampled.
     """
 

@@ -1,18 +1,18 @@
 """One driver-level scenario timed on Icarus (cocotb) and on Amaranth's simulator.
 
-:func:`speed_scenario` runs over any :class:`sim.bus.ItsBus`: the Linux bring-up, four
+:func:`speed_scenario` runs over any :class:`gic.sim.driver.bus.ItsBus`: the Linux bring-up, four
 devices of 16 events, an MSI storm (hits and misses) and a batch of INTs through the
 ring. The cocotb test ``run_speed`` runs it on the Verilog in Icarus, with the whole
 testbench (bus models, monitors, scoreboard); :func:`amaranth_speed` runs it on
-:class:`hw.its.top.Its` in Amaranth's simulator through :func:`sim.rtlbus.run_on_rtl`
+:class:`gic.hw.its.top.Its` in Amaranth's simulator through :func:`gic.sim.rtlsim.bus.run_on_rtl`
 (its own Python bus models). Both report clock cycles simulated per second of wall time.
 """
 
 import random
 import time
 
-from hw.its.layouts import LPI_BASE, Cmd
-from sim.driver import ItsDriver
+from gic.hw.its.layouts import LPI_BASE, Cmd
+from gic.sim.driver.its import ItsDriver
 
 __all__ = ["speed_scenario", "amaranth_speed", "MSIS", "INTS"]
 
@@ -45,7 +45,7 @@ async def speed_scenario(bus, *, msis=MSIS, ints=INTS, num_redistributors=3):
 def amaranth_speed(params):
     """Run :func:`speed_scenario` in Amaranth's simulator: ``(cycles, seconds)``, the time
     of elaborating and starting the simulation (a run of 10 idle cycles) taken off."""
-    from sim.rtlbus import run_on_rtl
+    from gic.sim.rtlsim.bus import run_on_rtl
 
     async def idle(bus):
         for _ in range(10):

@@ -1,12 +1,12 @@
-"""cocotb testbench of the whole ITS (``hw.its.top.Its``) on its generated Verilog.
+"""cocotb testbench of the whole ITS (``gic.hw.its.top.Its``) on its generated Verilog.
 
 The :class:`TB` owns the clock, the reset and the bus models: cocotbext-axi's
-``AxiLiteMaster`` on the register port, :class:`~tb.common.axi_memory.AxiMemory` (a
-:class:`sim.memory.Memory` with latency and SLVERR/DECERR injection) on the AXI4
+``AxiLiteMaster`` on the register port, :class:`~gic.tb.common.axi_memory.AxiMemory` (a
+:class:`gic.sim.models.memory.Memory` with latency and SLVERR/DECERR injection) on the AXI4
 master, stream sources for MSIs and queries, a redistributor model per GIC stream that
 acknowledges SYNCs after a random delay, and idle/backpressure generators on every
-stream. :class:`~tb.common.itsbus.CocotbItsBus` runs the unchanged Linux-style
-:class:`sim.driver.ItsDriver` on it. :class:`~tb.common.scoreboard.ItsScoreboard`
+stream. :class:`~gic.tb.common.itsbus.CocotbItsBus` runs the unchanged Linux-style
+:class:`gic.sim.driver.its.ItsDriver` on it. :class:`~gic.tb.common.scoreboard.ItsScoreboard`
 feeds the reference model from monitors on the DUT and checks every packet each
 redistributor receives, in order, and every register read; each test ends with
 :meth:`TB.finish`, which asserts empty queues and zero mismatches and writes the
@@ -28,36 +28,36 @@ from pathlib import Path
 import cocotb
 from cocotb.triggers import ClockCycles, RisingEdge
 
-from hw.its.layouts import (
+from gic.hw.its.layouts import (
     CBASER_PAGE, COMMAND_BYTES, ENTRY_BYTES, ITT_ALIGN, LPI_BASE, BaserType, CacheCtl, Cmd, CmdError,
     CollectionTableEntry, DeviceTableEntry, DropReason, GitsCreadr, GitsCtlr, GitsCwriter,
     Level1Entry, MsiRequest,
 )
-from hw.its.params import ItsParams
-from hw.its.regmap import REG
-from sim.commands import encode_command, pack, unpack
-from sim.driver import ItsStalled
+from gic.hw.its.params import ItsParams
+from gic.hw.its.regmap import REG
+from gic.sim.models.commands import encode_command, pack, unpack
+from gic.sim.driver.its import ItsStalled
 
-from tb.common.itsbus import CocotbItsBus
-from tb.common.monitors import cycle_now
-from tb.common.pause import cycle_pause, heavy_pause, random_pause
-from tb.common.redistributor import Redistributor
-from tb.common.scoreboard import ItsScoreboard
-from tb.common.streams import PayloadBus, PayloadSink, PayloadSource, PayloadTransaction
-from tb.common.testbench import BaseTB, TIMEOUT_US, params_of_run, seed_of_run
-from tb.its.coverage import CoverageCollector, export
-from tb.its.speed import MSIS, speed_scenario
+from gic.tb.common.itsbus import CocotbItsBus
+from gic.tb.common.monitors import cycle_now
+from gic.tb.common.pause import cycle_pause, heavy_pause, random_pause
+from gic.tb.common.redistributor import Redistributor
+from gic.tb.common.scoreboard import ItsScoreboard
+from gic.tb.common.streams import PayloadBus, PayloadSink, PayloadSource, PayloadTransaction
+from gic.tb.common.testbench import BaseTB, TIMEOUT_US, params_of_run, seed_of_run
+from gic.tb.its.coverage import CoverageCollector, export
+from gic.tb.its.speed import MSIS, speed_scenario
 
 
 class TB(BaseTB):
     """Redistributor models, query port, scoreboard and coverage around the ``its``
-    Verilog, on :class:`~tb.common.testbench.BaseTB`'s clock, reset and bus models.
+    Verilog, on :class:`~gic.tb.common.testbench.BaseTB`'s clock, reset and bus models.
 
     Parameters
     ----------
     dut : cocotb handle
     seed, latency, reorder, idle_inserter, backpressure_inserter
-        As :class:`~tb.common.testbench.BaseTB` and its ``_pause_streams`` take them.
+        As :class:`~gic.tb.common.testbench.BaseTB` and its ``_pause_streams`` take them.
     ack_delay : (int, int)
         Cycles a redistributor takes to acknowledge a SYNC.
     translater : bool
@@ -76,7 +76,7 @@ class TB(BaseTB):
     bus : CocotbItsBus
     coverage : CoverageCollector
 
-    and :class:`~tb.common.testbench.BaseTB`'s.
+    and :class:`~gic.tb.common.testbench.BaseTB`'s.
     """
 
     def __init__(self, dut, *, seed=None, idle_inserter=None, backpressure_inserter=None,
@@ -1070,7 +1070,7 @@ def _dte_address(tb, driver, device_id):
 
 @cocotb.test(timeout_time=4 * TIMEOUT_US, timeout_unit="us")
 async def run_speed(dut):
-    """:func:`tb.its.speed.speed_scenario` on the whole testbench: writes the cycles
+    """:func:`gic.tb.its.speed.speed_scenario` on the whole testbench: writes the cycles
     simulated and the wall time to ``speed.json`` (``its regress --speed``)."""
     tb = TB(dut)
     await tb.reset()
@@ -1085,8 +1085,8 @@ async def run_speed(dut):
 # ---------------------------------------------------------------------------------------------
 # pytest entry: one Verilog build per parameter set, each test run through cocotb's runner.
 
-from tb.common.build import build, reproduce_command, run_folder, run_testcase  # noqa: E402
-from tb.its.waves import write_its_save_file  # noqa: E402
+from gic.tb.common.build import build, reproduce_command, run_folder, run_testcase  # noqa: E402
+from gic.tb.its.waves import write_its_save_file  # noqa: E402
 
 BASE_PARAMS = dict(device_bits=10, event_bits=14, id_bits=14, collection_bits=8, hcc=2,
                    num_redistributors=3, tcache_entries=8, dcache_entries=2)
@@ -1109,14 +1109,14 @@ build (``--all-policies``, ``--seeds`` and ``--seed-list`` run every test on bot
 
 def build_folder(policy):
     """The Verilog and the Icarus build of a parameter set, built once (``its.v``, ``sim.vvp``)."""
-    from hw.its.top import generate_verilog
+    from gic.hw.its.top import generate_verilog
     params = PARAM_SETS[policy]
     return build("its", policy, "its", lambda path: generate_verilog(params, path), params)
 
 
 def run_cocotb(policy, testcase, seed, *, waves=False, test_dir=None):
     """Run cocotb test ``testcase`` (all its parametrized forms) on the ``policy`` build
-    (:func:`tb.common.build.run_testcase`).
+    (:func:`gic.tb.common.build.run_testcase`).
 
     Returns
     -------
@@ -1127,7 +1127,7 @@ def run_cocotb(policy, testcase, seed, *, waves=False, test_dir=None):
     build_dir = build_folder(policy)
     params = PARAM_SETS[policy]
     return run_testcase(
-        build_dir, "its", "tb.its.test_its", testcase, params=params, seed=seed,
+        build_dir, "its", "gic.tb.its.test_its", testcase, params=params, seed=seed,
         test_dir=test_dir or run_folder("its", policy, testcase, seed, out_folder=""),
         where=f"the {policy} build",
         reproduce=reproduce_command("tb/its/test_its.py", testcase, policy, seed,

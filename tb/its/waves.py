@@ -9,7 +9,7 @@ so the file follows the RTL as it changes.
 
 from pathlib import Path
 
-from tb.common.gtkw import instances, ports, signals_in_fst, write_save_file
+from gic.tb.common.gtkw import instances, ports, signals_in_fst, write_save_file
 
 __all__ = ["its_groups", "write_its_save_file"]
 

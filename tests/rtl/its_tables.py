@@ -2,19 +2,19 @@
 
 Used by the walker and translator tests: :class:`TableSet` writes device tables
 (flat or two-level), ITTs and collection-table entries straight into a
-:class:`sim.memory.Memory` (as software allocates them), programs
-``GITS_BASER0/1`` of an :class:`sim.model.ItsModel` on the same memory, enables
+:class:`gic.sim.models.memory.Memory` (as software allocates them), programs
+``GITS_BASER0/1`` of an :class:`gic.sim.models.its.ItsModel` on the same memory, enables
 it and maps on-chip collections with MAPC commands through its command ring.
 The model is then the oracle: ``tables.model.query(device_id, event_id)``.
 """
 
-from hw.its.layouts import (CBASER_PAGE, COMMAND_BYTES, ENTRY_BYTES, PAGE_BYTES, Cmd, CmdError,
+from gic.hw.its.layouts import (CBASER_PAGE, COMMAND_BYTES, ENTRY_BYTES, PAGE_BYTES, Cmd, CmdError,
                             CollectionTableEntry, DeviceTableEntry, GitsBaser, GitsCbaser,
                             GitsCtlr, GitsCwriter, IttEntry, Level1Entry, PageSize)
-from hw.its.regmap import REG
-from sim.commands import encode_command, pack
-from sim.memory import Memory
-from sim.model import ItsModel
+from gic.hw.its.regmap import REG
+from gic.sim.models.commands import encode_command, pack
+from gic.sim.models.memory import Memory
+from gic.sim.models.its import ItsModel
 
 __all__ = ["TableSet"]
 

@@ -1,4 +1,4 @@
-"""Tests of hw/bus/axi.py, and of the shared simulation models of sim/rtlsim.py."""
+"""Tests of hw/bus/axi.py, and of the shared simulation models of sim/rtlsim/harness.py."""
 
 import functools
 import random
@@ -13,13 +13,13 @@ from amaranth.hdl import Module, Shape
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from hw.bus.axi import (Axi4LiteRegisterBridge, Axi4LiteSignature, Axi4MemoryMaster,
+from gic.hw.bus.axi import (Axi4LiteRegisterBridge, Axi4LiteSignature, Axi4MemoryMaster,
                         Axi4Signature, AxiResp, RegisterBusSignature)
-from hw.bus.mem import MemReadSignature, MemWriteSignature
-from hw.its.params import ItsParams
-from sim.memory import Memory
+from gic.hw.bus.mem import MemReadSignature, MemWriteSignature
+from gic.hw.its.params import ItsParams
+from gic.sim.models.memory import Memory
 
-from sim.rtlsim import (Axi4LiteMasterModel, Axi4SlaveModel, AxiResponseError, MemPortModel,
+from gic.sim.rtlsim.harness import (Axi4LiteMasterModel, Axi4SlaveModel, AxiResponseError, MemPortModel,
                       run_sim, stream_get_many, stream_put, stream_put_many)
 
 WIDTHS = (64, 128, 256)

@@ -4,12 +4,12 @@ import gc
 
 import pytest
 
-from hw.its.cmdq import CommandQueue
-from hw.its.layouts import CBASER_PAGE, COMMAND_BYTES, Cmd, GitsCbaser
-from sim.commands import encode_command
-from sim.memory import Memory
+from gic.hw.its.cmdq import CommandQueue
+from gic.hw.its.layouts import CBASER_PAGE, COMMAND_BYTES, Cmd, GitsCbaser
+from gic.sim.models.commands import encode_command
+from gic.sim.models.memory import Memory
 
-from sim.rtlsim import MemPortModel, run_sim, stream_get
+from gic.sim.rtlsim.harness import MemPortModel, run_sim, stream_get
 
 RING = 0x8000
 PAGES = 1

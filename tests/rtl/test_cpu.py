@@ -5,9 +5,9 @@ import gc
 
 import pytest
 
-from hw.gicr.cpu import CpuStandIn
-from hw.gicr.layouts import SPURIOUS_INTID
-from sim.rtlsim import run_sim, stream_get
+from gic.hw.gicr.cpu import CpuStandIn
+from gic.hw.gicr.layouts import SPURIOUS_INTID
+from gic.sim.rtlsim.harness import run_sim, stream_get
 
 
 def test_acknowledge_record_end_of_interrupt_and_mask():
@@ -72,7 +72,7 @@ def test_parameter_message():
 
 
 def test_taken_arbiter_merges_round_robin_and_loses_nothing():
-    from hw.boards.top import TakenArbiter
+    from gic.hw.boards.top import TakenArbiter
     dut = TakenArbiter(3)
     got = []
 
@@ -98,7 +98,7 @@ def test_taken_arbiter_merges_round_robin_and_loses_nothing():
 
 @pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
 def test_taken_arbiter_parameter_message():
-    from hw.boards.top import TakenArbiter
+    from gic.hw.boards.top import TakenArbiter
     with pytest.raises(ValueError, match=r"count must be an integer in 1\.\.64, not 0"):
         TakenArbiter(0)
     gc.collect()

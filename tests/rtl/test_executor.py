@@ -14,21 +14,21 @@ import pytest
 from amaranth.hdl import Elaboratable, Module
 from amaranth.lib import wiring
 
-from hw.its.collections import CollectionTable
-from hw.its.executor import RECIPES, Executor
-from hw.its.forwarder import Forwarder
-from hw.its.layouts import (
+from gic.hw.its.collections import CollectionTable
+from gic.hw.its.executor import RECIPES, Executor
+from gic.hw.its.forwarder import Forwarder
+from gic.hw.its.layouts import (
     CBASER_PAGE, COMMAND_BYTES, ITT_ALIGN, PAGE_BYTES,
     Cmd, CmdError, GitsBaser, GitsCbaser, GitsCtlr, GitsCwriter, InvalKind, Level1Entry, PageSize,
 )
-from hw.its.params import ItsParams
-from hw.its.regmap import REG
-from sim.commands import encode_command, pack
-from sim.memory import Memory
-from sim.model import ItsModel
+from gic.hw.its.params import ItsParams
+from gic.hw.its.regmap import REG
+from gic.sim.models.commands import encode_command, pack
+from gic.sim.models.memory import Memory
+from gic.sim.models.its import ItsModel
 
-from sim.gicsink import GicStreamSink
-from sim.rtlsim import MemPortModel, run_sim, stream_put
+from gic.sim.rtlsim.gicsink import GicStreamSink
+from gic.sim.rtlsim.harness import MemPortModel, run_sim, stream_put
 
 PARAMS = ItsParams(device_bits=10, event_bits=8, id_bits=14, collection_bits=10, hcc=2,
                    num_redistributors=3, tcache_entries=8, dcache_entries=2)

@@ -8,8 +8,8 @@ from amaranth.hdl import Module
 from amaranth.lib import fifo, wiring
 from amaranth.lib.wiring import In, Out
 
-from hw.bus.fifo import HeadRegisteredFIFO
-from sim.rtlsim import run_sim
+from gic.hw.bus.fifo import HeadRegisteredFIFO
+from gic.sim.rtlsim.harness import run_sim
 
 
 class _Pair(wiring.Component):

@@ -5,11 +5,11 @@ import random
 
 import pytest
 
-from hw.its.forwarder import LPI_FIFO_DEPTH, Forwarder
-from hw.its.layouts import GicOp
-from hw.its.params import ItsParams
+from gic.hw.its.forwarder import LPI_FIFO_DEPTH, Forwarder
+from gic.hw.its.layouts import GicOp
+from gic.hw.its.params import ItsParams
 
-from sim.rtlsim import run_sim, stream_get_many, stream_put, stream_put_many
+from gic.sim.rtlsim.harness import run_sim, stream_get_many, stream_put, stream_put_many
 
 PARAMS = ItsParams(num_redistributors=3)
 

@@ -1,11 +1,11 @@
 """The whole LPI path end to end: MSI -> ITS -> redistributor -> CPU acknowledge.
 
-One script (:func:`scenario`) runs twice: on :class:`sim.gicr_model.GicModel`
-through :class:`sim.bus.ModelBus`, and on :class:`hw.gicr.gic.Gic` in
-Amaranth's simulator through :class:`sim.rtlbus.AmaranthItsBus` (the Gic's
+One script (:func:`scenario`) runs twice: on :class:`gic.sim.models.gicr.GicModel`
+through :class:`gic.sim.driver.bus.ModelBus`, and on :class:`gic.hw.gicr.gic.Gic` in
+Amaranth's simulator through :class:`gic.sim.rtlsim.bus.AmaranthItsBus` (the Gic's
 decoded register port: the ITS frame at 0, the redistributors after it), each
-with its own memory. The Linux-style drivers (:class:`sim.driver.ItsDriver`,
-:class:`sim.gicr_driver.RedistributorDriver`) bring everything up; devices
+with its own memory. The Linux-style drivers (:class:`gic.sim.driver.its.ItsDriver`,
+:class:`gic.sim.driver.gicr.RedistributorDriver`) bring everything up; devices
 signal MSIs; the CPUs acknowledge and end interrupts. The two runs must agree on
 every acknowledge, every ``irq`` seen before one, and the pending tables after
 EnableLPIs is cleared.
@@ -18,20 +18,20 @@ import types
 
 import pytest
 
-from hw.gicr.gic import Gic, MoveRouter, SyncBarrier, generate_verilog
-from hw.gicr.interconnect import Axi4Join, Axi4LiteDecoder
-from hw.gicr.layouts import SPURIOUS_INTID, GicrTyper, LpiConfig
-from hw.its.layouts import LPI_BASE, Cmd
-from hw.its.params import ItsParams
-from sim.bus import ModelBus
-from sim.commands import pack, unpack
-from sim.driver import ItsDriver
-from sim.gicr_driver import RedistributorDriver, pending_table_bytes, property_table_bytes
-from sim.gicr_model import GicModel
-from sim.memory import Memory
-from sim.rtlbus import AmaranthItsBus
+from gic.hw.gicr.gic import Gic, MoveRouter, SyncBarrier, generate_verilog
+from gic.hw.gicr.interconnect import Axi4Join, Axi4LiteDecoder
+from gic.hw.gicr.layouts import SPURIOUS_INTID, GicrTyper, LpiConfig
+from gic.hw.its.layouts import LPI_BASE, Cmd
+from gic.hw.its.params import ItsParams
+from gic.sim.driver.bus import ModelBus
+from gic.sim.models.commands import pack, unpack
+from gic.sim.driver.its import ItsDriver
+from gic.sim.driver.gicr import RedistributorDriver, pending_table_bytes, property_table_bytes
+from gic.sim.models.gicr import GicModel
+from gic.sim.models.memory import Memory
+from gic.sim.rtlsim.bus import AmaranthItsBus
 
-from sim.rtlsim import (Axi4LiteMasterModel, Axi4SlaveModel, AxiResponseError, run_sim, stream_get,
+from gic.sim.rtlsim.harness import (Axi4LiteMasterModel, Axi4SlaveModel, AxiResponseError, run_sim, stream_get,
                       stream_put)
 
 PARAMS = ItsParams(device_bits=8, event_bits=8, id_bits=14, collection_bits=8, hcc=2,

@@ -1,6 +1,6 @@
-"""The redistributor RTL against the reference model (sim.gicr_model.RedistributorModel).
+"""The redistributor RTL against the reference model (gic.sim.models.gicr.RedistributorModel).
 
-Each test drives :class:`hw.gicr.redistributor.Redistributor` and a
+Each test drives :class:`gic.hw.gicr.redistributor.Redistributor` and a
 RedistributorModel with the same operations, each over its own copy of the same
 memory contents (the pending table's contents while EnableLPIs = 1 are each
 one's own business), and compares everything software or the CPU can observe:
@@ -14,20 +14,20 @@ import random
 
 import pytest
 
-from hw.gicr.layouts import (
+from gic.hw.gicr.layouts import (
     SPURIOUS_INTID, GicrCtlr, GicrLpir, GicrPendbaser, GicrPropbaser, GicrSyncr, LpiConfig,
 )
-from hw.gicr.redistributor import Redistributor
-from hw.gicr.regmap import REG, REGISTERS
-from hw.its.layouts import LPI_BASE, GicOp
-from hw.its.params import ItsParams
-from sim.commands import pack, unpack
-from sim.gicr_driver import pending_table_bytes, property_table_bytes
-from sim.gicr_model import RedistributorModel
-from sim.memory import Memory
-from sim.model import Packet
+from gic.hw.gicr.redistributor import Redistributor
+from gic.hw.gicr.regmap import REG, REGISTERS
+from gic.hw.its.layouts import LPI_BASE, GicOp
+from gic.hw.its.params import ItsParams
+from gic.sim.models.commands import pack, unpack
+from gic.sim.driver.gicr import pending_table_bytes, property_table_bytes
+from gic.sim.models.gicr import RedistributorModel
+from gic.sim.models.memory import Memory
+from gic.sim.models.its import Packet
 
-from sim.rtlsim import Axi4LiteMasterModel, MemPortModel, run_sim, stream_get, stream_put
+from gic.sim.rtlsim.harness import Axi4LiteMasterModel, MemPortModel, run_sim, stream_get, stream_put
 
 PARAMS = ItsParams(device_bits=8, event_bits=8, id_bits=14, collection_bits=8, hcc=4,
                    num_redistributors=3)

@@ -5,18 +5,18 @@ import random
 
 import pytest
 
-from hw.its.layouts import (
+from gic.hw.its.layouts import (
     BaserType, CacheCtl, Cmd, CmdError, DropReason, ErrCmdRecord, ErrMsiRecord, GitsBaser,
     GitsCbaser, GitsCreadr, GitsCtlr, GitsCwriter, PageSize, QueryRequest, QueryResponse,
 )
-from hw.its.params import ItsParams
-from hw.its.regmap import IIDR_VALUE, NUM_BASERS, REG, REGISTERS, STAT_COUNTERS, TRANSLATER, stat_offset
-from hw.its.regs import Registers
-from sim.commands import pack, unpack
-from sim.memory import Memory
-from sim.model import ItsModel
+from gic.hw.its.params import ItsParams
+from gic.hw.its.regmap import IIDR_VALUE, NUM_BASERS, REG, REGISTERS, STAT_COUNTERS, TRANSLATER, stat_offset
+from gic.hw.its.regs import Registers
+from gic.sim.models.commands import pack, unpack
+from gic.sim.models.memory import Memory
+from gic.sim.models.its import ItsModel
 
-from sim.rtlsim import run_sim, stream_get, stream_put
+from gic.sim.rtlsim.harness import run_sim, stream_get, stream_put
 
 PARAMS = ItsParams(device_bits=8, event_bits=8, tcache_entries=8, dcache_entries=2)
 UNKNOWN = (0x0010, 0x0098, 0x0140, 0x0200, 0xC028, 0xC030, 0xC118, 0xFFF0, 0x10048, 0x1FFF8)

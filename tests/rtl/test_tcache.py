@@ -11,11 +11,11 @@ import random
 import pytest
 from amaranth.lib import data
 
-from hw.its.layouts import InvalKind
-from hw.its.params import ItsParams
-from hw.its.tcache import Cache, DeviceCache, TranslationCache
+from gic.hw.its.layouts import InvalKind
+from gic.hw.its.params import ItsParams
+from gic.hw.its.tcache import Cache, DeviceCache, TranslationCache
 
-from sim.rtlsim import run_sim
+from gic.sim.rtlsim.harness import run_sim
 
 PARAMS = ItsParams(tcache_entries=4, dcache_entries=2, device_bits=8, event_bits=8)
 

@@ -1,8 +1,8 @@
 """The whole ITS under the Linux-style driver, against the reference model.
 
 One script (:func:`scenario`) runs twice: on the reference model through
-:class:`sim.bus.ModelBus`, and on :class:`hw.its.top.Its` in Amaranth's simulator
-through :class:`sim.rtlbus.AmaranthItsBus`, each with its own memory. It brings
+:class:`gic.sim.driver.bus.ModelBus`, and on :class:`gic.hw.its.top.Its` in Amaranth's simulator
+through :class:`gic.sim.rtlsim.bus.AmaranthItsBus`, each with its own memory. It brings
 the ITS up as Linux does, maps devices, events and collections, fires MSIs,
 posts every command and every error (both error policies), injects AXI errors on
 a command fetch and on table reads and writes, wraps the command ring, and
@@ -23,19 +23,19 @@ import random
 
 import pytest
 
-from hw.its.layouts import LPI_BASE, CacheCtl, Cmd, CmdError, GitsCtlr, GitsCwriter
-from hw.its.params import ItsParams
-from hw.its.regmap import REG
-from hw.its.top import Its, generate_verilog
-from sim.bus import ItsBus, ModelBus
-from sim.commands import pack, unpack
-from sim.driver import ItsDriver, ItsStalled
-from sim.memory import Memory
-from sim.rtlbus import AmaranthItsBus
+from gic.hw.its.layouts import LPI_BASE, CacheCtl, Cmd, CmdError, GitsCtlr, GitsCwriter
+from gic.hw.its.params import ItsParams
+from gic.hw.its.regmap import REG
+from gic.hw.its.top import Its, generate_verilog
+from gic.sim.driver.bus import ItsBus, ModelBus
+from gic.sim.models.commands import pack, unpack
+from gic.sim.driver.its import ItsDriver, ItsStalled
+from gic.sim.models.memory import Memory
+from gic.sim.rtlsim.bus import AmaranthItsBus
 
 from packet_order import MsiMarkingBus, compare_packets
-from sim.gicsink import GicStreamSink
-from sim.rtlsim import Axi4LiteMasterModel, Axi4SlaveModel, run_sim
+from gic.sim.rtlsim.gicsink import GicStreamSink
+from gic.sim.rtlsim.harness import Axi4LiteMasterModel, Axi4SlaveModel, run_sim
 
 BASE_PARAMS = dict(device_bits=8, event_bits=14, id_bits=14, collection_bits=8, hcc=2,
                    num_redistributors=3, tcache_entries=8, dcache_entries=2)

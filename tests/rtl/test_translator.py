@@ -20,15 +20,15 @@ from amaranth.back import verilog
 from amaranth.hdl import Elaboratable, Module
 from amaranth.lib import wiring
 
-from hw.its.collections import CollectionTable
-from hw.its.layouts import ENTRY_BYTES, DropReason, GicOp, GitsCtlr, IttEntry, InvalKind, PageSize
-from hw.its.params import ItsParams
-from hw.its.regmap import REG
-from hw.its.translator import Translator
-from sim.commands import pack, unpack
+from gic.hw.its.collections import CollectionTable
+from gic.hw.its.layouts import ENTRY_BYTES, DropReason, GicOp, GitsCtlr, IttEntry, InvalKind, PageSize
+from gic.hw.its.params import ItsParams
+from gic.hw.its.regmap import REG
+from gic.hw.its.translator import Translator
+from gic.sim.models.commands import pack, unpack
 
 from .its_tables import TableSet
-from sim.rtlsim import MemPortModel, run_sim, stream_put
+from gic.sim.rtlsim.harness import MemPortModel, run_sim, stream_put
 
 PARAMS = ItsParams(device_bits=12, event_bits=8, collection_bits=8, hcc=4,
                    num_redistributors=4, tcache_entries=8, dcache_entries=4)

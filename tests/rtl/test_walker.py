@@ -14,14 +14,14 @@ import pytest
 from amaranth.hdl import Elaboratable, Module
 from amaranth.lib import wiring
 
-from hw.its.collections import CollectionTable
-from hw.its.layouts import ENTRY_BYTES, PAGE_BYTES, DropReason, IttEntry, PageSize
-from hw.its.params import ItsParams
-from hw.its.walker import Walker
-from sim.commands import unpack
+from gic.hw.its.collections import CollectionTable
+from gic.hw.its.layouts import ENTRY_BYTES, PAGE_BYTES, DropReason, IttEntry, PageSize
+from gic.hw.its.params import ItsParams
+from gic.hw.its.walker import Walker
+from gic.sim.models.commands import unpack
 
 from .its_tables import TableSet
-from sim.rtlsim import MemPortModel, run_sim, stream_get, stream_put
+from gic.sim.rtlsim.harness import MemPortModel, run_sim, stream_get, stream_put
 
 PARAMS = ItsParams(device_bits=20, event_bits=16, collection_bits=8, hcc=4,
                    num_redistributors=4)

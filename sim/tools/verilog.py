@@ -1,7 +1,7 @@
 """``its verilog``: write the ITS's Verilog for the default and variant parameters, and lint it.
 
 Each variant goes to ``build/its[-<name>].v`` through Amaranth's Verilog
-backend (``hw.its.top.generate_verilog``). Amaranth refuses combinational
+backend (``gic.hw.its.top.generate_verilog``). Amaranth refuses combinational
 loops while converting; Yosys then checks each file (``check -assert``: no
 logic loops, no multiple or missing drivers) and that no latch cell exists.
 """
@@ -12,8 +12,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from hw.its.params import ItsParams
-from hw.its.top import generate_verilog
+from gic.hw.its.params import ItsParams
+from gic.hw.its.top import generate_verilog
 
 __all__ = ["VARIANTS", "export", "lint", "VerilogLintError"]
 

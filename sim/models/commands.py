@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from amaranth.lib import data
 
-from hw.its.layouts import COMMAND_LAYOUTS, COMMAND_BYTES, Cmd, CommandHeader
+from gic.hw.its.layouts import COMMAND_LAYOUTS, COMMAND_BYTES, Cmd, CommandHeader
 
 __all__ = ["ItsCommand", "encode_command", "decode_command", "command_fields", "pack", "unpack",
            "field_width"]

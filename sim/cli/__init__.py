@@ -30,15 +30,15 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table as RichTable
 
-from hw.its import layouts as L
-from hw.its.params import ItsParams
-from hw.its.regmap import REGISTERS, STAT_COUNTERS
-from sim.bus import ModelBus
-from sim.driver import ItsDriver, ItsError
-from sim.memory import BusError
-from sim.gicdemo import (GicModelBus, bring_up_redistributors, lpi_id_bits, pick_events,
+from gic.hw.its import layouts as L
+from gic.hw.its.params import ItsParams
+from gic.hw.its.regmap import REGISTERS, STAT_COUNTERS
+from gic.sim.driver.bus import ModelBus
+from gic.sim.driver.its import ItsDriver, ItsError
+from gic.sim.models.memory import BusError
+from gic.sim.tools.gicdemo import (GicModelBus, bring_up_redistributors, lpi_id_bits, pick_events,
                          priority_round)
-from sim.rtlbus import run_on_gic
+from gic.sim.rtlsim.bus import run_on_gic
 
 __all__ = ["main", "bring_up", "scripted_lpi", "scripted_collection", "member_docs",
            "field_docs", "registers_md", "encodings_md"]
@@ -47,7 +47,7 @@ STRAY_EVERY = 10
 """In the demo, every 10th MSI comes from a misbehaving device and is dropped."""
 MOVE_EVERY = 8
 """Halfway through the storm the demo MOVIs every 8th event of each device to the next CPU."""
-DEFAULT_DIR = Path(__file__).resolve().parent.parent / "docs"
+DEFAULT_DIR = Path("build") / "docs"
 PROP_BASE = 0x1000_0000
 """The demo's LPI property table (its ITS tables and ring are at 0x4000_0000 on)."""
 PEND_BASE = 0x1100_0000
@@ -178,8 +178,8 @@ def _demo(args, params, console):
     async def script(bus):
         return await _demo_script(args, params, console, bus)
     if args.model:
-        console.print("[bold]target[/bold]: the reference models (sim/model.py, "
-                      "sim/gicr_model.py): ITS, redistributors, CPU stand-ins")
+        console.print("[bold]target[/bold]: the reference models (sim/models/its.py, "
+                      "sim/models/gicr.py): ITS, redistributors, CPU stand-ins")
         return asyncio.run(script(GicModelBus.create(params)))
     vcd = None if args.no_waves else Path(args.vcd)
     console.print(f"[bold]target[/bold]: the GIC RTL (hw/gicr/gic.py: ITS + "
@@ -284,7 +284,7 @@ def _show_storm(console, taken, cpus):
 def _show_priority_round(console, per_cpu, picks):
     """Print what each CPU took in the priority round; returns how many CPUs took their LPIs
     in another order (or another set) than priority order."""
-    from sim.gicdemo import scripted_priority
+    from gic.sim.tools.gicdemo import scripted_priority
     timed = any(record.cycle is not None for records in per_cpu for record in records)
     table = RichTable(title="Priority round: LPIs taken per CPU, in order",
                       caption="CPUs masked, MSIs signalled highest INTID first, CPUs unmasked")
@@ -486,10 +486,10 @@ def _docs(args, params, console):
 
 
 # ---------------------------------------------------------------------------------------------
-# its bitstream, its program, its host: the FPGA board (hw/boards/, sim/host.py)
+# its bitstream, its program, its host: the FPGA board (hw/boards/, sim/driver/bridge.py)
 
 def _board_names():
-    from hw.boards.build import boards
+    from gic.hw.boards.build import boards
     return sorted(boards())
 
 
@@ -499,7 +499,7 @@ def _met_mhz(fmax):
 
 
 def _bitstream(args, params, console):
-    from hw.boards.build import build
+    from gic.hw.boards.build import build
     report = build(args.board, params=params,
                    mem_bytes=None if args.mem_kib is None else args.mem_kib * 1024,
                    pending_window=None if args.pending_kib is None else args.pending_kib * 1024,
@@ -522,8 +522,8 @@ def _bitstream(args, params, console):
 def _program(args, params, console):
     import shutil
     import subprocess
-    from hw.boards.build import BUILD_NAME, ROOT, boards
-    bitstream = ROOT / "build" / args.board / f"{BUILD_NAME}.bit"
+    from gic.hw.boards.build import BUILD_NAME, BUILD_ROOT, boards
+    bitstream = BUILD_ROOT / args.board / f"{BUILD_NAME}.bit"
     if not bitstream.exists():
         print(f"its program: {bitstream} does not exist; run `its bitstream --board "
               f"{args.board}` first", file=sys.stderr)
@@ -540,8 +540,8 @@ def _program(args, params, console):
 
 
 async def _host_session(client, args, console):
-    from hw.boards.top import LED_NAMES
-    from sim.host import board_demo, describe_memory
+    from gic.hw.boards.top import LED_NAMES
+    from gic.sim.driver.bridge import board_demo, describe_memory
     info = await client.info()
     console.print(f"[bold]board[/bold]: {'a STAND-IN, not the ITS' if info['stand_in'] else 'ITS'}"
                   f" at {info['clk_hz'] / 1e6:g} MHz, {describe_memory(info)}, "
@@ -586,9 +586,9 @@ async def _host_session(client, args, console):
 
 
 def _host(args, params, console):
-    from sim.host import BridgeClient, BridgeError, BridgeTimeout, SerialTransport, simulate
+    from gic.sim.driver.bridge import BridgeClient, BridgeError, BridgeTimeout, SerialTransport, simulate
     if args.sim:
-        from hw.boards.top import ItsBoardTop
+        from gic.hw.boards.top import ItsBoardTop
         top = ItsBoardTop(params=params, clk_freq=100e6, host_link="stream")
 
         async def scenario(transport):
@@ -624,7 +624,7 @@ def _host(args, params, console):
 # its verilog
 
 def _verilog(args, params, console):
-    from sim.verilog import VerilogLintError, export
+    from gic.sim.tools.verilog import VerilogLintError, export
     table = RichTable(title=f"Verilog in {args.out}/ (Amaranth backend, checked by Yosys)")
     for column in ("variant", "file", "overrides", "cells"):
         table.add_column(column)
@@ -645,7 +645,7 @@ def _verilog(args, params, console):
 
 def _bench(args, params, console):
     from dataclasses import replace
-    from sim.bench import BENCH_PARAMS, BUILD_DIR, DOCS_PATH, run_bench
+    from gic.sim.tools.bench import BENCH_PARAMS, BUILD_DIR, DOCS_PATH, run_bench
     summary = run_bench(latencies=tuple(args.latency or (4, 16)), rtl=not args.tlm_only,
                         quick=args.quick, out=args.out or BUILD_DIR,
                         docs=None if args.no_docs else DOCS_PATH,
@@ -773,7 +773,7 @@ def _parser():
 
     bench = commands.add_parser(
         "bench", parents=[params_only], help="performance: TLM against RTL, design space",
-        description="Run the workloads of sim/workloads.py on the RTL (Amaranth simulator) and "
+        description="Run the workloads of sim/tools/workloads.py on the RTL (Amaranth simulator) and "
                     "on the transaction-level model, compare cycles and latencies, time both, "
                     "sweep cache size, memory latency and table layout on the TLM; write "
                     "build/bench/summary.json, build/bench/*.png and docs/performance.md. "
@@ -786,7 +786,7 @@ def _parser():
     bench.add_argument("--no-docs", action="store_true", help="do not write docs/performance.md")
     bench.set_defaults(run=_bench)
 
-    from tb.cli_regress import add_commands as add_tb_commands
+    from gic.tb.regress import add_commands as add_tb_commands
     add_tb_commands(commands)
     return parser
 

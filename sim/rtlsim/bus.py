@@ -1,14 +1,14 @@
-"""The :class:`~sim.bus.ItsBus` of the RTL in Amaranth's simulator.
+"""The :class:`~gic.sim.driver.bus.ItsBus` of the RTL in Amaranth's simulator.
 
-:class:`AmaranthItsBus` lets :class:`sim.driver.ItsDriver` (and any test script
+:class:`AmaranthItsBus` lets :class:`gic.sim.driver.its.ItsDriver` (and any test script
 written against an ``ItsBus``) run unchanged inside an Amaranth testbench on
-:class:`hw.its.top.Its`: register accesses go over the ITS's AXI4-Lite port
+:class:`gic.hw.its.top.Its`: register accesses go over the ITS's AXI4-Lite port
 through an AXI4-Lite master model, memory accesses go straight to the
-:class:`~sim.memory.Memory` an AXI4 slave model serves to the ITS, ``idle``
+:class:`~gic.sim.models.memory.Memory` an AXI4 slave model serves to the ITS, ``idle``
 lets clock cycles pass, and ``msi`` drives the MSI stream (or writes
 GITS_TRANSLATER with the DeviceID on the sideband).
 
-Usage, in a testbench (``sim/rtlsim.py`` provides the bus models)::
+Usage, in a testbench (``sim/rtlsim/harness.py`` provides the bus models)::
 
     async def testbench(ctx):
         bus = AmaranthItsBus(ctx, its, Axi4LiteMasterModel(its.axil), memory)
@@ -21,21 +21,21 @@ import types
 from amaranth.hdl import Module, Signal
 from amaranth.lib import wiring
 
-from hw.gicr.cpu import CpuStandIn
-from hw.gicr.gic import Gic
-from hw.its.regmap import TRANSLATER
-from hw.its.top import Its
+from gic.hw.gicr.cpu import CpuStandIn
+from gic.hw.gicr.gic import Gic
+from gic.hw.its.regmap import TRANSLATER
+from gic.hw.its.top import Its
 
-from .bus import ItsBus
+from gic.sim.driver.bus import ItsBus
 from .gicsink import GicStreamSink
-from .memory import Memory
-from .rtlsim import Axi4LiteMasterModel, Axi4SlaveModel, run_sim
+from gic.sim.models.memory import Memory
+from .harness import Axi4LiteMasterModel, Axi4SlaveModel, run_sim
 
 __all__ = ["AmaranthItsBus", "AmaranthGicBus", "run_on_rtl", "run_on_gic"]
 
 
 class AmaranthItsBus(ItsBus):
-    """An :class:`ItsBus` on :class:`hw.its.top.Its` in an Amaranth testbench.
+    """An :class:`ItsBus` on :class:`gic.hw.its.top.Its` in an Amaranth testbench.
 
     The reference model is untimed: an MSI has been translated when the next
     register access happens. So that scripts see the same, every register
@@ -46,12 +46,12 @@ class AmaranthItsBus(ItsBus):
     ----------
     ctx : amaranth.sim testbench context
         Of the testbench the driver runs in.
-    its : hw.its.top.Its
+    its : gic.hw.its.top.Its
         The simulated ITS.
     axil : AXI4-Lite master model
         Has ``async read(ctx, addr, size)`` and ``async write(ctx, addr, value, size)``
-        on ``its.axil`` (``sim.rtlsim.Axi4LiteMasterModel``).
-    memory : sim.memory.Memory
+        on ``its.axil`` (``gic.sim.rtlsim.harness.Axi4LiteMasterModel``).
+    memory : gic.sim.models.memory.Memory
         The memory the AXI4 slave model behind ``its.axi`` serves.
     translater : bool
         ``msi`` writes GITS_TRANSLATER (DeviceID on ``its.translater_device_id``)
@@ -61,7 +61,7 @@ class AmaranthItsBus(ItsBus):
 
     Members
     -------
-    memory : sim.memory.Memory
+    memory : gic.sim.models.memory.Memory
     """
 
     def __init__(self, ctx, its, axil, memory, *, translater=False, poll_cycles=8, sink=None):
@@ -96,7 +96,7 @@ class AmaranthItsBus(ItsBus):
 
     async def take_packets(self, rd):
         """The packets redistributor ``rd`` received since the last call, once every MSI
-        signalled so far has been forwarded (needs ``sink``, a :class:`sim.gicsink.GicStreamSink`).
+        signalled so far has been forwarded (needs ``sink``, a :class:`gic.sim.rtlsim.gicsink.GicStreamSink`).
         """
         await self._settle()
         while not self.ctx.get(self.its.forwarder.idle):
@@ -121,17 +121,17 @@ class AmaranthItsBus(ItsBus):
 
 def run_on_rtl(params, script, *, memory=None, mem_latency=4, vcd=None, backpressure=0.0,
                translater=False, seed=0, max_cycles=None):
-    """Run ``await script(bus)`` against :class:`hw.its.top.Its` in Amaranth's simulator.
+    """Run ``await script(bus)`` against :class:`gic.hw.its.top.Its` in Amaranth's simulator.
 
     The ITS's AXI4 master is served from ``memory`` with ``mem_latency`` cycles per
-    request (:class:`sim.rtlsim.Axi4SlaveModel`); its GIC streams end in a
-    :class:`sim.gicsink.GicStreamSink` that acknowledges SYNCs; ``bus`` is an
+    request (:class:`gic.sim.rtlsim.harness.Axi4SlaveModel`); its GIC streams end in a
+    :class:`gic.sim.rtlsim.gicsink.GicStreamSink` that acknowledges SYNCs; ``bus`` is an
     :class:`AmaranthItsBus` whose ``take_packets(rd)`` reads that sink.
 
     Parameters
     ----------
     vcd : str or Path or None
-        Write a waveform (and a GTKWave save file beside it), as :func:`sim.rtlsim.run_sim`.
+        Write a waveform (and a GTKWave save file beside it), as :func:`gic.sim.rtlsim.harness.run_sim`.
     backpressure : float
         Probability that a redistributor is not ready in a cycle.
 
@@ -165,20 +165,20 @@ def run_on_rtl(params, script, *, memory=None, mem_latency=4, vcd=None, backpres
 
 
 class AmaranthGicBus(AmaranthItsBus):
-    """An :class:`AmaranthItsBus` on a simulated :class:`hw.gicr.gic.Gic` whose CPUs are
-    :class:`hw.gicr.cpu.CpuStandIn` each (see :func:`run_on_gic`).
+    """An :class:`AmaranthItsBus` on a simulated :class:`gic.hw.gicr.gic.Gic` whose CPUs are
+    :class:`gic.hw.gicr.cpu.CpuStandIn` each (see :func:`run_on_gic`).
 
     Register offsets reach the whole Gic (the ITS frame at 0, redistributor ``n`` at
     ``0x20000 * (1 + n)``). ``mask_cpus`` and ``take_interrupts`` are the CPU side of
-    :mod:`sim.gicdemo`.
+    :mod:`gic.sim.tools.gicdemo`.
 
     Parameters
     ----------
-    gic : hw.gicr.gic.Gic
+    gic : gic.hw.gicr.gic.Gic
     cpus : list of CpuStandIn
         On ``gic.cpu[n]``.
     taken : list
-        The :class:`sim.gicdemo.Taken` records the process of :func:`run_on_gic` appends.
+        The :class:`gic.sim.tools.gicdemo.Taken` records the process of :func:`run_on_gic` appends.
     """
 
     def __init__(self, ctx, gic, cpus, axil, memory, taken, **kwargs):
@@ -219,20 +219,20 @@ class AmaranthGicBus(AmaranthItsBus):
 
 def run_on_gic(params, script, *, memory=None, mem_latency=4, vcd=None, lpi_cache=16,
                max_cycles=None):
-    """Run ``await script(bus)`` against :class:`hw.gicr.gic.Gic` with a
-    :class:`hw.gicr.cpu.CpuStandIn` on each CPU interface, in Amaranth's simulator.
+    """Run ``await script(bus)`` against :class:`gic.hw.gicr.gic.Gic` with a
+    :class:`gic.hw.gicr.cpu.CpuStandIn` on each CPU interface, in Amaranth's simulator.
 
     The Gic's AXI4 master is served from ``memory`` with ``mem_latency`` cycles per
     request; ``bus`` is an :class:`AmaranthGicBus`; each record a CPU stand-in makes is
     taken at once and kept, with the clock cycle it appeared at (the cycle after the
-    acknowledge), as a :class:`sim.gicdemo.Taken`.
+    acknowledge), as a :class:`gic.sim.tools.gicdemo.Taken`.
 
     Returns
     -------
     (result, cycles)
         What ``script`` returned, and the clock cycles simulated.
     """
-    from .gicdemo import Taken
+    from gic.sim.tools.gicdemo import Taken
     gic = Gic(params, lpi_cache=lpi_cache)
     cpus = [CpuStandIn(cpu=n) for n in range(params.num_redistributors)]
     memory = Memory() if memory is None else memory

@@ -1,8 +1,8 @@
 """The GIC demo's scenario pieces, shared by ``its demo`` (model and RTL) and ``its host``.
 
-A target is an :class:`sim.bus.ItsBus` on a whole GIC (the ITS frame at 0, the
+A target is an :class:`gic.sim.driver.bus.ItsBus` on a whole GIC (the ITS frame at 0, the
 redistributors' frames after it) whose CPUs are stand-ins that take every LPI
-signalled unless masked (:class:`hw.gicr.cpu.CpuStandIn` on the RTL and the
+signalled unless masked (:class:`gic.hw.gicr.cpu.CpuStandIn` on the RTL and the
 board, :class:`GicModelBus` on the reference model). Such a bus has two more
 coroutines:
 
@@ -22,11 +22,11 @@ lowest INTID.
 
 from dataclasses import dataclass
 
-from hw.gicr.layouts import MIN_LPI_ID_BITS, LpiConfig
-from hw.its.layouts import LPI_BASE
-from sim.bus import ModelBus
-from sim.commands import pack
-from sim.gicr_driver import RedistributorDriver, pending_table_bytes, property_table_bytes
+from gic.hw.gicr.layouts import MIN_LPI_ID_BITS, LpiConfig
+from gic.hw.its.layouts import LPI_BASE
+from gic.sim.driver.bus import ModelBus
+from gic.sim.models.commands import pack
+from gic.sim.driver.gicr import RedistributorDriver, pending_table_bytes, property_table_bytes
 
 __all__ = ["Taken", "GicModelBus", "scripted_priority", "lpi_id_bits", "bring_up_redistributors",
            "pick_events", "wait_taken", "priority_round", "PRIORITY_ROUND_EVENTS"]
@@ -167,15 +167,15 @@ async def priority_round(bus, driver, picks, *, cpus, translater=None):
 
 
 class GicModelBus(ModelBus):
-    """A :class:`ModelBus` on a :class:`sim.gicr_model.GicModel` whose CPUs are stand-ins.
+    """A :class:`ModelBus` on a :class:`gic.sim.models.gicr.GicModel` whose CPUs are stand-ins.
 
     After every register write and MSI, each unmasked CPU takes (acknowledges, records,
-    ends) every interrupt its redistributor signals, as :class:`hw.gicr.cpu.CpuStandIn`
+    ends) every interrupt its redistributor signals, as :class:`gic.hw.gicr.cpu.CpuStandIn`
     does on the RTL; the records wait for :meth:`take_interrupts`.
 
     Parameters
     ----------
-    model : sim.gicr_model.GicModel
+    model : gic.sim.models.gicr.GicModel
     """
 
     def __init__(self, model, memory=None):
@@ -185,8 +185,8 @@ class GicModelBus(ModelBus):
 
     @classmethod
     def create(cls, params, memory=None):
-        from sim.gicr_model import GicModel
-        from sim.memory import Memory
+        from gic.sim.models.gicr import GicModel
+        from gic.sim.models.memory import Memory
         memory = Memory() if memory is None else memory
         return cls(GicModel(params, memory), memory)
 

@@ -6,15 +6,15 @@ interface here, and a CLI command (``its host``) on top.
 * :class:`SerialTransport`: the bytes go over a serial port (``/dev/ttyUSB0``),
   configured raw 8N1 with ``termios`` (no extra dependency).
 * :class:`SimTransport`: the bytes go into an Amaranth simulation of
-  :class:`hw.boards.top.ItsBoardTop` (the ITS, the redistributors and a CPU
+  :class:`gic.hw.boards.top.ItsBoardTop` (the ITS, the redistributors and a CPU
   stand-in on each), through its UART pins or, faster, its byte
   streams (``host_link="stream"``); the host code then runs as a simulator
   testbench (:func:`simulate`).
 * :class:`BridgeClient`: requests and responses, CRC, timeouts; every failure is
   one :class:`BridgeError`.
-* :class:`BoardItsBus`: an :class:`sim.bus.ItsBus` on the board's GIC (the ITS frame
-  at 0, the redistributors' frames after it) with the CPU side of :mod:`sim.gicdemo`,
-  so the unchanged Linux-style drivers (:mod:`sim.driver`, :mod:`sim.gicr_driver`)
+* :class:`BoardItsBus`: an :class:`gic.sim.driver.bus.ItsBus` on the board's GIC (the ITS frame
+  at 0, the redistributors' frames after it) with the CPU side of :mod:`gic.sim.tools.gicdemo`,
+  so the unchanged Linux-style drivers (:mod:`gic.sim.driver.its`, :mod:`gic.sim.driver.gicr`)
   bring up the ITS and the redistributors on the board.
 """
 
@@ -24,15 +24,15 @@ import select
 import time
 from dataclasses import dataclass
 
-from hw.boards.bridge import (
+from gic.hw.boards.bridge import (
     BOARD_MAGIC, CPU_MASK_BYTES, FILL_WORDS_MAX, LPI_RECORD_BYTES, LPI_RECORDS_MAX,
     MEM_WORDS_MAX, PENDING_STRIDE, PROTOCOL_VERSION, SOF, BoardInfo, Opcode, Status, crc8,
     memory_windows,
 )
-from hw.gicr.layouts import TakenInterrupt
-from sim.bus import ItsBus
-from sim.commands import unpack
-from sim.gicdemo import Taken
+from gic.hw.gicr.layouts import TakenInterrupt
+from gic.sim.driver.bus import ItsBus
+from gic.sim.models.commands import unpack
+from gic.sim.tools.gicdemo import Taken
 
 __all__ = ["BridgeError", "BridgeTimeout", "BridgeStatusError", "Transport", "SerialTransport",
            "SimTransport", "simulate", "BridgeClient", "BoardItsBus", "ErrorRecords", "DemoResult",
@@ -181,7 +181,7 @@ class SerialTransport(Transport):
 
 
 class SimTransport(Transport):
-    """The bytes go into a running Amaranth simulation of :class:`hw.boards.top.ItsBoardTop`.
+    """The bytes go into a running Amaranth simulation of :class:`gic.hw.boards.top.ItsBoardTop`.
 
     Use it from a testbench (see :func:`simulate`): every method awaits clock ticks of
     ``ctx``. With ``host_link="stream"`` a byte moves per cycle through the top's byte
@@ -191,7 +191,7 @@ class SimTransport(Transport):
     Parameters
     ----------
     ctx : amaranth.sim testbench context
-    top : hw.boards.top.ItsBoardTop
+    top : gic.hw.boards.top.ItsBoardTop
     timeout_cycles : int
         Clock cycles that stand for any timeout the client asks for (seconds are
         meaningless in simulation).
@@ -281,7 +281,7 @@ def simulate(top, scenario, *, max_cycles=None):
 
     Parameters
     ----------
-    top : hw.boards.top.ItsBoardTop
+    top : gic.hw.boards.top.ItsBoardTop
     scenario : async function of a :class:`SimTransport`
     max_cycles : int or None
         Stop with ``TimeoutError`` after this many cycles.
@@ -315,7 +315,7 @@ class ErrorRecords:
     Members
     -------
     err_cmd, err_msi : int
-        GITS_ERR_CMD and GITS_ERR_MSI as read (``sim.driver.ItsDriver.read_error`` and
+        GITS_ERR_CMD and GITS_ERR_MSI as read (``gic.sim.driver.its.ItsDriver.read_error`` and
         ``read_msi_error`` decode them with ``ErrCmdRecord`` / ``ErrMsiRecord``).
     irq_pulses : int
         Rising edges of the ITS's error interrupt since the board started.
@@ -395,7 +395,7 @@ class BridgeClient:
         return answer, status
 
     async def info(self):
-        """The board's :class:`hw.boards.bridge.BoardInfo`, as a dict.
+        """The board's :class:`gic.hw.boards.bridge.BoardInfo`, as a dict.
 
         Raises
         ------
@@ -457,7 +457,7 @@ class BridgeClient:
 
     async def lpis(self, limit=LPI_RECORDS_MAX):
         """Up to ``limit`` records of LPIs the CPUs took, oldest first: a list of
-        :class:`sim.gicdemo.Taken`."""
+        :class:`gic.sim.tools.gicdemo.Taken`."""
         answer, _ = await self.request(Opcode.LPI_READ, bytes([limit]))
         records = []
         for start in range(0, len(answer), LPI_RECORD_BYTES):
@@ -489,7 +489,7 @@ class BridgeClient:
 
 
 class BoardItsBus(ItsBus):
-    """The GIC on the board, through its bridge: the drivers' :class:`sim.bus.ItsBus`.
+    """The GIC on the board, through its bridge: the drivers' :class:`gic.sim.driver.bus.ItsBus`.
 
     Register offsets reach the ITS frame (at 0) and the redistributors' frames
     (``0x20000 * (1 + n)``). Memory accesses of any alignment work (partial doublewords
@@ -497,7 +497,7 @@ class BoardItsBus(ItsBus):
     requests, so allocating a zeroed table costs one request. Each :meth:`idle` (a
     driver poll) drains the LPI FIFO, so the CPUs are never held back behind the
     driver's back. ``mask_cpus`` and ``take_interrupts`` are the CPU side of
-    :mod:`sim.gicdemo`.
+    :mod:`gic.sim.tools.gicdemo`.
 
     Parameters
     ----------
@@ -615,7 +615,7 @@ def _main_window_layout(main_bytes, cpus, pend_bytes, prop_bytes):
     property table goes in the first 4 KiB aligned gap after pending table 0 that holds it;
     the ITS gets the largest gap left (the first of equal ones).
     """
-    from hw.gicr.layouts import PROPBASER_ALIGN
+    from gic.hw.gicr.layouts import PROPBASER_ALIGN
 
     def align(value):
         return -(-value // PROPBASER_ALIGN) * PROPBASER_ALIGN
@@ -650,7 +650,7 @@ def board_memory(info, id_bits):
         When the board's memory cannot hold them; the message names the bitstream option
         that makes it fit.
     """
-    from sim.gicr_driver import pending_table_bytes, property_table_bytes
+    from gic.sim.driver.gicr import pending_table_bytes, property_table_bytes
 
     base, main, window = info["mem_base"], info["mem_bytes"], info["pending_window"]
     cpus = info["num_redistributors"]
@@ -692,7 +692,7 @@ class DemoResult:
     -------
     info : dict
         The board's INFO.
-    driver : sim.driver.ItsDriver
+    driver : gic.sim.driver.its.ItsDriver
         After bring-up and mapping.
     memory : BoardMemory
     expected : dict
@@ -701,7 +701,7 @@ class DemoResult:
         What the CPUs took in the first round (one MSI per event, CPUs unmasked).
     strays : list of (int, int)
         MSIs sent that the ITS must drop.
-    drop : sim.driver.MsiDropRecord or None
+    drop : gic.sim.driver.its.MsiDropRecord or None
         GITS_ERR_MSI after the first round.
     picks : list of (device_id, event_id, cpu, lpi)
         The MSIs of the priority round.
@@ -736,7 +736,7 @@ class DemoResult:
     def out_of_order(self):
         """The CPUs that did not take the priority round's LPIs in priority order (highest
         priority, i.e. lowest value, first; then lowest INTID)."""
-        from sim.gicdemo import scripted_priority
+        from gic.sim.tools.gicdemo import scripted_priority
         return [cpu for cpu, records in enumerate(self.rounds)
                 if [(r.priority, r.intid) for r in records] !=
                 sorted((scripted_priority(lpi), lpi) for _, _, c, lpi in self.picks if c == cpu)]
@@ -746,13 +746,13 @@ async def board_demo(client, *, devices=2, events=8, echo=lambda line: None):
     """Bring up the board's GIC with the Linux-style drivers, map, fire MSIs, see them taken.
 
     The redistributors get a property table (LPI ``l`` enabled at
-    :func:`sim.gicdemo.scripted_priority`), pending tables and EnableLPIs. Device ``d``
+    :func:`gic.sim.tools.gicdemo.scripted_priority`), pending tables and EnableLPIs. Device ``d``
     event ``e`` becomes LPI ``8192 + d * events + e`` on collection ``(d + e) mod CPUs``
     (as ``its demo``). First round, CPUs unmasked: every event gets one MSI (every other
     one written to GITS_TRANSLATER with the DeviceID sideband, the others on the MSI
     stream), plus one from an unmapped device and one beyond a device's EventIDs, which
     the ITS must drop; each CPU must take each of its LPIs once. Priority round
-    (:func:`sim.gicdemo.priority_round`): CPUs masked, a few MSIs per CPU, unmasked: each
+    (:func:`gic.sim.tools.gicdemo.priority_round`): CPUs masked, a few MSIs per CPU, unmasked: each
     CPU must take them in priority order.
 
     Raises
@@ -760,14 +760,14 @@ async def board_demo(client, *, devices=2, events=8, echo=lambda line: None):
     BridgeError
         The board does not answer, carries a stand-in instead of the ITS, or has too
         little memory.
-    sim.driver.ItsError, sim.gicr_driver.RedistributorTimeout
+    gic.sim.driver.its.ItsError, gic.sim.driver.gicr.RedistributorTimeout
         The drivers could not bring the GIC up.
     """
-    from sim.cli import scripted_collection, scripted_lpi
-    from sim.driver import ItsDriver
-    from sim.gicdemo import (PRIORITY_ROUND_EVENTS, bring_up_redistributors, lpi_id_bits,
+    from gic.sim.cli import scripted_collection, scripted_lpi
+    from gic.sim.driver.its import ItsDriver
+    from gic.sim.tools.gicdemo import (PRIORITY_ROUND_EVENTS, bring_up_redistributors, lpi_id_bits,
                              pick_events, priority_round, wait_taken)
-    from hw.its.params import ItsParams
+    from gic.hw.its.params import ItsParams
 
     info = await client.info()
     if info["stand_in"]:

@@ -13,10 +13,10 @@
     Runs one cocotb test with FST waves and writes a GTKWave save file beside them
     (register bus, command fetch, executor, translation path, caches, memory, query
     port, one group per redistributor), then prints the gtkwave command.
-``python -m tb.cli_regress speed``
+``python -m gic.tb.regress speed``
     Times one scenario on Icarus (cocotb) and on Amaranth's simulator.
 
-Also ``python -m tb.cli_regress regress|waves|speed ...`` without the ``its`` command.
+Also ``python -m gic.tb.regress regress|waves|speed ...`` without the ``its`` command.
 """
 
 import argparse
@@ -31,10 +31,11 @@ from pathlib import Path
 __all__ = ["run_regress", "run_waves", "measure_speed", "add_commands", "main",
            "REGRESS_DIR"]
 
-ROOT = Path(__file__).resolve().parent.parent
-REGRESS_DIR = ROOT / "build" / "regress"
-TEST_FILES = ("tb/its/test_its.py", "tb/gic/test_gic.py")
-"""The cocotb testbenches the regression runs."""
+REGRESS_DIR = Path("build") / "regress"
+"""Where the regression writes, under the current directory."""
+TEST_FILES = tuple(str(Path(__file__).resolve().parent / name)
+                   for name in ("its/test_its.py", "gic/test_gic.py"))
+"""The cocotb testbenches the regression runs (wherever the package is installed)."""
 
 
 class _Console:
@@ -98,7 +99,7 @@ def run_regress(seeds, jobs, *, out=REGRESS_DIR, directed=True, console=None):
     env = dict(os.environ, ITS_TB_OUT=str(out / "runs"))
     env.pop("SEED", None)
     with open(out / "pytest.log", "w") as log:
-        status = subprocess.run(command, cwd=ROOT, env=env, stdout=log,
+        status = subprocess.run(command, env=env, stdout=log,
                                 stderr=subprocess.STDOUT).returncode
     elapsed = time.monotonic() - started
     results = _results(out / "junit.xml")
@@ -175,7 +176,7 @@ def run_waves(test, *, policy="skip", seed=1, console=None):
     int
         0 when the test passed (the waves are written either way).
     """
-    from tb.its import test_its
+    from gic.tb.its import test_its
 
     console = console or _Console()
     base = test.split("/", 1)[0]
@@ -195,17 +196,17 @@ def run_waves(test, *, policy="skip", seed=1, console=None):
         status = 1
     fst, save = test_dir / "its.fst", test_dir / "its.gtkw"
     signals = sum(1 for line in save.read_text().splitlines() if line.startswith("its."))
-    _say(console, f"waves: {fst.relative_to(ROOT)} ({fst.stat().st_size // 1024} KiB), "
-                  f"save file {save.relative_to(ROOT)} ({signals} signals)")
-    _say(console, f"gtkwave {fst.relative_to(ROOT)} {save.relative_to(ROOT)}")
+    _say(console, f"waves: {fst} ({fst.stat().st_size // 1024} KiB), "
+                  f"save file {save} ({signals} signals)")
+    _say(console, f"gtkwave {fst} {save}")
     return status
 
 
 def measure_speed(console=None):
-    """Simulated cycles per second of :func:`tb.its.speed.speed_scenario` on Icarus (the
+    """Simulated cycles per second of :func:`gic.tb.its.speed.speed_scenario` on Icarus (the
     whole cocotb testbench) and on Amaranth's simulator. Returns the figures."""
-    from tb.its import test_its
-    from tb.its.speed import amaranth_speed
+    from gic.tb.its import test_its
+    from gic.tb.its.speed import amaranth_speed
 
     console = console or _Console()
     test_dir = REGRESS_DIR.parent / "speed"
@@ -268,8 +269,8 @@ def add_commands(commands):
 
 
 def main(argv=None):
-    """``python -m tb.cli_regress regress|waves|speed``."""
-    parser = argparse.ArgumentParser(prog="python -m tb.cli_regress")
+    """``python -m gic.tb.regress regress|waves|speed``."""
+    parser = argparse.ArgumentParser(prog="python -m gic.tb.regress")
     commands = parser.add_subparsers(dest="command", required=True)
     add_commands(commands)
     commands.add_parser("speed", help="cycles per second, Icarus vs Amaranth").set_defaults(

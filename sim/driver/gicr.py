@@ -1,4 +1,4 @@
-"""A Linux-style host driver for one redistributor's LPI part, over any :class:`sim.bus.ItsBus`.
+"""A Linux-style host driver for one redistributor's LPI part, over any :class:`gic.sim.driver.bus.ItsBus`.
 
 It does what ``drivers/irqchip/irq-gic-v3.c`` and ``irq-gic-v3-its.c`` do for a
 CPU's redistributor: wake it (GICR_WAKER.ProcessorSleep = 0, wait for
@@ -6,17 +6,17 @@ ChildrenAsleep = 0), program GICR_PROPBASER and GICR_PENDBASER, then set
 GICR_CTLR.EnableLPIs (its_cpu_init_lpis). It also drives the direct-injection
 registers (GICR_SETLPIR, CLRLPIR, INVLPIR, INVALLR) and waits on GICR_SYNCR.Busy
 as Linux's ``wait_for_syncr`` does. Register offsets are the redistributor's
-frame in the Gic's register space (:func:`sim.gicr_model.rd_frame`); every value
-is packed through :mod:`hw.gicr.layouts`.
+frame in the Gic's register space (:func:`gic.sim.models.gicr.rd_frame`); every value
+is packed through :mod:`gic.hw.gicr.layouts`.
 """
 
-from hw.gicr.layouts import (
+from gic.hw.gicr.layouts import (
     PENDBASER_ALIGN, PROPBASER_ALIGN, GicrCtlr, GicrLpir, GicrPendbaser, GicrPropbaser,
     GicrSyncr, GicrWaker,
 )
-from hw.gicr.regmap import FRAME_BYTES, REG
-from hw.its.layouts import LPI_BASE
-from sim.commands import pack, unpack
+from gic.hw.gicr.regmap import FRAME_BYTES, REG
+from gic.hw.its.layouts import LPI_BASE
+from gic.sim.models.commands import pack, unpack
 
 __all__ = ["RedistributorDriver", "RedistributorTimeout", "property_table_bytes",
            "pending_table_bytes"]
@@ -41,7 +41,7 @@ class RedistributorDriver:
 
     Parameters
     ----------
-    bus : sim.bus.ItsBus
+    bus : gic.sim.driver.bus.ItsBus
         Register access to the Gic's register space and its memory.
     rd : int
         Processor number; the frame is at ``0x20000 * (1 + rd)``.

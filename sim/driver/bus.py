@@ -1,6 +1,6 @@
 """The register and memory access interface every driver target implements.
 
-:class:`sim.driver.ItsDriver` talks to an ITS only through an :class:`ItsBus`,
+:class:`gic.sim.driver.its.ItsDriver` talks to an ITS only through an :class:`ItsBus`,
 so the same driver brings up the reference model, the Amaranth simulation, a
 cocotb testbench and the FPGA board over its UART bridge (Glasgow's shape: the
 gateware, an async host-side interface, a CLI on top). A target implements the
@@ -9,7 +9,7 @@ six coroutines; :class:`ModelBus` is the one for the reference models.
 
 import abc
 
-from hw.its.regmap import TRANSLATER
+from gic.hw.its.regmap import TRANSLATER
 
 __all__ = ["ItsBus", "ModelBus"]
 
@@ -17,7 +17,7 @@ __all__ = ["ItsBus", "ModelBus"]
 class ItsBus(abc.ABC):
     """Access to one ITS frame, the memory it uses, and the devices that signal MSIs.
 
-    Register offsets are from ITS_base (``hw.its.regmap.REG``); sizes are in
+    Register offsets are from ITS_base (``gic.hw.its.regmap.REG``); sizes are in
     bytes, 4 or 8, and 64-bit registers take 4-byte accesses to either half.
     """
 
@@ -49,7 +49,7 @@ class ItsBus(abc.ABC):
         """The GIC stream packets redistributor ``rd`` received since the last call.
 
         Only targets that can watch the GIC streams (the ITS model, the simulated ITS
-        with stand-in redistributors) provide it; on a whole GIC (:mod:`sim.gicdemo`)
+        with stand-in redistributors) provide it; on a whole GIC (:mod:`gic.sim.tools.gicdemo`)
         the CPUs' ``take_interrupts`` shows what was delivered instead.
         """
         raise NotImplementedError(f"{type(self).__name__} cannot see the redistributors")
@@ -63,17 +63,17 @@ class ModelBus(ItsBus):
 
     Parameters
     ----------
-    model : sim.model.ItsModel or sim.gicr_model.GicModel
+    model : gic.sim.models.its.ItsModel or gic.sim.models.gicr.GicModel
         The ITS to drive, or an ITS with its redistributors (offsets then reach
         every frame, and each packet reaches its redistributor at once, so there
         are none to take).
-    memory : sim.memory.Memory, optional
+    memory : gic.sim.models.memory.Memory, optional
         The memory the model walks; ``model.memory`` when omitted.
 
     Members
     -------
-    model : sim.model.ItsModel or sim.gicr_model.GicModel
-    memory : sim.memory.Memory
+    model : gic.sim.models.its.ItsModel or gic.sim.models.gicr.GicModel
+    memory : gic.sim.models.memory.Memory
     """
 
     def __init__(self, model, memory=None):
@@ -82,16 +82,16 @@ class ModelBus(ItsBus):
 
     @classmethod
     def create(cls, params, memory=None):
-        """A bus on a fresh :class:`sim.model.ItsModel` built from ``params``.
+        """A bus on a fresh :class:`gic.sim.models.its.ItsModel` built from ``params``.
 
         Parameters
         ----------
-        params : hw.its.params.ItsParams
-        memory : sim.memory.Memory, optional
+        params : gic.hw.its.params.ItsParams
+        memory : gic.sim.models.memory.Memory, optional
             Shared memory; a new sparse one when omitted.
         """
-        from sim.memory import Memory
-        from sim.model import ItsModel
+        from gic.sim.models.memory import Memory
+        from gic.sim.models.its import ItsModel
         memory = Memory() if memory is None else memory
         return cls(ItsModel(params, memory, auto_execute=True), memory)
 

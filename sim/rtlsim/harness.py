@@ -6,20 +6,20 @@ Everything here is testbench-side Python; nothing is synthesized.
   :func:`stream_get_many`: drive or drain an :mod:`amaranth.lib.stream` port
   from a testbench (``sim.add_testbench``).
 * :class:`MemPortModel`: memory behind the ITS's internal memory ports
-  (:mod:`hw.bus.mem`), run as a process.
+  (:mod:`gic.hw.bus.mem`), run as a process.
 * :class:`Axi4LiteMasterModel`: register reads and writes over AXI4-Lite, from
   a testbench.
 * :class:`Axi4SlaveModel`: memory behind an AXI4 master port, run as a process.
 * :func:`run_sim`: build a simulator with a ``sync`` clock, add testbenches and
   processes, run, optionally dump a VCD into ``build/sim/``.
 
-Models serve a :class:`sim.memory.Memory`, so the test, the reference model and
+Models serve a :class:`gic.sim.models.memory.Memory`, so the test, the reference model and
 the DUT see the same bytes; ranges marked with ``Memory.inject_error`` answer
 with an error.
 
 A typical test::
 
-    from sim.rtlsim import MemPortModel, run_sim, stream_get, stream_put
+    from gic.sim.rtlsim.harness import MemPortModel, run_sim, stream_get, stream_put
 
     def test_walk():
         memory = Memory()
@@ -42,13 +42,13 @@ from pathlib import Path
 from amaranth.hdl import ClockDomain, Module, Value
 from amaranth.sim import Simulator
 
-from hw.bus.axi import AxiBurst, AxiResp
+from gic.hw.bus.axi import AxiBurst, AxiResp
 
 __all__ = ["burst_beat_ranges", "stream_put", "stream_get", "stream_put_many", "stream_get_many",
            "MemPortModel", "AxiResponseError", "Axi4LiteMasterModel", "Axi4SlaveModel",
            "run_sim", "BUILD_DIR"]
 
-BUILD_DIR = Path(__file__).resolve().parents[1] / "build" / "sim"
+BUILD_DIR = Path("build") / "sim"
 """Where :func:`run_sim` writes waveforms given by a bare name."""
 
 
@@ -157,8 +157,8 @@ class _Responder:
 
 
 class MemPortModel:
-    """Memory behind the ITS's internal memory ports (:class:`hw.bus.mem.MemReadSignature`,
-    :class:`hw.bus.mem.MemWriteSignature`), as a simulator process.
+    """Memory behind the ITS's internal memory ports (:class:`gic.hw.bus.mem.MemReadSignature`,
+    :class:`gic.hw.bus.mem.MemWriteSignature`), as a simulator process.
 
     Usage: pass the DUT's ``Out(MemReadSignature())`` and/or ``Out(MemWriteSignature())``
     ports and add :meth:`run` as a process (it runs in the background: the simulation ends
@@ -180,7 +180,7 @@ class MemPortModel:
 
     Parameters
     ----------
-    memory : sim.memory.Memory
+    memory : gic.sim.models.memory.Memory
         The bytes served.
     read, write : interface or None
         The DUT's read and write ports (at least one).
@@ -439,7 +439,7 @@ def burst_beat_ranges(addr, length, size, burst, data_bytes, what):
 
 
 class Axi4SlaveModel:
-    """Memory behind an AXI4 master port (:class:`hw.bus.axi.Axi4Signature`), as a simulator
+    """Memory behind an AXI4 master port (:class:`gic.hw.bus.axi.Axi4Signature`), as a simulator
     process.
 
     Usage::
@@ -457,7 +457,7 @@ class Axi4SlaveModel:
 
     Parameters
     ----------
-    memory : sim.memory.Memory
+    memory : gic.sim.models.memory.Memory
         The bytes served.
     bus : interface
         The DUT's ``Out(Axi4Signature(...))`` port.

@@ -16,7 +16,7 @@ The generators (one per traffic pattern, :data:`WORKLOADS`):
 * :func:`remaps`: traffic while MOVI and MAPTI change the mappings under it.
 * :func:`command_stream`: batches of MAPTI, INT and SYNC commands.
 
-Each takes the :class:`~hw.its.params.ItsParams` (to stay inside its ID widths), a
+Each takes the :class:`~gic.hw.its.params.ItsParams` (to stay inside its ID widths), a
 ``seed`` and a ``scale`` (how many MSIs or commands: short for the RTL, long for the
 TLM's design-space study).
 """
@@ -25,7 +25,7 @@ import math
 import random
 from dataclasses import dataclass
 
-from hw.its.layouts import LPI_BASE, Cmd
+from gic.hw.its.layouts import LPI_BASE, Cmd
 
 __all__ = ["Msi", "Post", "Workload", "WORKLOADS", "hit_storm", "cold_misses", "round_robin",
            "zipf", "remaps", "command_stream", "make"]
@@ -43,7 +43,7 @@ class Msi:
 class Post:
     """Commands written to the ring and posted by one GITS_CWRITER write at ``cycle``.
 
-    ``commands`` holds ``(Cmd, fields)`` pairs as :func:`sim.commands.encode_command`
+    ``commands`` holds ``(Cmd, fields)`` pairs as :func:`gic.sim.models.commands.encode_command`
     takes them.
     """
     cycle: int

@@ -1,8 +1,8 @@
 """``its bench``: the ITS's performance, from the RTL and from the transaction-level model.
 
-1. **Correlation.** Every workload of :mod:`sim.workloads` runs on the RTL
-   (:class:`hw.its.top.Its` in Amaranth's simulator, behind the testbenches' AXI memory and
-   redistributor models) and on :class:`sim.tlm.its.TlmIts`, with the same parameters,
+1. **Correlation.** Every workload of :mod:`gic.sim.tools.workloads` runs on the RTL
+   (:class:`gic.hw.its.top.Its` in Amaranth's simulator, behind the testbenches' AXI memory and
+   redistributor models) and on :class:`gic.sim.tlm.its.TlmIts`, with the same parameters,
    memory latency and set-up (the Linux-style driver, then the workload's mappings and
    warm-up). The measured phase then offers the same MSIs in the same cycles and posts the
    same commands; both sides report the phase's total cycles, each MSI's latency and each
@@ -33,23 +33,24 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from hw.its.layouts import COMMAND_BYTES, Cmd, GitsCwriter
-from hw.its.params import ItsParams
-from hw.its.regmap import REG
-from sim.commands import encode_command, pack, unpack
-from sim.driver import ItsDriver
-from sim.memory import Memory
-from sim.tlm.bus import WRITE_CYCLES, WRITE_STROBE, TlmBus
-from sim.tlm.its import TlmIts
-from sim.workloads import WORKLOADS, Workload, make
+from gic.hw.its.layouts import COMMAND_BYTES, Cmd, GitsCwriter
+from gic.hw.its.params import ItsParams
+from gic.hw.its.regmap import REG
+from gic.sim.models.commands import encode_command, pack, unpack
+from gic.sim.driver.its import ItsDriver
+from gic.sim.models.memory import Memory
+from gic.sim.tlm.bus import WRITE_CYCLES, WRITE_STROBE, TlmBus
+from gic.sim.tlm.its import TlmIts
+from gic.sim.tools.workloads import WORKLOADS, Workload, make
 
 __all__ = ["BENCH_PARAMS", "PhaseResult", "Comparison", "set_up", "run_rtl", "run_tlm",
            "compare", "percentile", "correlate", "design_space", "speedup", "summarize",
            "plot", "performance_md", "run_bench"]
 
-ROOT = Path(__file__).resolve().parent.parent
-BUILD_DIR = ROOT / "build" / "bench"
-DOCS_PATH = ROOT / "docs" / "performance.md"
+BUILD_DIR = Path("build") / "bench"
+"""Where ``its bench`` writes (under the current directory): summary, report, plots."""
+DOCS_PATH = BUILD_DIR / "performance.md"
+"""The machine-local report; docs/performance.md holds the committed figures."""
 
 BENCH_PARAMS = ItsParams(device_bits=8, event_bits=8, id_bits=14, collection_bits=8, hcc=4,
                          num_redistributors=4, tcache_entries=16, dcache_entries=4)
@@ -215,8 +216,8 @@ def _testbench_models():
     """The testbenches' AXI memory, AXI4-Lite master and GIC stream models and their
     ``run_sim``: the bench drives the RTL with the very models the RTL tests use, so that
     both sides of the correlation share one memory latency model."""
-    from sim.gicsink import GicStreamSink
-    from sim.rtlsim import Axi4LiteMasterModel, Axi4SlaveModel, run_sim
+    from gic.sim.rtlsim.gicsink import GicStreamSink
+    from gic.sim.rtlsim.harness import Axi4LiteMasterModel, Axi4SlaveModel, run_sim
     return Axi4LiteMasterModel, Axi4SlaveModel, GicStreamSink, run_sim
 
 
@@ -239,7 +240,7 @@ async def _rtl_phase(ctx, its, memory, ring, workload):
     Outcomes leave in decision order (a hit may overtake an earlier miss): each is given
     to the oldest MSI still in flight for its (DeviceID, EventID), from the drop report or
     the workload's pINTID of the SET (two MSIs for one event keep their order)."""
-    from hw.its.layouts import DropReason
+    from gic.hw.its.layouts import DropReason
     translator = its.translator
     axil = its.axil
     msis = list(workload.msis)
@@ -338,8 +339,8 @@ def run_rtl(params, workloads, *, mem_latency, ack_delay=ACK_DELAY, indirect=Non
     -------
     list of PhaseResult
     """
-    from hw.its.top import Its
-    from sim.rtlbus import AmaranthItsBus
+    from gic.hw.its.top import Its
+    from gic.sim.rtlsim.bus import AmaranthItsBus
     Axi4LiteMasterModel, Axi4SlaveModel, GicStreamSink, run_sim = _testbench_models()
     memory = Memory()
     its = Its(params)
@@ -574,7 +575,7 @@ def _study_scale(name, scale):
 
 def _isolated_misses(params, count=4, gap=400):
     """MSIs far apart, each to a device not seen before: a DTE + ITE miss on an idle ITS."""
-    from sim.workloads import Msi
+    from gic.sim.tools.workloads import Msi
     devices = tuple((device, 1) for device in range(count))
     mappings = tuple((device, 0, 8192 + device, device % params.num_redistributors)
                      for device in range(count))
@@ -585,10 +586,10 @@ def _isolated_misses(params, count=4, gap=400):
 
 # -- the report --------------------------------------------------------------------------------
 
-def _fmax_reports(root=ROOT):
+def _fmax_reports(root=Path("build")):
     """``[(build folder, board, Fmax MHz)]`` of the FPGA builds in ``build/*/report.json``."""
     found = []
-    for path in sorted((root / "build").glob("*/report.json")):
+    for path in sorted(Path(root).glob("*/report.json")):
         try:
             report = json.loads(path.read_text())
         except (OSError, ValueError):
@@ -790,8 +791,8 @@ def performance_md(summary, comparisons, study, plots):
     correlation = "Not run (`its bench --tlm-only`)."
     if comparisons:
         correlation = (
-            "Each workload of `sim/workloads.py` ran on `hw.its.top.Its` in Amaranth's "
-            "simulator and on\n`sim.tlm.TlmIts`, same parameters, set-up and traffic. "
+            "Each workload of `sim/tools/workloads.py` ran on `gic.hw.its.top.Its` in Amaranth's "
+            "simulator and on\n`gic.sim.tlm.TlmIts`, same parameters, set-up and traffic. "
             "Error = (TLM - RTL) / RTL.\nThe packet stream each redistributor received "
             "(every SET, CLEAR, MOVLPI, SYNC, in order)\nwas identical in "
             f"{sum(c.packets_match for c in comparisons)} of {len(comparisons)} runs.\n\n"
@@ -806,7 +807,7 @@ def performance_md(summary, comparisons, study, plots):
     images = "\n".join(f"![{path.stem}](../build/bench/{path.name})" for path in plots)
     return f"""# Performance
 
-Generated by `make bench` (`its bench`, `sim/bench.py`); do not edit by hand. The plots
+Generated by `make bench` (`its bench`, `sim/tools/bench.py`); do not edit by hand. The plots
 are in `build/bench/` and the figures in `build/bench/summary.json`.
 
 Parameters: {", ".join(f"{name}={value}" for name, value in params.items())}.

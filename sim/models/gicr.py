@@ -1,22 +1,22 @@
 """Untimed reference model of the redistributors: the oracle hw/gicr/ is checked against.
 
 :class:`RedistributorModel` is one redistributor as docs/redistributor.md
-describes it: the GICR_* registers of :mod:`hw.gicr.regmap`, the packets of
-the GIC stream (:class:`sim.model.Packet`), pending state for LPIs backed by
-the pending table in a :class:`~sim.memory.Memory`, each pending LPI's
+describes it: the GICR_* registers of :mod:`gic.hw.gicr.regmap`, the packets of
+the GIC stream (:class:`gic.sim.models.its.Packet`), pending state for LPIs backed by
+the pending table in a :class:`~gic.sim.models.memory.Memory`, each pending LPI's
 configuration (enable, priority) read from the property table when it becomes
 pending and re-read on INV / INVALL, and a CPU interface: the highest-priority
 pending enabled LPI (lowest priority value, then lowest INTID) is signalled when
 it is above the running priority; an acknowledge returns it (or 1023) and makes
 its priority active; an end of interrupt drops the highest active priority.
 
-:class:`GicModel` joins an :class:`~sim.model.ItsModel` with one
+:class:`GicModel` joins an :class:`~gic.sim.models.its.ItsModel` with one
 RedistributorModel per processor number: after every command the ITS model
 executes (and every MSI) it hands each redistributor its packets; MOVLPI and
 MOVALL move pending state to the target redistributor. Registers are reached
-through one address space, as :class:`hw.gicr.gic.Gic` decodes its AXI4-Lite
+through one address space, as :class:`gic.hw.gicr.gic.Gic` decodes its AXI4-Lite
 port: the ITS frame at 0, redistributor ``n``'s frame at ``0x20000 * (1 + n)``.
-:class:`sim.bus.ModelBus` drives a GicModel as it does an ItsModel, so the
+:class:`gic.sim.driver.bus.ModelBus` drives a GicModel as it does an ItsModel, so the
 Linux-style driver runs on it unchanged.
 
 Everything happens at once: GICR_CTLR.RWP and GICR_SYNCR.Busy read 0, a SYNC is
@@ -28,19 +28,19 @@ the table is exact again after that.
 
 from functools import partial
 
-from hw.gicr.layouts import (
+from gic.hw.gicr.layouts import (
     MIN_LPI_ID_BITS, PENDBASER_ALIGN, PENDING_BITS_PER_DW, PROPBASER_ALIGN, SPECIAL_INTIDS,
     SPURIOUS_INTID, GicrCtlr, GicrLpir, GicrPendbaser, GicrPropbaser, GicrSyncr, GicrTyper,
     GicrWaker, LpiConfig, public_mask,
 )
-from hw.gicr.regmap import FRAME_BYTES, IIDR_VALUE, PIDR2_VALUE, REG, REGISTERS
-from hw.its.layouts import LPI_BASE, GicOp
-from hw.its.params import ItsParams
-from hw.its.regmap import FRAME_BYTES as ITS_FRAME_BYTES
-from sim.commands import pack, unpack
-from sim.memory import BusError, Memory
-from sim.model import ItsModel, Packet
-from sim.regfile import RegisterFile
+from gic.hw.gicr.regmap import FRAME_BYTES, IIDR_VALUE, PIDR2_VALUE, REG, REGISTERS
+from gic.hw.its.layouts import LPI_BASE, GicOp
+from gic.hw.its.params import ItsParams
+from gic.hw.its.regmap import FRAME_BYTES as ITS_FRAME_BYTES
+from gic.sim.models.commands import pack, unpack
+from gic.sim.models.memory import BusError, Memory
+from gic.sim.models.its import ItsModel, Packet
+from gic.sim.models.regfile import RegisterFile
 
 __all__ = ["RedistributorModel", "GicModel", "LpiState", "rd_frame"]
 
@@ -315,7 +315,7 @@ class RedistributorModel(RegisterFile):
         if intid not in SPECIAL_INTIDS and self.active:
             self.active.remove(min(self.active))
 
-    # -- registers (access rules: sim.regfile) ------------------------------------------------
+    # -- registers (access rules: gic.sim.models.regfile) ------------------------------------------------
 
     def _read_ctlr(self):
         return pack(GicrCtlr, enable_lpis=int(self._enable_lpis), ces=1, ir=1)

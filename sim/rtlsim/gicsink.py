@@ -2,15 +2,15 @@
 
 :class:`GicStreamSink` takes the packets of every ``gic[rd]`` stream (with
 optional random backpressure), keeps them per redistributor as
-:class:`sim.model.Packet`, and acknowledges each SYNC on ``ack[rd]`` a few cycles
+:class:`gic.sim.models.its.Packet`, and acknowledges each SYNC on ``ack[rd]`` a few cycles
 after taking it, so a test compares what each redistributor received with the
-reference model's :attr:`sim.model.ItsModel.packets`.
+reference model's :attr:`gic.sim.models.its.ItsModel.packets`.
 """
 
 import random
 
-from hw.its.layouts import GicOp
-from sim.model import Packet
+from gic.hw.its.layouts import GicOp
+from gic.sim.models.its import Packet
 
 __all__ = ["GicStreamSink"]
 

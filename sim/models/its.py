@@ -2,11 +2,11 @@
 
 :class:`ItsModel` follows ``docs/behaviour.md`` (and through it the GICv3
 architecture and Linux KVM), not any RTL. It owns the ITS registers, fetches
-commands from the ring in a :class:`~sim.memory.Memory`, walks the tables in the
+commands from the ring in a :class:`~gic.sim.models.memory.Memory`, walks the tables in the
 same memory, and queues the GIC stream packets each redistributor would receive.
 Every encoding comes from ``hw/its/layouts.py`` through
-:func:`sim.commands.pack` / :func:`sim.commands.unpack`; register offsets come
-from :data:`hw.its.regmap.REG`.
+:func:`gic.sim.models.commands.pack` / :func:`gic.sim.models.commands.unpack`; register offsets come
+from :data:`gic.hw.its.regmap.REG`.
 
 Everything happens at once: a command retires as soon as it is fetched (a SYNC
 needs no acknowledge), ``GITS_CTLR.Quiescent`` is 1 whenever the ITS is
@@ -19,20 +19,20 @@ from typing import NamedTuple, Optional
 
 from amaranth.lib import data
 
-from hw.its.layouts import (
+from gic.hw.its.layouts import (
     CBASER_PAGE, COMMAND_BYTES, ENTRY_BYTES, LPI_BASE, PAGE_BYTES,
     BaserType, CacheCtl, Cmd, CmdError, CollectionTableEntry, DeviceTableEntry, DropReason,
     ErrCmdRecord, ErrMsiRecord, GicOp, GicPacket, GitsBaser, GitsCbaser, GitsCreadr, GitsCtlr,
     GitsCwriter, IttEntry, Level1Entry, PageSize, QueryRequest, QueryResponse,
 )
-from hw.its.params import ItsParams
-from hw.its.regmap import (
+from gic.hw.its.params import ItsParams
+from gic.hw.its.regmap import (
     BASER_COLLECTIONS, BASER_DEVICES, FRAME_BYTES, IIDR_VALUE, PIDR2_VALUE, REG,
     REGISTERS, STAT_COUNTERS, TRANSLATER,
 )
-from sim.commands import ItsCommand, decode_command, field_width, pack, unpack
-from sim.memory import BusError, Memory
-from sim.regfile import RegisterFile
+from gic.sim.models.commands import ItsCommand, decode_command, field_width, pack, unpack
+from gic.sim.models.memory import BusError, Memory
+from gic.sim.models.regfile import RegisterFile
 
 __all__ = ["ItsModel", "Packet", "Translation", "ExecutedCommand"]
 
@@ -129,7 +129,7 @@ def _raw_fields(layout, value):
     """Every public field of ``layout`` in integer ``value``, as plain integers.
 
     Register writes carry whatever software wrote, including reserved values of
-    enum fields (``Page_Size`` = 3, any ``Type``) that :func:`sim.commands.unpack`
+    enum fields (``Page_Size`` = 3, any ``Type``) that :func:`gic.sim.models.commands.unpack`
     rejects, so positions and widths are taken from the layout itself.
     """
     return {name: (value >> field.offset) & ((1 << field.width) - 1)
@@ -166,7 +166,7 @@ class ItsModel(RegisterFile):
     error_pulses : int
         Times the error interrupt output pulsed (command error, CWRITER_OOR, MSI drop).
     stats : dict of str to int
-        The ``GITS_STAT_*`` counters by name (``hw.its.regmap.STAT_COUNTERS``);
+        The ``GITS_STAT_*`` counters by name (``gic.hw.its.regmap.STAT_COUNTERS``);
         the ``TCACHE_*`` ones stay 0 since the model has no cache.
     """
 
@@ -255,12 +255,12 @@ class ItsModel(RegisterFile):
         self.packets[rd].clear()
         return taken
 
-    # -- register interface (reads and the 32/64-bit splitting: sim.regfile) -----------------
+    # -- register interface (reads and the 32/64-bit splitting: gic.sim.models.regfile) -----------------
 
     def write(self, offset: int, value: int, size: int = 8, *, device_id: int = 0) -> None:
         """Write ``size`` (4 or 8) bytes of ``value`` at byte ``offset`` of the ITS frame.
 
-        As :meth:`sim.regfile.RegisterFile.write`; a write to ``GITS_TRANSLATER`` is an
+        As :meth:`gic.sim.models.regfile.RegisterFile.write`; a write to ``GITS_TRANSLATER`` is an
         MSI of ``device_id`` (the bus sideband).
         """
         super().write(offset, value, size, device_id=device_id)

@@ -1,4 +1,4 @@
-"""A Linux-style host driver for the ITS, over any :class:`sim.bus.ItsBus`.
+"""A Linux-style host driver for the ITS, over any :class:`gic.sim.driver.bus.ItsBus`.
 
 It does what ``drivers/irqchip/irq-gic-v3-its.c`` does, in the same order:
 read GITS_TYPER, disable the ITS and wait for Quiescent, probe every
@@ -10,20 +10,20 @@ CPU. Commands go into the ring, GITS_CWRITER advances, and the driver polls
 GITS_CREADR until the ITS consumed them (32-bit accesses, as Linux does).
 
 Every register value and command is packed and unpacked through
-``hw/its/layouts.py`` (via :func:`sim.commands.pack` / ``unpack``).
+``hw/its/layouts.py`` (via :func:`gic.sim.models.commands.pack` / ``unpack``).
 """
 
 from collections import Counter
 from dataclasses import dataclass
 
-from hw.its.layouts import (
+from gic.hw.its.layouts import (
     CBASER_PAGE, COMMAND_BYTES, ENTRY_BYTES, ITT_ALIGN, PAGE_BYTES,
     BaserType, Cmd, CmdError, DropReason,
     ErrCmdRecord, ErrMsiRecord, GitsBaser, GitsCbaser, GitsCreadr, GitsCtlr, GitsCwriter,
     GitsTyper, Level1Entry, QueryRequest, QueryResponse,
 )
-from hw.its.regmap import NUM_BASERS, REG, STAT_COUNTERS, stat_offset
-from sim.commands import encode_command, pack, unpack
+from gic.hw.its.regmap import NUM_BASERS, REG, STAT_COUNTERS, stat_offset
+from gic.sim.models.commands import encode_command, pack, unpack
 
 __all__ = ["ItsDriver", "ItsError", "ItsStalled", "ItsTimeout", "ItsProbeError",
            "ItsFeatures", "Table", "CommandErrorRecord", "MsiDropRecord", "QueryResult"]
@@ -238,7 +238,7 @@ class ItsDriver:
 
     Parameters
     ----------
-    bus : sim.bus.ItsBus
+    bus : gic.sim.driver.bus.ItsBus
         How to reach the ITS and its memory.
     mem_base, mem_size : int
         The memory the driver may allocate tables, ITTs and the ring from.
@@ -520,7 +520,7 @@ class ItsDriver:
         Parameters
         ----------
         cmd : Cmd or int
-            Command number; fields by name as :func:`sim.commands.encode_command` takes them.
+            Command number; fields by name as :func:`gic.sim.models.commands.encode_command` takes them.
         sync : bool
             Follow it with a SYNC to the redistributor it affects, as Linux
             does after each mapping command.
@@ -706,7 +706,7 @@ class ItsDriver:
         await self.bus.write_reg(REG["GITS_ERR_MSI"], 0)
 
     async def stats(self):
-        """The GITS_STAT_* counters, by name (``hw.its.regmap.STAT_COUNTERS``)."""
+        """The GITS_STAT_* counters, by name (``gic.hw.its.regmap.STAT_COUNTERS``)."""
         return {name: await self.bus.read_reg(stat_offset(name), 4) for name, _ in STAT_COUNTERS}
 
     async def query(self, device_id, event_id):

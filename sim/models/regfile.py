@@ -1,8 +1,8 @@
 """Register access of one register frame, shared by the reference models.
 
 :class:`RegisterFile` implements the access rules that the ITS frame
-(:class:`sim.model.ItsModel`) and the redistributor frame
-(:class:`sim.gicr_model.RedistributorModel`) have in common: 4- and 8-byte
+(:class:`gic.sim.models.its.ItsModel`) and the redistributor frame
+(:class:`gic.sim.models.gicr.RedistributorModel`) have in common: 4- and 8-byte
 aligned accesses; an 8-byte access to a 64-bit register reaches it whole; any
 other access is split into 32-bit words; a 64-bit register takes 32-bit accesses
 to either half (a write sets the other half to what it reads); unknown offsets
@@ -19,7 +19,7 @@ class RegisterFile:
 
     Parameters
     ----------
-    registers : iterable of hw.its.regmap.Register
+    registers : iterable of gic.hw.its.regmap.Register
         The frame's register table (offsets and widths).
     handlers : dict of int to (callable, callable or None)
         By register offset, ``(read, write)``: ``read()`` returns the register's

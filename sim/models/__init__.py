@@ -1,0 +1,1 @@
+"""Reference models: the untimed oracles of the ITS and the redistributors, memory, register file, command codec."""

@@ -1,0 +1,1 @@
+"""What the ``its`` verbs run: the demo scenario, the benchmark, the workloads, Verilog export."""
