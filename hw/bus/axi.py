@@ -454,10 +454,8 @@ class Axi4MemoryMaster(wiring.Component):
         Number of read ports, 0..2**id_width.
     write_clients : int
         Number of write ports, 0..2**id_width.
-    data_width : int or None
-        AXI data bits: 64, 128 or 256 (default 64, or ``params.mem_data_width``).
-    params : ItsParams or None
-        Take ``data_width`` from ``params.mem_data_width`` (give this or ``data_width``).
+    data_width : int
+        AXI data bits: 64, 128 or 256.
     id_width : int
         AXI ID bits, 1..16.
     max_outstanding : int
@@ -475,17 +473,11 @@ class Axi4MemoryMaster(wiring.Component):
     Raises
     ------
     ValueError
-        If a parameter is out of range, or both ``params`` and ``data_width`` are given.
+        If a parameter is out of range.
     """
 
-    def __init__(self, *, read_clients, write_clients, data_width=None, params=None, id_width=4,
+    def __init__(self, *, read_clients, write_clients, data_width=64, id_width=4,
                  max_outstanding=4):
-        if params is not None and data_width is not None:
-            raise ValueError("give params or data_width, not both")
-        if params is not None:
-            data_width = params.mem_data_width
-        elif data_width is None:
-            data_width = 64
         _check_data_width(data_width, (64, 128, 256))
         _check_int("id_width", id_width, range(1, 17), "an integer in 1..16")
         ids = range(0, (1 << id_width) + 1)

@@ -216,7 +216,8 @@ class Gic(wiring.Component):
         self.its = (Its if its is None else its)(params)
         self.redistributors = [Redistributor(params, processor_number=rd, lpi_cache=lpi_cache)
                                for rd in range(n)]
-        self.rd_memory = Axi4MemoryMaster(read_clients=n, write_clients=n, params=params,
+        self.rd_memory = Axi4MemoryMaster(read_clients=n, write_clients=n,
+                                          data_width=params.mem_data_width,
                                           id_width=rd_id_bits, max_outstanding=1)
         self.join = Axi4Join(first_id_width=ITS_ID_BITS, second_id_width=rd_id_bits,
                              data_width=params.mem_data_width)

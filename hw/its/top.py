@@ -119,7 +119,8 @@ class Its(wiring.Component):
         self.translator = Translator(params)
         self.collections = CollectionTable(params)
         self.forwarder = Forwarder(params)
-        self.memory = Axi4MemoryMaster(read_clients=3, write_clients=1, params=params,
+        self.memory = Axi4MemoryMaster(read_clients=3, write_clients=1,
+                                       data_width=params.mem_data_width,
                                        id_width=AXI_ID_BITS)
 
     def elaborate(self, platform):

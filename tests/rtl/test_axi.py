@@ -16,7 +16,6 @@ from amaranth.lib.wiring import In, Out
 from gic.hw.bus.axi import (Axi4LiteRegisterBridge, Axi4LiteSignature, Axi4MemoryMaster,
                         Axi4Signature, AxiResp, RegisterBusSignature)
 from gic.hw.bus.mem import MemReadSignature, MemWriteSignature
-from gic.hw.its.params import ItsParams
 from gic.sim.models.memory import Memory
 
 from gic.sim.rtlsim.harness import (Axi4LiteMasterModel, Axi4SlaveModel, AxiResponseError, MemPortModel,
@@ -73,8 +72,6 @@ def test_axi4_member_names():
      r"max_outstanding must be an integer in 1\.\.256, not 0"),
     (lambda: Axi4MemoryMaster(read_clients=1, write_clients=1, data_width=32),
      r"data_width must be 64 or 128 or 256, not 32"),
-    (lambda: Axi4MemoryMaster(read_clients=1, write_clients=1, data_width=64, params=ItsParams()),
-     r"give params or data_width, not both"),
 ])
 def test_parameter_errors(make, message):
     with pytest.raises(ValueError, match=message):
@@ -89,7 +86,7 @@ def test_parameter_errors(make, message):
       for width in WIDTHS],
     (lambda: Axi4MemoryMaster(read_clients=1, write_clients=0, max_outstanding=1), ["axi__arlen"]),
     (lambda: Axi4MemoryMaster(read_clients=0, write_clients=16, data_width=128), ["axi__bid"]),
-    (lambda: Axi4MemoryMaster(read_clients=2, write_clients=1, params=ItsParams(mem_data_width=256)),
+    (lambda: Axi4MemoryMaster(read_clients=2, write_clients=1, data_width=256),
      ["[255:0] axi__rdata"]),
 ])
 def test_converts_to_verilog(make, ports):
