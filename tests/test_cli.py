@@ -5,8 +5,8 @@ misbehaving device; device d event e -> LPI 8192 + d*EVENTS + e on CPU
 (d+e) mod CPUs, every 8th event MOVI'd to the next CPU halfway; LPI 8192 + i at
 priority 0x20 + 8 * ((7i + i // 4) mod 24); the priority round takes, per CPU, the
 first 6 events on it, and the CPU must take them lowest priority value first, then
-lowest INTID), the brief's encodings and hw/its/regmap.py, not from the command's own
-output.
+lowest INTID), the encodings of docs/architecture.md and hw/its/regmap.py, not from the
+command's own output.
 """
 
 from dataclasses import fields
@@ -128,7 +128,7 @@ def test_docs_are_generated_from_the_layouts(tmp_path, capsys):
     encodings = (tmp_path / "encodings.md").read_text()
     for register in REGISTERS:
         assert f"| `{register.offset:#06x}` | {register.name} |" in registers
-    # Field positions from the architecture (brief section 2 and 3).
+    # Field positions from the architecture (docs/architecture.md, sections 2 and 3).
     assert "| [62] | `indirect` |" in registers and "| [9:8] | `page_size` | PageSize |" in registers
     assert "| [19:5] | `offset` |" in registers and "| [31] | `quiescent` |" in registers
     assert "| DW2[51:8] | `itt_addr` |" in encodings and "| DW2[63] | `valid` |" in encodings

@@ -1,7 +1,7 @@
 """The Linux-style driver (sim/driver/its.py) bringing up the reference model through sim/driver/bus.py.
 
 Expectations come from what each test mapped and from the architecture (the
-brief, docs/behaviour.md), never from the driver's own bookkeeping.
+docs/architecture.md, docs/behaviour.md), never from the driver's own bookkeeping.
 """
 
 import asyncio

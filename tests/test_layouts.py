@@ -1,6 +1,6 @@
-"""The shared encodings against the tables of shared/its-design.md, written out here by hand.
+"""The shared encodings against the tables of docs/architecture.md, written out here by hand.
 
-The expectations below are copied from the brief (and the architecture), not
+The expectations below are copied from docs/architecture.md (and the architecture), not
 computed from hw/its/layouts.py, so a wrong field position fails here.
 """
 
@@ -14,7 +14,7 @@ from gic.hw.its.params import ItsParams
 from gic.hw.its.regmap import REG, REGISTERS
 from gic.sim.models.commands import decode_command, encode_command, pack, unpack
 
-# Command numbers (brief section 3).
+# Command numbers (docs/architecture.md, section 3).
 COMMAND_NUMBERS = {
     "MOVI": 0x01, "INT": 0x03, "CLEAR": 0x04, "SYNC": 0x05, "MAPD": 0x08, "MAPC": 0x09,
     "MAPTI": 0x0A, "MAPI": 0x0B, "INV": 0x0C, "INVALL": 0x0D, "MOVALL": 0x0E, "DISCARD": 0x0F,
@@ -22,7 +22,7 @@ COMMAND_NUMBERS = {
     "VMAPI": 0x2B, "VINVALL": 0x2D, "INVDB": 0x2E,
 }
 
-# Field positions: name -> (doubleword, low bit, high bit) (brief section 3).
+# Field positions: name -> (doubleword, low bit, high bit) (docs/architecture.md, section 3).
 DEVICE = ("device_id", 0, 32, 63)
 EVENT = ("event_id", 1, 0, 31)
 ICID = ("icid", 2, 0, 15)
@@ -41,7 +41,7 @@ COMMAND_FIELDS = {
     "DISCARD": [DEVICE, EVENT],
 }
 
-# Error codes (brief section 3, the numbers Linux KVM reports).
+# Error codes (docs/architecture.md, section 3: the numbers Linux KVM reports).
 ERROR_CODES = {
     "MAPD_DEVICE_OOR": 0x010801, "MAPD_ITTSIZE_OOR": 0x010802, "MAPC_PROCNUM_OOR": 0x010902,
     "MAPC_COLLECTION_OOR": 0x010903, "MAPTI_UNMAPPED_DEVICE": 0x010A04, "MAPTI_ID_OOR": 0x010A05,
@@ -52,7 +52,7 @@ ERROR_CODES = {
     "DISCARD_UNMAPPED_INTERRUPT": 0x010F07,
 }
 
-# Register offsets (brief section 2).
+# Register offsets (docs/architecture.md, section 2).
 REGISTER_OFFSETS = {
     "GITS_CTLR": 0x0000, "GITS_IIDR": 0x0004, "GITS_TYPER": 0x0008, "GITS_CBASER": 0x0080,
     "GITS_CWRITER": 0x0088, "GITS_CREADR": 0x0090, "GITS_BASER0": 0x0100, "GITS_BASER1": 0x0108,
@@ -82,7 +82,7 @@ def test_gicv3_commands_have_layouts():
 
 @pytest.mark.parametrize("name", COMMAND_FIELDS)
 def test_command_field_positions(name):
-    """Each field lands in the doubleword and bits the brief gives."""
+    """Each field lands in the doubleword and bits docs/architecture.md gives."""
     cmd = L.Cmd[name]
     rng = random.Random(name)
     values = {f: rng.getrandbits(hi - lo + 1) | 1 for f, _, lo, hi in COMMAND_FIELDS[name]}
@@ -156,7 +156,7 @@ def test_register_offsets_unique_and_imp_def_in_range():
     (L.CollectionTableEntry, {"valid": (63, 63), "rdbase": (16, 51), "icid": (0, 15)}),
 ])
 def test_register_and_table_fields(layout, expected):
-    """Field bit ranges as the brief's register map and table formats give them."""
+    """Field bit ranges as the register map and table formats of docs/architecture.md give them."""
     positions = field_positions(layout)
     for name, span in expected.items():
         assert positions[name] == span, f"{layout.__name__}.{name}"
@@ -186,7 +186,7 @@ def test_gic_stream_ops():
 
 
 def test_typer_from_params():
-    """GITS_TYPER bits computed by hand from the brief's field table."""
+    """GITS_TYPER bits computed by hand from the field table of docs/architecture.md."""
     p = ItsParams(device_bits=12, event_bits=10, hcc=7, collection_bits=9)
     typer = p.typer
     assert bits(typer, 0, 0) == 1          # Physical

@@ -1,6 +1,6 @@
 """The architectural reference model against docs/behaviour.md.
 
-Expected values are literal numbers from the brief and docs/behaviour.md. Most
+Expected values are literal numbers from docs/architecture.md and docs/behaviour.md. Most
 tests start from :func:`baseline`, an enabled ITS with four commands retired:
 
 * device table at DT (flat, 4 KiB pages, 512 DTEs), collection table at CT (512 CTEs),

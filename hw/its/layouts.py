@@ -2,8 +2,8 @@
 
 The RTL, the reference model, the driver and the testbenches all import these
 layouts; nothing else in the project shifts bits by hand. Field positions follow
-the Arm GICv3/GICv4 architecture (IHI 0069) and ``shared/its-design.md``; the
-memory-table formats are this implementation's own (section 4 of the brief).
+the Arm GICv3/GICv4 architecture (IHI 0069) and ``docs/architecture.md``; the
+memory-table formats are this implementation's own (section 4 of docs/architecture.md).
 
 Conventions: padding fields start with an underscore (reserved, RES0); a
 64-bit doubleword of a command is ``DWn`` in the comments.
@@ -437,7 +437,7 @@ class CacheCtl(data.Struct):
 
 
 # ---------------------------------------------------------------------------
-# Memory tables: 8-byte little-endian entries (brief section 4).
+# Memory tables: 8-byte little-endian entries (docs/architecture.md, section 4).
 
 class DeviceTableEntry(data.Struct):
     """Device table entry, indexed by DeviceID."""

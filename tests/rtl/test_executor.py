@@ -42,7 +42,7 @@ ITTS = 0x400000
 MAPPING_INVALIDATION = {Cmd.MAPD: InvalKind.DEVICE, Cmd.MAPC: InvalKind.ALL,
                         Cmd.MAPTI: InvalKind.EVENT, Cmd.MAPI: InvalKind.EVENT,
                         Cmd.MOVI: InvalKind.EVENT, Cmd.DISCARD: InvalKind.EVENT}
-"""docs/behaviour.md / the brief: what each successful mapping command invalidates."""
+"""docs/behaviour.md / docs/architecture.md: what each successful mapping command invalidates."""
 
 # Device-table set-ups: (page size, indirect, extra PA bits below the page that must be ignored).
 TABLES = {
