@@ -56,8 +56,14 @@ from gic.hw.bus.mem import ADDR_BITS
 from gic.sim.models.commands import pack, unpack
 from gic.sim.models.its import ItsModel, Packet
 
+from .common import EXECUTOR_CLIENT, FETCH_CLIENT, TRANSLATOR_CLIENT, _decoder, _encoder
 from .kernel import Fifo, In, Kernel, Module, Out
 from .memory import MemoryTarget
+from .tables import (
+    _CTE, _DTE, _ITE, _ITT_SHIFT, _LEVEL1, _LEVEL1_ENTRY, _OOR, _PA_SHIFT, _Tables,
+    _cte_target,
+)
+from .tcache import Cache
 
 __all__ = ["TlmIts", "RegisterBlock", "CommandFetch", "Executor", "Translator", "Cache",
            "Forwarder", "Redistributor", "MsiOutcome", "QUEUE_DEPTH", "FETCH_DEPTH"]
@@ -66,33 +72,14 @@ QUEUE_DEPTH = 8
 """Entries of the translator's decision queue (``Translator(queue_depth=8)``)."""
 FETCH_DEPTH = 4
 """Commands the command queue fetches ahead (``CommandQueue(depth=4)``)."""
-FETCH_CLIENT, EXECUTOR_CLIENT, TRANSLATOR_CLIENT = range(3)
-"""Read clients of the memory (their AXI IDs in ``gic.hw.its.top.Its``)."""
 _FIFO_LATENCY = 2
 """Cycles from the last doubleword of a command to the executor seeing it
 (``SyncFIFOBuffered``: one cycle into its memory, one into its output register)."""
 _COUNTER_MODULUS = 1 << 32
-_PA_SHIFT = 12
-_ITT_SHIFT = (ITT_ALIGN - 1).bit_length()
 _NEVER = float("inf")
 
 
-def _decoder(layout, *names):
-    """A function from an integer encoding of ``layout`` to the tuple of fields ``names``."""
-    layout = data.Layout.cast(layout)
-    fields = [(layout[name].offset, (1 << layout[name].width) - 1) for name in names]
-
-    def decode(value):
-        return tuple((value >> offset) & mask for offset, mask in fields)
-    return decode
-
-
-_BASER = _decoder(GitsBaser, "valid", "indirect", "page_size", "pa", "size")
 _CBASER = _decoder(GitsCbaser, "valid", "pa", "size")
-_DTE = _decoder(DeviceTableEntry, "valid", "itt_addr", "size")
-_LEVEL1 = _decoder(Level1Entry, "valid", "addr")
-_ITE = _decoder(IttEntry, "valid", "icid", "intid")
-_CTE = _decoder(CollectionTableEntry, "valid", "rdbase")
 _CWRITER = _decoder(GitsCwriter, "offset")
 _CREADR = _decoder(GitsCreadr, "offset", "stalled")
 _HEADER = _decoder(CommandHeader, "cmd")
@@ -115,20 +102,6 @@ def _decode_command(raw):
     value = int.from_bytes(raw, "little")
     cmd = _NUMBERS.get(_HEADER(value)[0])
     return cmd, (_COMMAND_FIELDS[cmd](value) if cmd is not None else {})
-
-
-def _encoder(layout):
-    """A function from field values (keywords) to the integer encoding of ``layout``."""
-    layout = data.Layout.cast(layout)
-    fields = {name: (field.offset, (1 << field.width) - 1) for name, field in layout}
-
-    def encode(**values):
-        value = 0
-        for name, field_value in values.items():
-            offset, mask = fields[name]
-            value |= (int(field_value) & mask) << offset
-        return value
-    return encode
 
 
 _ENCODE_CREADR = _encoder(GitsCreadr)
@@ -156,150 +129,6 @@ class MsiOutcome(NamedTuple):
     out: int
     status: DropReason
     hit: bool
-
-
-# -- tables ----------------------------------------------------------------------------------
-
-class _Geometry(NamedTuple):
-    valid: int
-    indirect: int
-    base: int
-    shift: int     # log2(entries a page holds)
-    size: int      # BASER.Size: pages - 1
-
-
-_OOR, _FLAT, _LEVEL1_ENTRY = range(3)
-
-
-class _Tables:
-    """Where the tables of GITS_BASER0/1 are (re-read after every BASER write)."""
-
-    def __init__(self, params, model):
-        self.params = params
-        self.model = model
-        self.refresh()
-
-    def refresh(self):
-        self.dev = self._geometry(BASER_DEVICES)
-        self.coll = self._geometry(BASER_COLLECTIONS)
-
-    def _geometry(self, n):
-        valid, indirect, page_size, pa, size = _BASER(self.model.read(REG[f"GITS_BASER{n}"]))
-        # Page_Size 3 is reserved and taken as 64K (it reads back as 64K).
-        page = PAGE_BYTES[PageSize(min(page_size, PageSize.SIZE_64K.value))]
-        return _Geometry(valid, indirect, (pa << _PA_SHIFT) & ~(page - 1),
-                         (page // ENTRY_BYTES).bit_length() - 1, size)
-
-    def device(self, device_id):
-        """``(kind, addr, slot)``: out of range; the DTE at ``addr``; or the level-1 entry at
-        ``addr``, whose page holds the DTE at slot ``slot``."""
-        dev = self.dev
-        if device_id >> self.params.device_bits or not dev.valid:
-            return _OOR, 0, 0
-        index = device_id >> dev.shift
-        if dev.indirect:
-            if index >> dev.shift > dev.size:
-                return _OOR, 0, 0
-            return _LEVEL1_ENTRY, dev.base + ENTRY_BYTES * index, \
-                device_id & ((1 << dev.shift) - 1)
-        if index > dev.size:
-            return _OOR, 0, 0
-        return _FLAT, dev.base + ENTRY_BYTES * device_id, 0
-
-    def collection_exists(self, icid):
-        """MAPC may name ``icid``: on chip, or inside the collection table."""
-        coll = self.coll
-        return icid < self.params.num_collections and (
-            icid < self.params.hcc or (coll.valid and icid >> coll.shift <= coll.size))
-
-    def cte_address(self, icid):
-        return self.coll.base + ENTRY_BYTES * icid
-
-    def on_chip(self, icid):
-        """The redistributor of on-chip collection ``icid`` (< hcc), or None if unmapped."""
-        return self.model.collection(icid)
-
-
-def _cte_target(params, word):
-    valid, rdbase = _CTE(word)
-    return rdbase if valid and rdbase < params.num_redistributors else None
-
-
-# -- caches ----------------------------------------------------------------------------------
-
-class Cache:
-    """A fully associative cache with the replacement policy of ``hw/its/tcache.Cache``.
-
-    A fill of a key already present overwrites it; otherwise it takes the lowest-numbered
-    empty entry; when none is empty it evicts the entry under a round-robin pointer, which
-    then moves on by one (FIFO without invalidations). A fill is kept only if it was
-    reserved when its walk started and no invalidation happened since.
-
-    Parameters
-    ----------
-    entries : int
-        Number of entries.
-    event : bool
-        Keys are ``(device_id, event_id)`` (translation cache); else ``device_id``.
-
-    Members
-    -------
-    hits, misses, fills, evictions : int
-    """
-
-    def __init__(self, entries, *, event):
-        self.entries = entries
-        self.event = event
-        self._keys = [None] * entries
-        self._values = [None] * entries
-        self._index = {}
-        self._victim = 0
-        self.reserved = False
-        self.hits = self.misses = self.fills = self.evictions = 0
-
-    def lookup(self, key):
-        """The value cached for ``key``, or None."""
-        slot = self._index.get(key)
-        return None if slot is None else self._values[slot]
-
-    def fill(self, key, value):
-        """Cache ``key`` -> ``value`` if reserved (consumes the reservation)."""
-        if not self.reserved:
-            return
-        self.reserved = False
-        slot = self._index.get(key)
-        if slot is None:
-            if len(self._index) < self.entries:
-                slot = self._keys.index(None)
-            else:
-                slot = self._victim
-                del self._index[self._keys[slot]]
-                self._victim = (self._victim + 1) % self.entries
-                self.evictions += 1
-            self._keys[slot] = key
-            self._index[key] = slot
-        self._values[slot] = value
-        self.fills += 1
-
-    def invalidate(self, kind, device_id, event_id):
-        """Apply an :class:`InvalRequest`; any invalidation revokes the reservation."""
-        self.reserved = False
-        if kind is InvalKind.ALL:
-            doomed = list(self._index)
-        elif kind is InvalKind.DEVICE:
-            doomed = [key for key in self._index
-                      if (key[0] if self.event else key) == device_id]
-        elif self.event:
-            doomed = [key for key in self._index if key == (device_id, event_id)]
-        else:
-            doomed = []     # the device cache ignores EVENT
-        for key in doomed:
-            slot = self._index.pop(key)
-            self._keys[slot] = None
-            self._values[slot] = None
-
-    def __len__(self):
-        return len(self._index)
 
 
 # -- forwarder and redistributors ------------------------------------------------------------
