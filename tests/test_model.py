@@ -12,6 +12,8 @@ tests start from :func:`baseline`, an enabled ITS with four commands retired:
 
 import pytest
 
+from gic.hw.its.geometry import (device_entry_int, flat_entry_address_int, ite_address_int,
+                                 level2_entry_address_int)
 from gic.hw.its.layouts import (
     Cmd, CmdError, DropReason, ErrCmdRecord, ErrMsiRecord, GicOp, GitsBaser, GitsCbaser,
     GitsCwriter, Level1Entry, PageSize, QueryRequest,
@@ -389,7 +391,7 @@ def test_mapi_uses_event_id():
     itt2 = ITT + 0x10000
     post(its, enc(Cmd.MAPD, device_id=2, size=13, itt_addr=itt2 >> 8, valid=1),
          enc(Cmd.MAPI, device_id=2, event_id=8200, icid=0))
-    assert mem.read_int(itt2 + 8 * 8200) == 0x0000_2008_0000_0001
+    assert mem.read_int(ite_address_int(itt2 >> 8, 8200)) == 0x0000_2008_0000_0001
     assert its.msi(2, 8200) == Translation(DropReason.OK, 8200, 1)
 
 
@@ -731,7 +733,7 @@ def test_flat_device_table(page_size, entries):
     post(its, enc(Cmd.MAPD, device_id=entries - 1, size=0, itt_addr=ITT >> 8, valid=1),
          enc(Cmd.MAPD, device_id=entries, size=0, itt_addr=ITT >> 8, valid=1))
     assert [e.error for e in its.executed] == [CmdError.NONE, CmdError.MAPD_DEVICE_OOR]
-    assert mem.read_int(DT + 8 * (entries - 1)) == 0x8000_0000_0006_0000
+    assert mem.read_int(flat_entry_address_int(DT, entries - 1)) == 0x8000_0000_0006_0000
     assert its.msi(entries, 0) == Translation(DropReason.DEVICE_OOR)
 
 
@@ -741,14 +743,16 @@ def test_flat_device_table(page_size, entries):
 def test_two_level_device_table(page_size, per_page):
     its, mem = make_its(indirect=1, page_size=page_size)
     # Level-1 entry 1 ([63] Valid, [51:12] address) covers DeviceIDs per_page..2*per_page-1.
-    mem.write_int(DT + 8, pack(Level1Entry, valid=1, addr=L2 >> 12))
-    assert mem.read_int(DT + 8) == 0x8000_0000_0040_0000
     device = per_page + 1
+    level1 = device_entry_int(its.params, its.read(BASER0), device)
+    assert level1 == (True, DT + 8, 1)
+    mem.write_int(level1.addr, pack(Level1Entry, valid=1, addr=L2 >> 12))
+    assert mem.read_int(DT + 8) == 0x8000_0000_0040_0000
     post(its, enc(Cmd.MAPD, device_id=device, size=4, itt_addr=ITT >> 8, valid=1),
          enc(Cmd.MAPC, icid=1, rdbase=2, valid=1),
          enc(Cmd.MAPTI, device_id=device, event_id=3, pintid=9000, icid=1))
     assert [e.error for e in its.executed] == [CmdError.NONE] * 3
-    assert mem.read_int(L2 + 8) == 0x8000_0000_0006_0004
+    assert mem.read_int(level2_entry_address_int(L2 >> 12, level1.slot)) == 0x8000_0000_0006_0004
     assert its.msi(device, 3) == Translation(DropReason.OK, 9000, 2)
     assert its.msi(per_page - 1, 3) == Translation(DropReason.DEVICE_OOR)   # level-1 entry 0
     assert its.msi(device + 1, 3) == Translation(DropReason.UNMAPPED_DEVICE)

@@ -37,12 +37,13 @@ from ..bus.mem import ADDR_BITS, MemReadSignature, MemWriteSignature
 from .cmdq import FetchedCommand
 from .collections import CollectionWrite, RD_BITS
 from .layouts import (
-    CBASER_PAGE, COMMAND_BYTES, ENTRY_BYTES, ITT_ALIGN, LPI_BASE,
+    COMMAND_BYTES, LPI_BASE,
     Cmd, CmdError, CollectionTableEntry, Command, DeviceTableEntry, GicOp, GitsBaser,
     IttEntry, InvalKind, InvalRequest, Level1Entry, RoutedPacket,
 )
+from .geometry import (collection_exists, device_in_range, flat_entry_address, ite_address,
+                       level1_entry_address, level2_entry_address, table_geometry)
 from .params import ItsParams
-from .walker import Walker
 
 __all__ = ["CommandFailure", "Write", "PacketWhen", "PacketRd", "RdCheck", "Recipe", "RECIPES",
            "Executor"]
@@ -292,14 +293,11 @@ class Executor(wiring.Component):
         # -- where the entries are -----------------------------------------------------------
         # Device table: flat (Size + 1 pages of DTEs) or two-level (Size + 1 pages of level-1
         # entries, each pointing at a page of DTEs).
-        dev_base, dev_page, dev_slot, dev_level1_page = Walker._table_geometry(
-            m, self.baser_dev, device_id)
+        dev = table_geometry(m, self.baser_dev, device_id, name="dev")
         dev_in_range = Signal()
-        m.d.comb += dev_in_range.eq(
-            self.baser_dev.valid & ((device_id >> p.device_bits) == 0) &
-            (Mux(self.baser_dev.indirect, dev_level1_page, dev_page) <= self.baser_dev.size))
-        level1_addr = dev_base + dev_page * ENTRY_BYTES
-        flat_dte_addr = dev_base + device_id * ENTRY_BYTES
+        m.d.comb += dev_in_range.eq(device_in_range(p, self.baser_dev, device_id, dev))
+        level1_addr = level1_entry_address(dev.base, dev.page)
+        flat_dte_addr = flat_entry_address(dev.base, device_id)
         read_data = self.mem_read.resp.payload.data
         level1 = Signal(Level1Entry)
         read_dte = Signal(DeviceTableEntry)
@@ -307,18 +305,17 @@ class Executor(wiring.Component):
         cte = Signal(CollectionTableEntry)
         m.d.comb += [level1.eq(read_data), read_dte.eq(read_data), read_ite.eq(read_data),
                      cte.eq(read_data)]
-        level2_dte_addr = level1.addr * CBASER_PAGE + dev_slot * ENTRY_BYTES
-        ite_addr_now = dte.itt_addr * ITT_ALIGN + event_id * ENTRY_BYTES
+        level2_dte_addr = level2_entry_address(level1.addr, dev.slot)
+        ite_addr_now = ite_address(dte.itt_addr, event_id)
 
         # Collections: on chip below hcc, else CTEs in the collection table (indexed by ICID).
-        def collection(icid_value):
+        def collection(icid_value, name):
             """``(exists, cte_addr)`` of collection ``icid_value``."""
-            base, page, _, _ = Walker._table_geometry(m, self.baser_coll, icid_value)
-            in_table = self.baser_coll.valid & (page <= self.baser_coll.size)
-            exists = (icid_value < p.num_collections) & ((icid_value < p.hcc) | in_table)
-            return exists, base + icid_value * ENTRY_BYTES
-        cmd_collection_exists, cmd_cte_addr = collection(icid)
-        ite_collection_exists, ite_cte_addr = collection(ite.icid)
+            coll = table_geometry(m, self.baser_coll, icid_value, name=name)
+            return (collection_exists(p, self.baser_coll, icid_value, coll),
+                    flat_entry_address(coll.base, icid_value))
+        cmd_collection_exists, cmd_cte_addr = collection(icid, "cmd_coll")
+        ite_collection_exists, ite_cte_addr = collection(ite.icid, "ite_coll")
 
         # The on-chip collections, as the executor (their only writer, through ``coll_write``)
         # wrote them: a copy kept here, so each look-up reads a table beside the state machine

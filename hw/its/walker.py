@@ -6,16 +6,14 @@ from amaranth.lib.wiring import In, Out
 
 from ..bus.mem import ADDR_BITS, MemReadSignature
 from .collections import CollectionReadSignature, RD_BITS
-from .layouts import (ENTRY_BYTES, ITT_ALIGN, PAGE_BYTES, CollectionTableEntry, DeviceTableEntry,
-                      DropReason, GitsBaser, IttEntry, Level1Entry, PageSize)
+from .geometry import (collection_exists, device_in_range, flat_entry_address, ite_address,
+                       level1_entry_address, level2_entry_address, table_geometry)
+from .layouts import (CollectionTableEntry, DeviceTableEntry, DropReason, GitsBaser, IttEntry,
+                      Level1Entry)
 from .params import ItsParams
 from .tcache import DeviceCacheValue
 
 __all__ = ["WalkRequest", "WalkResult", "Walker"]
-
-_PA_SHIFT = 12                             # BASER.PA and Level1Entry.addr: address bits [n:12]
-_ITT_SHIFT = (ITT_ALIGN - 1).bit_length()  # DTE.itt_addr: address bits [51:8]
-_ENTRY_SHIFT = (ENTRY_BYTES - 1).bit_length()
 
 
 class WalkRequest(data.Struct):
@@ -114,34 +112,6 @@ class Walker(wiring.Component):
         self._params = params
         super().__init__()
 
-    @staticmethod
-    def _table_geometry(m, baser, index):
-        """Where entry ``index`` of ``baser``'s table is, for its page size.
-
-        Returns ``(base, page, slot, level1_page)``: the table base (PA rounded down
-        to the page size); the page holding entry ``index`` and the entry's slot in
-        it (``index`` divided by the entries of a page, and the remainder); and, for
-        a two-level table, the page of the level-1 table holding entry ``page``.
-        """
-        base = Signal(ADDR_BITS)
-        page = Signal(len(index))
-        slot = Signal(len(index))
-        level1_page = Signal(len(index))
-        pa = baser.pa << _PA_SHIFT
-        with m.Switch(baser.page_size):
-            # Page_Size = 3 is reserved and taken as 64K (it reads back as 64K).
-            for size in (PageSize.SIZE_4K, PageSize.SIZE_16K, None):
-                page_bytes = PAGE_BYTES[size or PageSize.SIZE_64K]
-                shift = (page_bytes // ENTRY_BYTES - 1).bit_length()
-                with (m.Case(size) if size is not None else m.Default()):
-                    m.d.comb += [
-                        base.eq(pa & ~(page_bytes - 1)),
-                        page.eq(index >> shift),
-                        slot.eq(index & ((1 << shift) - 1)),
-                        level1_page.eq(index >> (2 * shift)),
-                    ]
-        return base, page, slot, level1_page
-
     def elaborate(self, platform):
         m = Module()
         params = self._params
@@ -179,31 +149,25 @@ class Walker(wiring.Component):
                 issue()
 
         device_id = request.device_id
-        dev_base, dev_page, dev_slot, dev_level1_page = self._table_geometry(
-            m, self.baser_dev, device_id)
+        dev = table_geometry(m, self.baser_dev, device_id, name="dev")
         coll_icid = Signal(16)
-        coll_base, coll_page, _, _ = self._table_geometry(m, self.baser_coll, coll_icid)
+        coll = table_geometry(m, self.baser_coll, coll_icid, name="coll")
 
         def check_device():
             # Size + 1 pages of entries: flat, DTEs; two-level, level-1 entries.
-            with m.If((device_id >> params.device_bits).any() | ~self.baser_dev.valid):
+            with m.If(~device_in_range(params, self.baser_dev, device_id, dev)):
                 finish_with(DropReason.DEVICE_OOR)
             with m.Elif(self.baser_dev.indirect):
-                with m.If(dev_level1_page > self.baser_dev.size):
-                    finish_with(DropReason.DEVICE_OOR)
-                with m.Else():
-                    read_entry(_Table.LEVEL1, dev_base + (dev_page << _ENTRY_SHIFT))
-            with m.Elif(dev_page > self.baser_dev.size):
-                finish_with(DropReason.DEVICE_OOR)
+                read_entry(_Table.LEVEL1, level1_entry_address(dev.base, dev.page))
             with m.Else():
-                read_entry(_Table.DEVICE, dev_base + (device_id << _ENTRY_SHIFT))
+                read_entry(_Table.DEVICE, flat_entry_address(dev.base, device_id))
 
         def check_event(itt_addr, size):
             event_id = request.event_id
             with m.If((event_id >> (size + 1)).any()):
                 finish_with(DropReason.EVENT_OOR)
             with m.Else():
-                read_entry(_Table.ITT, (itt_addr << _ITT_SHIFT) + (event_id << _ENTRY_SHIFT))
+                read_entry(_Table.ITT, ite_address(itt_addr, event_id))
 
         def check_collection(icid):
             m.d.comb += coll_icid.eq(icid)
@@ -213,11 +177,10 @@ class Walker(wiring.Component):
                     finish_with(DropReason.OK, self.coll.rd)
                 with m.Else():
                     finish_with(DropReason.UNMAPPED_COLLECTION)
-            with m.Elif((icid >> params.collection_bits).any() | ~self.baser_coll.valid |
-                        (coll_page > self.baser_coll.size)):
+            with m.Elif(~collection_exists(params, self.baser_coll, icid, coll)):
                 finish_with(DropReason.UNMAPPED_COLLECTION)
             with m.Else():
-                read_entry(_Table.COLLECTION, coll_base + (icid << _ENTRY_SHIFT))
+                read_entry(_Table.COLLECTION, flat_entry_address(coll.base, icid))
 
         def check_data(data_word):
             level1 = Level1Entry(data_word)
@@ -229,8 +192,7 @@ class Walker(wiring.Component):
                     with m.If(~level1.valid):
                         finish_with(DropReason.DEVICE_OOR)
                     with m.Else():
-                        read_entry(_Table.DEVICE, (level1.addr << _PA_SHIFT) +
-                                   (dev_slot << _ENTRY_SHIFT))
+                        read_entry(_Table.DEVICE, level2_entry_address(level1.addr, dev.slot))
                 with m.Case(_Table.DEVICE):
                     with m.If(~entry.valid):
                         finish_with(DropReason.UNMAPPED_DEVICE)
