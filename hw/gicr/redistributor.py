@@ -9,11 +9,12 @@ from ..bus.mem import ADDR_BITS, MemReadSignature, MemWriteSignature
 from ..its.layouts import LPI_BASE, GicAck, GicOp, GicPacket
 from ..its.params import ItsParams
 from .layouts import (
-    MIN_LPI_ID_BITS, PENDBASER_ALIGN, PENDING_BITS_PER_DW, PRIORITY_LEVELS, PROPBASER_ALIGN,
+    MIN_LPI_ID_BITS, PENDBASER_ALIGN, PENDING_BITS_PER_DW, PROPBASER_ALIGN,
     SPECIAL_INTIDS, SPURIOUS_INTID,
     GicrCtlr, GicrPendbaser, GicrPropbaser, GicrSyncr, GicrTyper, GicrWaker, IccEoir1, IccIar1,
     LpiConfig, LpiMove, public_mask,
 )
+from .lpi_cache import CacheOp, LpiCache, lowest_set
 from .regmap import FRAME_BYTES, IIDR_VALUE, PIDR2_VALUE, REGISTERS
 
 __all__ = ["Redistributor", "CpuInterfaceSignature", "RdOp", "RegisterOp", "AXIL_ADDR_BITS"]
@@ -100,83 +101,6 @@ class _MoveReturn(enum.Enum, shape=2):
     IDLE   = 0  #: MOVLPI
     SLOTS  = 1  #: MOVALL: the next cache slot
     SWEEP  = 2  #: MOVALL: the next bit of the pending table
-
-
-def _lowest_set(m, name, value):
-    """Index of the lowest set bit of ``value`` (0 when none), by a balanced tree of muxes."""
-    def tree(bits, base):
-        if len(bits) == 1:
-            return bits[0], Const(0, 0)
-        half = 1 << ((len(bits) - 1).bit_length() - 1)
-        low_any, low_index = tree(bits[:half], base)
-        high_any, high_index = tree(bits[half:], base + half)
-        width = (half - 1).bit_length()
-        return (low_any | high_any,
-                Mux(low_any, Cat(low_index, Const(0, width - len(low_index) + 1)),
-                    Cat(high_index, Const(0, width - len(high_index)), Const(1, 1))))
-
-    index = Signal(range(max(len(value), 2)), name=name)
-    m.d.comb += index.eq(tree([value[bit] for bit in range(len(value))], 0)[1])
-    return index
-
-
-def _tournament_stages(count):
-    """Register stages of :func:`_tournaments` for ``count`` entries: one per tree level."""
-    return max(1, (count - 1).bit_length())
-
-
-def _tournaments(m, entries):
-    """The valid entries with the lowest (best) and the highest (worst) key, registered.
-
-    ``entries`` is a list of ``(valid, key)``; keys of valid entries are distinct. A tree of
-    compares, each level registered (:func:`_tournament_stages` cycles); the first level's
-    compares serve both trees.
-    Returns ``(best, worst)``, each ``(any_valid, key, index)`` of registers.
-    """
-    index_bits = max(1, (len(entries) - 1).bit_length())
-    start = [(valid, key, Const(index, index_bits)) for index, (valid, key) in enumerate(entries)]
-    levels = {"best": start, "worst": start}
-    depth = 0
-    while len(levels["best"]) > 1:
-        following = {"best": [], "worst": []}
-        for pair in range(0, len(levels["best"]) - 1, 2):
-            lower = None
-            for name, keep_lower in (("best", True), ("worst", False)):
-                (a_valid, a_key, a_index), (b_valid, b_key, b_index) = \
-                    levels[name][pair], levels[name][pair + 1]
-                tag = f"{name}_l{depth}_{pair // 2}"
-                if depth == 0 and lower is not None:
-                    better = ~lower        # same pair, distinct keys: one compare for both
-                else:
-                    lower = Signal(name=f"{tag}_lower")
-                    m.d.comb += lower.eq(b_key < a_key)
-                    better = lower if keep_lower else ~lower
-                take_b = Signal(name=f"{tag}_b")
-                valid = Signal(name=f"{tag}_valid")
-                key = Signal(len(a_key), name=f"{tag}_key")
-                index = Signal(index_bits, name=f"{tag}_index")
-                m.d.comb += take_b.eq(b_valid & (~a_valid | better))
-                m.d.sync += [
-                    valid.eq(a_valid | b_valid),
-                    key.eq(Mux(take_b, b_key, a_key)),
-                    index.eq(Mux(take_b, b_index, a_index)),
-                ]
-                following[name].append((valid, key, index))
-        for name in levels:
-            if len(levels[name]) % 2:
-                following[name].append(_registered(m, f"{name}_l{depth}_odd", levels[name][-1]))
-        levels = following
-        depth += 1
-    if not depth:       # one entry
-        return tuple(_registered(m, f"{name}_q", levels[name][0]) for name in levels)
-    return levels["best"][0], levels["worst"][0]
-
-
-def _registered(m, name, values):
-    """Registers holding ``values`` (a tuple of values) one cycle later."""
-    registers = tuple(Signal(len(value), name=f"{name}{n}") for n, value in enumerate(values))
-    m.d.sync += [register.eq(value) for register, value in zip(registers, values)]
-    return registers
 
 
 class Redistributor(wiring.Component):
@@ -377,13 +301,9 @@ class Redistributor(wiring.Component):
         self._elaborate_registers(m, bridge.regs, ops, enable_lpis, processor_sleep, propbaser,
                                   pendbaser, ptz, busy)
 
-        # -- the LPI cache ---------------------------------------------------------------------
-        valid = [Signal(name=f"entry{i}_valid") for i in range(entries)]
-        intid = [Signal(16, name=f"entry{i}_intid") for i in range(entries)]
-        priority = [Signal(6, name=f"entry{i}_priority") for i in range(entries)]
-        enable = [Signal(name=f"entry{i}_enable") for i in range(entries)]
-        # Signalling order: enabled first, then lower priority, then lower INTID.
-        keys = [Cat(intid[i], priority[i], ~enable[i]) for i in range(entries)]
+        # -- the LPI cache and what is derived from it (registered) ---------------------------
+        m.submodules.cache = cache = LpiCache(entries)
+        command = cache.command
 
         # The LPI being worked on.
         cur_op = Signal(RdOp)
@@ -391,71 +311,35 @@ class Redistributor(wiring.Component):
         cur_target = Signal(8)
         cur_wide = Signal()
 
-        # -- derived state, registered ----------------------------------------------------------
-        # The tournaments (best, worst), the free entry, the running priority (``rpr``) and
-        # ``signalled`` are pipelined from the cache and ``active``: a change of the cache
-        # (``touch``) restarts ``settle`` at the pipeline's depth, a change of ``active``
-        # (``touch_active``) makes it at least 2 (rpr, then signalled), and until it has
-        # counted down (``fresh``) nothing derived is used: ``irq`` is low, the idle state
-        # takes nothing but a move or an end of interrupt, an insertion decision waits. So a
-        # result computed before a change is never used. Likewise the hit search and
-        # ``usable`` are registered from ``cur_lpi`` and the cache, and used only when neither
-        # changed in the cycle before (``lpi_fresh``).
-        settle_depth = _tournament_stages(entries) + 1     # + signalled, from best and rpr
-        settle = Signal(range(settle_depth + 1), init=settle_depth)
-        touch = Signal()
-        touch_active = Signal()
-        fresh = Signal()                # settle == 0
-        with m.If(touch):
-            m.d.sync += [settle.eq(settle_depth), fresh.eq(0)]
-        with m.Elif(touch_active & (settle < 3)):
-            m.d.sync += [settle.eq(2), fresh.eq(0)]
-        with m.Elif(~fresh):
-            m.d.sync += [settle.eq(settle - 1), fresh.eq(settle == 1)]
-
-        best_and_worst = _tournaments(m, list(zip(valid, keys)))
-        (best_valid, best_key, best), (_, worst_key, worst) = best_and_worst
-        best_enabled = Signal()
-        m.d.comb += best_enabled.eq(~best_key[-1])
-        best_priority = best_key[16:22]
-        best_intid = best_key[:16]
-        any_free = Signal()
-        free = Signal(range(max(entries, 2)))
-        m.d.sync += [any_free.eq(~Cat(valid).all()),
-                     free.eq(_lowest_set(m, "free_next", Cat(~v for v in valid)))]
-
-        hits = Cat(valid[i] & (intid[i] == cur_lpi) for i in range(entries))
-        hit = Signal()
-        hit_index = Signal(range(max(entries, 2)))
+        # Nothing derived from the cache is used until ``cache.fresh``; the hit search and
+        # ``usable`` are used only when ``cache.hit.fresh`` (see LpiCache).
+        fresh = cache.fresh
+        best_valid = cache.best.valid
+        touch_lpi = cache.lookup_changed
+        lpi_fresh = cache.hit.fresh
+        hit = cache.hit.hit
+        hit_index = cache.hit.index
+        any_free = cache.free.any
         usable = Signal()               # cur_lpi may be pending here
-        touch_lpi = Signal()
-        lpi_fresh = Signal()
-        m.d.sync += [hit.eq(hits.any()), hit_index.eq(_lowest_set(m, "hit_next", hits)),
-                     usable.eq(enable_lpis & in_range(cur_lpi) & ~cur_wide),
-                     lpi_fresh.eq(~touch & ~touch_lpi)]
+        m.d.comb += cache.lookup.eq(cur_lpi)
+        m.d.sync += usable.eq(enable_lpis & in_range(cur_lpi) & ~cur_wide)
 
-        # Configuration just read, and the key of the LPI to insert.
+        # Configuration just read; the new LPI comes before the worst cached one a cycle
+        # after cfg, cur_lpi and worst, so fresh in INSERT_DECIDE (which follows CONFIG_DONE
+        # and waits for ``fresh``).
         cfg = Signal(LpiConfig)
-        new_key = Cat(cur_lpi, cfg.priority, ~cfg.enable)
-        # The new LPI comes before the worst cached one: a cycle after cfg, cur_lpi and worst,
-        # so fresh in INSERT_DECIDE (which follows CONFIG_DONE and waits for ``fresh``).
-        new_before_worst = Signal()
-        m.d.sync += new_before_worst.eq(new_key < worst_key)
+        m.d.comb += [cache.candidate.lpi.eq(cur_lpi), cache.candidate.config.eq(cfg)]
+        new_before_worst = cache.candidate_before_worst
 
         spilled = Signal()              # some pending LPI is held only in the pending table
         must_refill = Signal()          # ... and the cache is empty: scan before answering
         m.d.comb += must_refill.eq(spilled & ~best_valid)
 
         # -- CPU interface ---------------------------------------------------------------------
-        active = Signal(PRIORITY_LEVELS)   # ICC_AP1R0: one bit per active priority level
-        rpr = Signal(8, init=0xFF)         # one cycle after ``active``
-        m.d.sync += rpr.eq(Mux(active == 0, 0xFF, _lowest_set(m, "running", active) << 2))
-        signalled = Signal()               # best valid, enabled, above the running priority
-        m.d.sync += signalled.eq(best_valid & best_enabled &
-                                 ((rpr == 0xFF) | (best_priority < rpr[2:])))
+        signalled = cache.signalled        # best valid, enabled, above the running priority
         m.d.comb += [
             self.cpu.irq.eq(signalled & fresh),
-            self.cpu.rpr.eq(rpr),
+            self.cpu.rpr.eq(cache.rpr),
         ]
         iar_valid = Signal()
         iar_intid = Signal(24)
@@ -522,7 +406,7 @@ class Redistributor(wiring.Component):
         scan_dw = Signal(64)
         scan_dw_any = Signal()          # scan_dw != 0, registered with it
         scan_left = Signal()            # the scan left LPIs in the pending table
-        scan_bit = _lowest_set(m, "scan_bit", scan_dw)
+        scan_bit = lowest_set(m, "scan_bit", scan_dw)
         out_valid = Signal()
         out_lpi = Signal(16)
         move_return = Signal(_MoveReturn)
@@ -535,35 +419,22 @@ class Redistributor(wiring.Component):
         with m.If(self.move_out.valid & self.move_out.ready):
             m.d.sync += out_valid.eq(0)
 
+        def cache_command(op, index=0, lpi=0, config=0):
+            m.d.comb += [command.valid.eq(1), command.payload.op.eq(op),
+                         command.payload.index.eq(index), command.payload.lpi.eq(lpi),
+                         command.payload.config.eq(config)]
+
         def write_entry(index, lpi, config):
-            with m.Switch(index):
-                for i in range(entries):
-                    with m.Case(i):
-                        m.d.sync += [valid[i].eq(1), intid[i].eq(lpi),
-                                     priority[i].eq(config.priority), enable[i].eq(config.enable)]
-            m.d.comb += touch.eq(1)
+            cache_command(CacheOp.WRITE, index, lpi, config)
 
         def drop_entry(index):
-            with m.Switch(index):
-                for i in range(entries):
-                    with m.Case(i):
-                        m.d.sync += valid[i].eq(0)
-            m.d.comb += touch.eq(1)
+            cache_command(CacheOp.DROP, index)
 
-        # Entry ``slot``, registered: used only when neither the slot nor the cache changed
-        # in the cycle before (``slot_fresh``).
-        slot_intid = Signal(16)
-        slot_valid = Signal()
-        slot_seen = Signal.like(slot)
-        slot_untouched = Signal()
-        with m.Switch(slot):
-            for i in range(entries):
-                with m.Case(i):
-                    m.d.sync += [slot_intid.eq(intid[i]), slot_valid.eq(valid[i])]
-            with m.Default():
-                m.d.sync += slot_valid.eq(0)
-        m.d.sync += [slot_seen.eq(slot), slot_untouched.eq(~touch)]
-        slot_fresh = (slot_seen == slot) & slot_untouched
+        # Entry ``slot``, registered: used only when ``slot_fresh``.
+        m.d.comb += cache.slot.eq(slot)
+        slot_intid = cache.slot_entry.intid
+        slot_valid = cache.slot_entry.valid
+        slot_fresh = cache.slot_entry.fresh
 
         def start_rmw(lpi, set_bit, back):
             m.d.sync += [rmw_lpi.eq(lpi), rmw_set.eq(set_bit), rmw_return.eq(back)]
@@ -619,8 +490,7 @@ class Redistributor(wiring.Component):
                     m.d.comb += self.cpu.eoir.ready.eq(1)
                     special = (eoi >= SPECIAL_INTIDS.start) & (eoi < SPECIAL_INTIDS.stop)
                     with m.If(~special):
-                        m.d.sync += active.eq(active & (active - 1))   # drop the highest
-                        m.d.comb += touch_active.eq(1)
+                        cache_command(CacheOp.END)
                 with m.Elif(~fresh):
                     pass                        # everything below uses the derived state
                 with m.Elif(must_refill & enable_lpis):
@@ -628,9 +498,8 @@ class Redistributor(wiring.Component):
                 with m.Elif(self.cpu.iar_req.valid & ~iar_valid):
                     m.d.comb += self.cpu.iar_req.ready.eq(1)
                     with m.If(signalled):
-                        m.d.sync += [iar_intid.eq(best_intid),
-                                     active.eq(active | (Const(1, PRIORITY_LEVELS) << best_priority))]
-                        drop_entry(best)
+                        m.d.sync += iar_intid.eq(cache.best.intid)
+                        cache_command(CacheOp.ACKNOWLEDGE)
                     with m.Else():
                         m.d.sync += iar_intid.eq(SPURIOUS_INTID)
                     m.next = "IAR_ANSWER"
@@ -729,11 +598,11 @@ class Redistributor(wiring.Component):
                     # one. A scan fills free entries unconditionally (it visits all of memory).
                     better = best_valid & new_before_worst
                     with m.If(any_free & (scan_mode | ~spilled | better)):
-                        write_entry(free, cur_lpi, cfg)
+                        write_entry(cache.free.index, cur_lpi, cfg)
                         m.d.sync += need_clear.eq(scan_mode | spilled)
                     with m.Elif(~any_free & better):
-                        write_entry(worst, cur_lpi, cfg)
-                        m.d.sync += [victim.eq(worst_key[:16]), need_victim.eq(1),
+                        write_entry(cache.worst.index, cur_lpi, cfg)
+                        m.d.sync += [victim.eq(cache.worst.intid), need_victim.eq(1),
                                      need_clear.eq(scan_mode | spilled)]
                     with m.Else():
                         m.d.sync += [need_set.eq(~scan_mode), scan_left.eq(1)]
@@ -765,12 +634,7 @@ class Redistributor(wiring.Component):
 
             with m.State("CONFIG_DONE"):
                 with m.If(cfg_reload):
-                    with m.Switch(slot):
-                        for i in range(entries):
-                            with m.Case(i):
-                                m.d.sync += [priority[i].eq(cfg.priority),
-                                             enable[i].eq(cfg.enable)]
-                    m.d.comb += touch.eq(1)
+                    cache_command(CacheOp.CONFIGURE, slot, config=cfg)
                     with m.If(cur_op == RdOp.INVALL):
                         m.d.sync += slot.eq(slot + 1)
                         m.next = "INVALL_NEXT"
