@@ -43,7 +43,7 @@ from typing import NamedTuple
 from amaranth.lib import data
 
 from gic.hw.its.executor import INVALIDATION, RECIPES, PacketWhen, RdCheck, Write
-from gic.hw.its.forwarder import LPI_FIFO_DEPTH
+from gic.hw.its.geometry import ite_address_int, level2_entry_address_int
 from gic.hw.its.layouts import (
     CBASER_PAGE, COMMAND_BYTES, COMMAND_LAYOUTS, ENTRY_BYTES, ITT_ALIGN, LPI_BASE, PAGE_BYTES,
     CacheCtl, CmdError, CommandHeader, CollectionTableEntry, DeviceTableEntry, DropReason, GicOp,
@@ -61,11 +61,9 @@ from .common import EXECUTOR_CLIENT, FETCH_CLIENT, TRANSLATOR_CLIENT, _decoder, 
 from .forwarder import Forwarder, Redistributor
 from .kernel import Fifo, In, Kernel, Module, Out
 from .memory import MemoryTarget
-from .tables import (
-    _CTE, _DTE, _ITE, _ITT_SHIFT, _LEVEL1, _LEVEL1_ENTRY, _OOR, _PA_SHIFT, _Tables,
-    _cte_target,
-)
+from .tables import _DTE, _ITE, _LEVEL1, _Tables, _cte_target
 from .tcache import Cache
+from .walker import Walker, _Walk
 
 __all__ = ["TlmIts", "RegisterBlock", "CommandFetch", "Executor", "Translator", "Cache",
            "Forwarder", "Redistributor", "MsiOutcome", "QUEUE_DEPTH", "FETCH_DEPTH"]
@@ -138,22 +136,6 @@ class _Item:
         self.query = query          # None for an MSI, else the event to answer
 
 
-class _Walk:
-    __slots__ = ("start", "bound", "result", "done", "left", "decision", "fill_device",
-                 "fill_translation", "dte_read", "dte")
-
-    def __init__(self, start, kernel, decision):
-        self.start = start
-        self.bound = start + 2      # earliest cycle the result can be offered
-        self.result = None          # (status, pintid, rd, result cycle = decision cycle)
-        self.done = kernel.event()  # the result is known
-        self.left = kernel.event()  # its outcome left the translator
-        self.decision = decision
-        self.fill_device = self.fill_translation = False
-        self.dte_read = False
-        self.dte = None
-
-
 class _Decision:
     __slots__ = ("item", "accept", "advance", "status", "pintid", "rd", "walk", "hit", "out")
 
@@ -206,6 +188,7 @@ class Translator(Module):
         self.msi = In("msi")
         self.tcache = Cache(params.tcache_entries, event=True)
         self.dcache = Cache(params.dcache_entries, event=False)
+        self.walker = Walker(kernel, params, tables, memory, parent=self)
         self.outcomes = []
         self.walks = 0
         self._inbox = None
@@ -462,79 +445,8 @@ class Translator(Module):
     # -- the walker --------------------------------------------------------------------------
 
     def _walker(self, walk, device_id, event_id, dte):
-        """One walk (``hw/its/walker.Walker``): reads in order, each offered in the cycle the
-        previous one's data arrives; the result the cycle after the last decision."""
-        kernel, memory, tables, params = self.kernel, self.memory, self.tables, self.params
-        cycle = walk.start + 1           # CHECK: the first read is offered now
-        status, pintid, rd = DropReason.OK, 0, 0
-
-        def read(addr):
-            nonlocal cycle
-            if addr >> ADDR_BITS:
-                return None             # beyond the bus: it would answer DECERR
-            yield kernel.at(cycle)
-            result = yield memory.read(TRANSLATOR_CLIENT, addr)
-            cycle = result.first
-            walk.bound = cycle + 1
-            return result.data[0]
-
-        while True:         # one pass; ``break`` finishes the walk with ``status``
-            if dte is None:
-                kind, addr, slot = tables.device(device_id)
-                if kind == _OOR:
-                    status = DropReason.DEVICE_OOR
-                    break
-                if kind == _LEVEL1_ENTRY:
-                    word = yield from read(addr)
-                    if word is None:
-                        status = DropReason.MEMORY_ERROR
-                        break
-                    valid, page = _LEVEL1(word)
-                    if not valid:
-                        status = DropReason.DEVICE_OOR
-                        break
-                    addr = (page << _PA_SHIFT) + ENTRY_BYTES * slot
-                word = yield from read(addr)
-                if word is None:
-                    status = DropReason.MEMORY_ERROR
-                    break
-                valid, itt_addr, size = _DTE(word)
-                if not valid:
-                    status = DropReason.UNMAPPED_DEVICE
-                    break
-                walk.dte_read = True
-                walk.dte = (itt_addr, size)
-            else:
-                itt_addr, size = dte
-            if event_id >> (size + 1):
-                status = DropReason.EVENT_OOR
-                break
-            word = yield from read((itt_addr << _ITT_SHIFT) + ENTRY_BYTES * event_id)
-            if word is None:
-                status = DropReason.MEMORY_ERROR
-                break
-            valid, icid, pintid = _ITE(word)
-            if not valid:
-                status = DropReason.UNMAPPED_INTERRUPT
-                break
-            if icid < params.hcc:
-                target = tables.on_chip(icid)
-            elif not tables.collection_exists(icid):
-                target = None
-            else:
-                word = yield from read(tables.cte_address(icid))
-                if word is None:
-                    status = DropReason.MEMORY_ERROR
-                    break
-                target = _cte_target(params, word)
-            if target is None:
-                status = DropReason.UNMAPPED_COLLECTION
-            else:
-                rd = target
-            break
-        if status is not DropReason.OK:
-            pintid = rd = 0
-        walk.result = (status, pintid, rd, cycle + 1)
+        """One walk (a process): the walker's reads, then its result is known."""
+        yield from self.walker.run(walk, device_id, event_id, dte)
         done = walk.done
         self._resolve()
         self._check_quiesce()
@@ -857,13 +769,14 @@ class Executor(Module):
 
         # DEVICE, WAIT_LEVEL1, WAIT_DTE
         if recipe.device_oor is not none:
-            kind, addr, slot = tables.device(device_id)
-            if kind == _OOR:
+            entry = tables.device(device_id)
+            if entry is None:
                 raise _Failed(recipe.device_oor, state + 1)
-            if kind == _LEVEL1_ENTRY:
+            addr = entry.addr
+            if entry.level1:
                 arrival, word = yield from self._checked_read(
                     state + 1, addr, recipe.device_oor, lambda word: _LEVEL1(word)[0])
-                addr = (_LEVEL1(word)[1] << _PA_SHIFT) + ENTRY_BYTES * slot
+                addr = level2_entry_address_int(_LEVEL1(word)[1], entry.slot)
                 state = arrival
             if recipe.dte_invalid is not none:
                 arrival, word = yield from self._checked_read(
@@ -895,7 +808,7 @@ class Executor(Module):
         ite_icid = ite_pintid = 0
         if recipe.ite_invalid is not none:
             arrival, word = yield from self._checked_read(
-                state + 1, (itt_addr << _ITT_SHIFT) + ENTRY_BYTES * event_id,
+                state + 1, ite_address_int(itt_addr, event_id),
                 recipe.ite_invalid, lambda word: _ITE(word)[0])
             _, ite_icid, ite_pintid = _ITE(word)
             step = arrival
@@ -967,14 +880,14 @@ class Executor(Module):
     @staticmethod
     def _written_address(recipe, tables, device_id, event_id, icid, itt_addr):
         if recipe.write is Write.DTE:
-            kind, addr, slot = tables.device(device_id)
-            if kind == _LEVEL1_ENTRY:
-                word = tables.model.memory.read_int(addr, ENTRY_BYTES)
-                addr = (_LEVEL1(word)[1] << _PA_SHIFT) + ENTRY_BYTES * slot
-            return addr
+            entry = tables.device(device_id)
+            if entry.level1:
+                word = tables.model.memory.read_int(entry.addr, ENTRY_BYTES)
+                return level2_entry_address_int(_LEVEL1(word)[1], entry.slot)
+            return entry.addr
         if recipe.write is Write.COLLECTION:
             return tables.cte_address(icid)
-        return (itt_addr << _ITT_SHIFT) + ENTRY_BYTES * event_id
+        return ite_address_int(itt_addr, event_id)
 
 
 # -- registers -------------------------------------------------------------------------------
