@@ -29,6 +29,8 @@ A GICv4 command (docs/gicv4.md) is a new row of :data:`RECIPES` plus, where it
 needs one, a new step (the vPE table behind GITS_BASER2) in the same chain.
 """
 
+from types import SimpleNamespace
+
 from amaranth.hdl import Const, Module, Mux, Signal
 from amaranth.lib import data, enum, stream, wiring
 from amaranth.lib.wiring import In, Out
@@ -46,7 +48,7 @@ from .geometry import (collection_exists, device_in_range, flat_entry_address, i
 from .params import ItsParams
 
 __all__ = ["CommandFailure", "Write", "PacketWhen", "PacketRd", "RdCheck", "Recipe", "RECIPES",
-           "Executor"]
+           "CommandDecoder", "FieldChecks", "EntryEncoder", "Executor"]
 
 E = CmdError
 _FULL_ADDR_BITS = 64
@@ -174,6 +176,186 @@ RECIPES = {
 """The recipe of each command the executor runs; any other number is UNSUPPORTED_COMMAND."""
 
 
+class CommandDecoder(wiring.Component):
+    """The :class:`Recipe` of a command number (combinational).
+
+    Members
+    -------
+    cmd : In(8)
+        The command number, DW0[7:0].
+    recipe : Out(Recipe)
+        Its row of :data:`RECIPES` (all zero for an unsupported number).
+    supported : Out(1)
+        ``cmd`` has a row in :data:`RECIPES`; otherwise the command is UNSUPPORTED_COMMAND.
+    """
+
+    cmd: In(8)
+    recipe: Out(Recipe)
+    supported: Out(1)
+
+    def elaborate(self, platform):
+        m = Module()
+        with m.Switch(self.cmd):
+            for number, constant in RECIPES.items():
+                with m.Case(number):
+                    m.d.comb += [self.recipe.eq(constant), self.supported.eq(1)]
+        return m
+
+
+class FieldChecks(wiring.Component):
+    """The executor's CHECK step (combinational): the first failing check on the command's
+    fields and its DTE, in the order of docs/behaviour.md.
+
+    In order: MAPD V=1 with Size + 1 above ``event_bits`` (``recipe.ittsize_oor``); the
+    EventID at or above ``2**(dte_size + 1)`` (``recipe.event_oor``); ``pintid`` not an
+    LPI below ``2**id_bits`` (``recipe.pintid_oor``); the command's collection does not
+    exist (``recipe.collection_oor``); an RDbase of ``recipe.rd_check`` not below
+    ``num_redistributors`` (``recipe.rd_oor``). A check whose code in the recipe is NONE
+    is left out.
+
+    Parameters
+    ----------
+    params : ItsParams
+        ``event_bits``, ``id_bits`` and ``num_redistributors``.
+
+    Members
+    -------
+    command : In(Command)
+    recipe : In(Recipe)
+    pintid : In(32)
+        The pINTID the command maps (MAPI: its EventID).
+    dte_size : In(5)
+        The DTE's Size (EventID bits - 1).
+    collection_exists : In(1)
+        The ICID of the command names a collection.
+    code : Out(CmdError)
+        The code of the first failing check, or NONE.
+    """
+
+    def __init__(self, params):
+        if not isinstance(params, ItsParams):
+            raise TypeError(f"params must be an ItsParams, not {params!r}")
+        self._params = params
+        super().__init__({
+            "command": In(Command),
+            "recipe": In(Recipe),
+            "pintid": In(32),
+            "dte_size": In(5),
+            "collection_exists": In(1),
+            "code": Out(CmdError),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        p = self._params
+        command, recipe, pintid = self.command, self.recipe, self.pintid
+        rdbase = command.sync.rdbase
+
+        def is_redistributor(value):
+            return value < p.num_redistributors
+
+        rd_bad = Signal()
+        with m.Switch(recipe.rd_check):
+            with m.Case(RdCheck.RDBASE):
+                m.d.comb += rd_bad.eq(~is_redistributor(rdbase))
+            with m.Case(RdCheck.RDBASE_IF_VALID):
+                m.d.comb += rd_bad.eq(command.mapc.valid & ~is_redistributor(rdbase))
+            with m.Case(RdCheck.RDBASE_BOTH):
+                m.d.comb += rd_bad.eq(~is_redistributor(command.movall.rdbase1) |
+                                      ~is_redistributor(command.movall.rdbase2))
+        checks = [
+            (command.mapd.valid & (command.mapd.size + 1 > p.event_bits), recipe.ittsize_oor),
+            ((command.int.event_id >> (self.dte_size + 1)) != 0, recipe.event_oor),
+            ((pintid < LPI_BASE) | (pintid >= (1 << p.id_bits)), recipe.pintid_oor),
+            (~self.collection_exists, recipe.collection_oor),
+            (rd_bad, recipe.rd_oor),
+        ]
+        for index, (condition, code) in enumerate(checks):
+            with (m.If if index == 0 else m.Elif)(condition & (code != E.NONE)):
+                m.d.comb += self.code.eq(code)
+        return m
+
+
+class EntryEncoder(wiring.Component):
+    """The table-write engine's data path (combinational): the entry a command writes, and
+    where.
+
+    ======================  ========================  =============================================
+    ``write``               ``addr``                  ``data``
+    ======================  ========================  =============================================
+    DTE (MAPD)              ``dte_addr``              V=1: [63] 1, [48:5] ITT_addr, [4:0] Size; V=0: 0
+    ITE_MAP (MAPTI, MAPI)   ``ite_addr``              [0] 1, [31:16] ICID, [47:32] ``pintid``
+    ITE_MOVE (MOVI)         ``ite_addr``              ``ite`` with [31:16] the command's ICID
+    ITE_DISCARD (DISCARD)   ``ite_addr``              0
+    COLLECTION (MAPC)       ``cte_addr``              V=1: [63] 1, [51:16] RDbase, [15:0] ICID; V=0: 0
+    NONE                    0                         0
+    ======================  ========================  =============================================
+
+    Members
+    -------
+    write : In(Write)
+    command : In(Command)
+    pintid : In(32)
+        The pINTID of a MAPTI / MAPI.
+    ite : In(IttEntry)
+        The ITE read (MOVI).
+    dte_addr, ite_addr, cte_addr : In(64)
+        The addresses of the command's DTE, ITE and CTE.
+    addr : Out(64)
+    data : Out(64)
+    """
+
+    write: In(Write)
+    command: In(Command)
+    pintid: In(32)
+    ite: In(IttEntry)
+    dte_addr: In(64)
+    ite_addr: In(64)
+    cte_addr: In(64)
+    addr: Out(64)
+    data: Out(64)
+
+    def elaborate(self, platform):
+        m = Module()
+        command = self.command
+        icid = command.mapti.icid
+        with m.Switch(self.write):
+            with m.Case(Write.DTE):
+                mapped_dte = Signal(DeviceTableEntry)
+                m.d.comb += [
+                    mapped_dte.valid.eq(1),
+                    mapped_dte.itt_addr.eq(command.mapd.itt_addr),
+                    mapped_dte.size.eq(command.mapd.size),
+                    self.addr.eq(self.dte_addr),
+                    self.data.eq(Mux(command.mapd.valid, mapped_dte.as_value(), 0)),
+                ]
+            with m.Case(Write.ITE_MAP):
+                mapped_ite = Signal(IttEntry)
+                m.d.comb += [
+                    mapped_ite.valid.eq(1),
+                    mapped_ite.icid.eq(icid),
+                    mapped_ite.intid.eq(self.pintid),
+                    self.addr.eq(self.ite_addr),
+                    self.data.eq(mapped_ite),
+                ]
+            with m.Case(Write.ITE_MOVE):
+                moved_ite = Signal(IttEntry)
+                m.d.comb += [moved_ite.eq(self.ite), moved_ite.icid.eq(icid),
+                             self.addr.eq(self.ite_addr), self.data.eq(moved_ite)]
+            with m.Case(Write.ITE_DISCARD):
+                m.d.comb += self.addr.eq(self.ite_addr)
+            with m.Case(Write.COLLECTION):
+                mapped_cte = Signal(CollectionTableEntry)
+                m.d.comb += [
+                    mapped_cte.valid.eq(1),
+                    mapped_cte.rdbase.eq(command.sync.rdbase),
+                    mapped_cte.icid.eq(icid),
+                    self.addr.eq(self.cte_addr),
+                    self.data.eq(Mux(command.mapc.valid, mapped_cte.as_value(), 0)),
+                ]
+        return m
+
+
 class Executor(wiring.Component):
     """Executes the commands of the command queue, as docs/behaviour.md specifies.
 
@@ -262,51 +444,61 @@ class Executor(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
+        s = self._elaborate_state(m)
+        self._elaborate_lookups(m, s)
+        self._elaborate_memory(m, s)
+        self._elaborate_decisions(m, s)
+        steps = _Steps(self, m, s)
+        with m.FSM(name="step"):
+            self._elaborate_check_states(m, s, steps)
+            self._elaborate_update_states(m, s, steps)
+        return m
+
+    def _elaborate_state(self, m):
+        """The command being executed and what its look-ups found (registers)."""
+        s = SimpleNamespace()
+        s.command = Signal(Command)
+        s.offset = Signal(len(self.cmd.payload.offset))
+        s.recipe = Signal(Recipe)
+        s.flushing = Signal()          # serving GITS_CACHE_CTL.Invalidate, not a command
+        s.fail_code = Signal(CmdError)
+        s.fail_cmd = Signal(8)
+
+        s.dte = Signal(DeviceTableEntry)
+        s.dte_addr = Signal(_FULL_ADDR_BITS)
+        s.ite = Signal(IttEntry)
+        s.ite_addr = Signal(_FULL_ADDR_BITS)
+        s.new_mapped = Signal()        # the collection the command names
+        s.new_rd = Signal(RD_BITS)
+        s.old_mapped = Signal()        # the ITE's collection
+        s.old_rd = Signal(RD_BITS)
+
+        s.device_id = s.command.header.device_id
+        s.event_id = s.command.int.event_id
+        s.icid = s.command.mapti.icid
+        s.rdbase = s.command.sync.rdbase
+        s.pintid = Mux(s.recipe.pintid_is_event, s.event_id, s.command.mapti.pintid)
+        return s
+
+    def _elaborate_lookups(self, m, s):
+        """Where the entries are, the read data seen as each entry, the on-chip collections."""
         p = self._params
-
-        # -- the command being executed, and what its look-ups found ------------------------
-        command = Signal(Command)
-        offset = Signal(len(self.cmd.payload.offset))
-        recipe = Signal(Recipe)
-        flushing = Signal()            # serving GITS_CACHE_CTL.Invalidate, not a command
-        fail_code = Signal(CmdError)
-        fail_cmd = Signal(8)
-
-        dte = Signal(DeviceTableEntry)
-        dte_addr = Signal(_FULL_ADDR_BITS)
-        ite = Signal(IttEntry)
-        ite_addr = Signal(_FULL_ADDR_BITS)
-        new_mapped = Signal()          # the collection the command names
-        new_rd = Signal(RD_BITS)
-        old_mapped = Signal()          # the ITE's collection
-        old_rd = Signal(RD_BITS)
-
-        device_id = command.header.device_id
-        event_id = command.int.event_id
-        icid = command.mapti.icid
-        rdbase = command.sync.rdbase
-        pintid = Mux(recipe.pintid_is_event, event_id, command.mapti.pintid)
-
-        def is_redistributor(value):
-            return value < p.num_redistributors
-
-        # -- where the entries are -----------------------------------------------------------
         # Device table: flat (Size + 1 pages of DTEs) or two-level (Size + 1 pages of level-1
         # entries, each pointing at a page of DTEs).
-        dev = table_geometry(m, self.baser_dev, device_id, name="dev")
-        dev_in_range = Signal()
-        m.d.comb += dev_in_range.eq(device_in_range(p, self.baser_dev, device_id, dev))
-        level1_addr = level1_entry_address(dev.base, dev.page)
-        flat_dte_addr = flat_entry_address(dev.base, device_id)
-        read_data = self.mem_read.resp.payload.data
-        level1 = Signal(Level1Entry)
-        read_dte = Signal(DeviceTableEntry)
-        read_ite = Signal(IttEntry)
-        cte = Signal(CollectionTableEntry)
-        m.d.comb += [level1.eq(read_data), read_dte.eq(read_data), read_ite.eq(read_data),
-                     cte.eq(read_data)]
-        level2_dte_addr = level2_entry_address(level1.addr, dev.slot)
-        ite_addr_now = ite_address(dte.itt_addr, event_id)
+        dev = table_geometry(m, self.baser_dev, s.device_id, name="dev")
+        s.dev_in_range = Signal()
+        m.d.comb += s.dev_in_range.eq(device_in_range(p, self.baser_dev, s.device_id, dev))
+        s.level1_addr = level1_entry_address(dev.base, dev.page)
+        s.flat_dte_addr = flat_entry_address(dev.base, s.device_id)
+        s.read_data = self.mem_read.resp.payload.data
+        s.level1 = Signal(Level1Entry)
+        s.read_dte = Signal(DeviceTableEntry)
+        s.read_ite = Signal(IttEntry)
+        s.cte = Signal(CollectionTableEntry)
+        m.d.comb += [s.level1.eq(s.read_data), s.read_dte.eq(s.read_data),
+                     s.read_ite.eq(s.read_data), s.cte.eq(s.read_data)]
+        s.level2_dte_addr = level2_entry_address(s.level1.addr, dev.slot)
+        s.ite_addr_now = ite_address(s.dte.itt_addr, s.event_id)
 
         # Collections: on chip below hcc, else CTEs in the collection table (indexed by ICID).
         def collection(icid_value, name):
@@ -314,8 +506,8 @@ class Executor(wiring.Component):
             coll = table_geometry(m, self.baser_coll, icid_value, name=name)
             return (collection_exists(p, self.baser_coll, icid_value, coll),
                     flat_entry_address(coll.base, icid_value))
-        cmd_collection_exists, cmd_cte_addr = collection(icid, "cmd_coll")
-        ite_collection_exists, ite_cte_addr = collection(ite.icid, "ite_coll")
+        s.cmd_collection_exists, s.cmd_cte_addr = collection(s.icid, "cmd_coll")
+        s.ite_collection_exists, s.ite_cte_addr = collection(s.ite.icid, "ite_coll")
 
         # The on-chip collections, as the executor (their only writer, through ``coll_write``)
         # wrote them: a copy kept here, so each look-up reads a table beside the state machine
@@ -339,207 +531,93 @@ class Executor(wiring.Component):
                     with m.Case(n):
                         m.d.comb += [mapped.eq(shadow_mapped[n]), rd.eq(shadow_rd[n])]
             return icid_value < p.hcc, mapped, rd
-        cmd_on_chip = on_chip(icid, "cmd")
-        ite_on_chip = on_chip(ite.icid, "ite")
-        cte_mapped = cte.valid & is_redistributor(cte.rdbase)
+        s.cmd_on_chip = on_chip(s.icid, "cmd")
+        s.ite_on_chip = on_chip(s.ite.icid, "ite")
+        s.cte_mapped = s.cte.valid & (s.cte.rdbase < p.num_redistributors)
 
-        # -- memory: one single-doubleword read or write at a time --------------------------
-        # An address beyond the bus's ADDR_BITS is one the bus would answer DECERR for: the
-        # read is still made (at the wrapped address) and its answer taken as an error; such
-        # a write is not made at all.
-        read_beyond = Signal()
+    def _elaborate_memory(self, m, s):
+        """One single-doubleword read or write at a time.
+
+        An address beyond the bus's ADDR_BITS is one the bus would answer DECERR for: the
+        read is still made (at the wrapped address) and its answer taken as an error; such
+        a write is not made at all.
+        """
+        s.read_beyond = Signal()
         m.d.comb += [self.mem_read.resp.ready.eq(1), self.mem_write.resp.ready.eq(1)]
         with m.If(self.mem_read.req.ready):
             m.d.sync += self.mem_read.req.valid.eq(0)
         with m.If(self.mem_write.req.ready):
             m.d.sync += self.mem_write.req.valid.eq(0)
+        s.read_error = (self.mem_read.resp.payload.error | s.read_beyond, E.TABLE_READ_ERROR)
 
-        def start_read(addr):
-            m.d.sync += [self.mem_read.req.valid.eq(1),
-                         self.mem_read.req.payload.addr.eq(addr[:ADDR_BITS]),
-                         self.mem_read.req.payload.count.eq(0),
-                         read_beyond.eq(addr[ADDR_BITS:].any())]
-
-        read_error = (self.mem_read.resp.payload.error | read_beyond, E.TABLE_READ_ERROR)
-
-        write_addr = Signal(_FULL_ADDR_BITS)
-        write_data = Signal(64)
-        m.d.comb += [self.mem_write.req.payload.addr.eq(write_addr[:ADDR_BITS]),
-                     self.mem_write.req.payload.data.eq(write_data)]
-
-        # -- failing, retiring, and the chain of steps ---------------------------------------
-        def fail(code):
-            m.d.sync += fail_code.eq(code)
-            m.next = "FAIL"
-
-        def checked(chain, then):
-            """Fail with the code of the first ``(condition, code)`` of ``chain`` whose
-            condition holds (a code of NONE leaves that check out); otherwise ``then()``."""
-            for index, (condition, code) in enumerate(chain):
-                with (m.If if index == 0 else m.Elif)(condition & (code != E.NONE)):
-                    fail(code)
-            with m.Else():
-                then()
-
-        def retire():
-            m.d.comb += self.retire.eq(1)
-            m.d.sync += self.hold.eq(0)
-            m.next = "WAIT_COMMAND"
-
-        def goto(state):
-            def go():
-                m.next = state
-            return go
-
-        # After the ITE, each step goes to the first later step its recipe asks for.
-        packet_wanted = Signal()
-        steps_after_ite = [
-            ("LOOKUP_CMD_COLLECTION", recipe.cmd_collection != E.NONE),
-            ("LOOKUP_ITE_COLLECTION", recipe.ite_collection),
-            ("WAIT_TRANSLATOR_IDLE", recipe.write != Write.NONE),
-            ("WAIT_PACKET", packet_wanted),
+        m.submodules.entry_encoder = encoder = EntryEncoder()
+        m.d.comb += [
+            encoder.write.eq(s.recipe.write),
+            encoder.command.eq(s.command),
+            encoder.pintid.eq(s.pintid),
+            encoder.ite.eq(s.ite),
+            encoder.dte_addr.eq(s.dte_addr),
+            encoder.ite_addr.eq(s.ite_addr),
+            encoder.cte_addr.eq(s.cmd_cte_addr),
         ]
+        s.write_addr = encoder.addr
+        m.d.comb += [self.mem_write.req.payload.addr.eq(s.write_addr[:ADDR_BITS]),
+                     self.mem_write.req.payload.data.eq(encoder.data)]
 
-        def go_after(step):
-            """Go to the first step after ``step`` (None: after the ITE) the recipe wants."""
-            names = [name for name, _ in steps_after_ite]
-            later = steps_after_ite[names.index(step) + 1:] if step else steps_after_ite
-            for index, (name, wanted) in enumerate(later):
-                with (m.If if index == 0 else m.Elif)(wanted):
-                    m.next = name
-            with m.Else():
-                retire()
+    def _elaborate_decisions(self, m, s):
+        """The decoder, the field checks, the packet, the invalidation and the error report."""
+        p = self._params
+        m.submodules.decoder = decoder = CommandDecoder()
+        m.d.comb += decoder.cmd.eq(self.cmd.payload.command.header.cmd)
+        s.incoming_recipe = decoder.recipe
+        s.incoming_supported = decoder.supported
 
-        def read_dte_at(addr):
-            """The DTE is at ``addr``: read it when the recipe checks it, else go on to CHECK."""
-            m.d.sync += dte_addr.eq(addr)
-            with m.If(recipe.dte_invalid != E.NONE):
-                start_read(addr)
-                m.next = "WAIT_DTE"
-            with m.Else():
-                m.next = "CHECK"
-
-        def after_checks():
-            """From CHECK: read the ITE when the recipe checks it, else go on."""
-            m.d.sync += ite_addr.eq(ite_addr_now)
-            with m.If(recipe.ite_invalid != E.NONE):
-                start_read(ite_addr_now)
-                m.next = "WAIT_ITE"
-            with m.Else():
-                go_after(None)
-
-        def collection_lookup(state, wait_state, lookup, exists, cte_addr, mapped, rd, code):
-            """Steps ``state`` and ``wait_state``: is the collection mapped, to which RD (on
-            chip at once, from ``lookup``, or from its CTE)? Fail with ``code`` when it is not."""
-            then = lambda: go_after(state)
-            is_on_chip, on_chip_mapped, on_chip_rd = lookup
-            with m.State(state):
-                with m.If(~exists):
-                    m.d.sync += mapped.eq(0)
-                    checked([(Const(1), code)], then)
-                with m.Elif(is_on_chip):
-                    m.d.sync += [mapped.eq(on_chip_mapped), rd.eq(on_chip_rd)]
-                    checked([(~on_chip_mapped, code)], then)
-                with m.Else():
-                    start_read(cte_addr)
-                    m.next = wait_state
-            with m.State(wait_state):
-                with m.If(self.mem_read.resp.valid):
-                    m.d.sync += [mapped.eq(cte_mapped), rd.eq(cte.rdbase)]
-                    checked([read_error, (~cte_mapped, code)], then)
-
-        # -- decoding: the recipe of the incoming command ------------------------------------
-        incoming_recipe = Signal(Recipe)
-        incoming_supported = Signal()
-        with m.Switch(self.cmd.payload.command.header.cmd):
-            for number, constant in RECIPES.items():
-                with m.Case(number):
-                    m.d.comb += [incoming_recipe.eq(constant), incoming_supported.eq(1)]
-
-        # -- the checks on command fields (CHECK) --------------------------------------------
-        rd_bad = Signal()
-        with m.Switch(recipe.rd_check):
-            with m.Case(RdCheck.RDBASE):
-                m.d.comb += rd_bad.eq(~is_redistributor(rdbase))
-            with m.Case(RdCheck.RDBASE_IF_VALID):
-                m.d.comb += rd_bad.eq(command.mapc.valid & ~is_redistributor(rdbase))
-            with m.Case(RdCheck.RDBASE_BOTH):
-                m.d.comb += rd_bad.eq(~is_redistributor(command.movall.rdbase1) |
-                                      ~is_redistributor(command.movall.rdbase2))
-        field_checks = [
-            (command.mapd.valid & (command.mapd.size + 1 > p.event_bits), recipe.ittsize_oor),
-            ((event_id >> (dte.size + 1)) != 0, recipe.event_oor),
-            ((pintid < LPI_BASE) | (pintid >= (1 << p.id_bits)), recipe.pintid_oor),
-            (~cmd_collection_exists, recipe.collection_oor),
-            (rd_bad, recipe.rd_oor),
+        m.submodules.field_checks = checks = FieldChecks(p)
+        m.d.comb += [
+            checks.command.eq(s.command),
+            checks.recipe.eq(s.recipe),
+            checks.pintid.eq(s.pintid),
+            checks.dte_size.eq(s.dte.size),
+            checks.collection_exists.eq(s.cmd_collection_exists),
         ]
+        s.check_code = checks.code
 
         # -- the packet ----------------------------------------------------------------------
+        recipe, command = s.recipe, s.command
         packet = self.packet.payload
+        s.packet_wanted = Signal()
         with m.Switch(recipe.packet_rd):
-            for source, value in ((PacketRd.ITE_COLLECTION, old_rd),
-                                  (PacketRd.CMD_COLLECTION, new_rd), (PacketRd.RDBASE, rdbase)):
+            for source, value in ((PacketRd.ITE_COLLECTION, s.old_rd),
+                                  (PacketRd.CMD_COLLECTION, s.new_rd),
+                                  (PacketRd.RDBASE, s.rdbase)):
                 with m.Case(source):
                     m.d.comb += packet.rd.eq(value)
         m.d.comb += packet.packet.op.eq(recipe.packet_op)
         with m.Switch(recipe.packet_op):
             with m.Case(GicOp.SET, GicOp.CLEAR, GicOp.INV):
-                m.d.comb += packet.packet.lpi.eq(ite.intid)
+                m.d.comb += packet.packet.lpi.eq(s.ite.intid)
             with m.Case(GicOp.MOVLPI):
-                m.d.comb += [packet.packet.lpi.eq(ite.intid), packet.packet.target.eq(new_rd)]
+                m.d.comb += [packet.packet.lpi.eq(s.ite.intid),
+                             packet.packet.target.eq(s.new_rd)]
             with m.Case(GicOp.MOVALL):
                 m.d.comb += packet.packet.target.eq(command.movall.rdbase2)
         with m.Switch(recipe.packet_when):
             with m.Case(PacketWhen.ALWAYS):
-                m.d.comb += packet_wanted.eq(1)
+                m.d.comb += s.packet_wanted.eq(1)
             with m.Case(PacketWhen.RD_CHANGES):
-                m.d.comb += packet_wanted.eq(old_mapped & (old_rd != new_rd))
+                m.d.comb += s.packet_wanted.eq(s.old_mapped & (s.old_rd != s.new_rd))
             with m.Case(PacketWhen.RDBASES_DIFFER):
-                m.d.comb += packet_wanted.eq(command.movall.rdbase1 != command.movall.rdbase2)
+                m.d.comb += s.packet_wanted.eq(command.movall.rdbase1 != command.movall.rdbase2)
 
-        # -- the write and the invalidation --------------------------------------------------
-        with m.Switch(recipe.write):
-            with m.Case(Write.DTE):
-                mapped_dte = Signal(DeviceTableEntry)
-                m.d.comb += [
-                    mapped_dte.valid.eq(1),
-                    mapped_dte.itt_addr.eq(command.mapd.itt_addr),
-                    mapped_dte.size.eq(command.mapd.size),
-                    write_addr.eq(dte_addr),
-                    write_data.eq(Mux(command.mapd.valid, mapped_dte.as_value(), 0)),
-                ]
-            with m.Case(Write.ITE_MAP):
-                mapped_ite = Signal(IttEntry)
-                m.d.comb += [
-                    mapped_ite.valid.eq(1),
-                    mapped_ite.icid.eq(icid),
-                    mapped_ite.intid.eq(pintid),
-                    write_addr.eq(ite_addr),
-                    write_data.eq(mapped_ite),
-                ]
-            with m.Case(Write.ITE_MOVE):
-                moved_ite = Signal(IttEntry)
-                m.d.comb += [moved_ite.eq(ite), moved_ite.icid.eq(icid),
-                             write_addr.eq(ite_addr), write_data.eq(moved_ite)]
-            with m.Case(Write.ITE_DISCARD):
-                m.d.comb += write_addr.eq(ite_addr)
-            with m.Case(Write.COLLECTION):
-                mapped_cte = Signal(CollectionTableEntry)
-                m.d.comb += [
-                    mapped_cte.valid.eq(1),
-                    mapped_cte.rdbase.eq(rdbase),
-                    mapped_cte.icid.eq(icid),
-                    write_addr.eq(cmd_cte_addr),
-                    write_data.eq(Mux(command.mapc.valid, mapped_cte.as_value(), 0)),
-                ]
+        # -- the on-chip collection write and the invalidation -------------------------------
         m.d.comb += [
-            self.coll_write.payload.icid.eq(icid),
+            self.coll_write.payload.icid.eq(s.icid),
             self.coll_write.payload.valid.eq(command.mapc.valid),
-            self.coll_write.payload.rd.eq(rdbase),
-            self.inval.payload.device_id.eq(device_id),
-            self.inval.payload.event_id.eq(event_id),
+            self.coll_write.payload.rd.eq(s.rdbase),
+            self.inval.payload.device_id.eq(s.device_id),
+            self.inval.payload.event_id.eq(s.event_id),
         ]
-        with m.If(flushing):
+        with m.If(s.flushing):
             m.d.comb += self.inval.payload.kind.eq(InvalKind.ALL)
         with m.Else():
             with m.Switch(recipe.write):
@@ -549,120 +627,223 @@ class Executor(wiring.Component):
 
         # -- the error report ----------------------------------------------------------------
         m.d.comb += [
-            self.failure.payload.code.eq(fail_code),
-            self.failure.payload.offset.eq(offset * COMMAND_BYTES),
-            self.failure.payload.cmd.eq(fail_cmd),
+            self.failure.payload.code.eq(s.fail_code),
+            self.failure.payload.offset.eq(s.offset * COMMAND_BYTES),
+            self.failure.payload.cmd.eq(s.fail_cmd),
             self.stall.eq(self.failure.valid & (p.error_policy == "stall")),
         ]
 
-        # -- the state machine ---------------------------------------------------------------
-        with m.FSM(name="step"):
-            with m.State("WAIT_COMMAND"):
-                m.d.comb += self.idle.eq(~self.cache_inval)
-                with m.If(self.cache_inval):
-                    m.d.sync += [flushing.eq(1), recipe.eq(0), self.hold.eq(1)]
-                    m.next = "WAIT_TRANSLATOR_IDLE"
+    def _elaborate_check_states(self, m, s, steps):
+        """WAIT_COMMAND .. WAIT_ITE_CTE: take the command, look up and check."""
+        recipe = s.recipe
+        with m.State("WAIT_COMMAND"):
+            m.d.comb += self.idle.eq(~self.cache_inval)
+            with m.If(self.cache_inval):
+                m.d.sync += [s.flushing.eq(1), recipe.eq(0), self.hold.eq(1)]
+                m.next = "WAIT_TRANSLATOR_IDLE"
+            with m.Else():
+                m.d.comb += self.cmd.ready.eq(1)
+            with m.If(self.cmd.valid & self.cmd.ready):
+                fetched = self.cmd.payload
+                m.d.sync += [
+                    s.command.eq(fetched.command),
+                    s.offset.eq(fetched.offset),
+                    recipe.eq(s.incoming_recipe),
+                    s.fail_cmd.eq(Mux(fetched.error, 0, fetched.command.header.cmd)),
+                ]
+                with m.If(fetched.error):
+                    steps.fail(E.COMMAND_READ_ERROR)
+                with m.Elif(~s.incoming_supported):
+                    steps.fail(E.UNSUPPORTED_COMMAND)
+                with m.Elif(s.incoming_recipe.device_oor != E.NONE):
+                    m.next = "DEVICE"
                 with m.Else():
-                    m.d.comb += self.cmd.ready.eq(1)
-                with m.If(self.cmd.valid & self.cmd.ready):
-                    fetched = self.cmd.payload
-                    m.d.sync += [
-                        command.eq(fetched.command),
-                        offset.eq(fetched.offset),
-                        recipe.eq(incoming_recipe),
-                        fail_cmd.eq(Mux(fetched.error, 0, fetched.command.header.cmd)),
-                    ]
-                    with m.If(fetched.error):
-                        fail(E.COMMAND_READ_ERROR)
-                    with m.Elif(~incoming_supported):
-                        fail(E.UNSUPPORTED_COMMAND)
-                    with m.Elif(incoming_recipe.device_oor != E.NONE):
-                        m.next = "DEVICE"
-                    with m.Else():
-                        m.next = "CHECK"
+                    m.next = "CHECK"
 
-            with m.State("DEVICE"):
-                def in_range():
-                    with m.If(self.baser_dev.indirect):
-                        start_read(level1_addr)
-                        m.next = "WAIT_LEVEL1"
-                    with m.Else():
-                        read_dte_at(flat_dte_addr)
-                checked([(~dev_in_range, recipe.device_oor)], in_range)
+        with m.State("DEVICE"):
+            def in_range():
+                with m.If(self.baser_dev.indirect):
+                    steps.start_read(s.level1_addr)
+                    m.next = "WAIT_LEVEL1"
+                with m.Else():
+                    steps.read_dte_at(s.flat_dte_addr)
+            steps.checked([(~s.dev_in_range, recipe.device_oor)], in_range)
 
-            with m.State("WAIT_LEVEL1"):
-                with m.If(self.mem_read.resp.valid):
-                    checked([read_error, (~level1.valid, recipe.device_oor)],
-                            lambda: read_dte_at(level2_dte_addr))
+        with m.State("WAIT_LEVEL1"):
+            with m.If(self.mem_read.resp.valid):
+                steps.checked([s.read_error, (~s.level1.valid, recipe.device_oor)],
+                              lambda: steps.read_dte_at(s.level2_dte_addr))
 
-            with m.State("WAIT_DTE"):
-                with m.If(self.mem_read.resp.valid):
-                    m.d.sync += dte.eq(read_data)
-                    checked([read_error, (~read_dte.valid, recipe.dte_invalid)], goto("CHECK"))
+        with m.State("WAIT_DTE"):
+            with m.If(self.mem_read.resp.valid):
+                m.d.sync += s.dte.eq(s.read_data)
+                steps.checked([s.read_error, (~s.read_dte.valid, recipe.dte_invalid)],
+                              steps.goto("CHECK"))
 
-            with m.State("CHECK"):
-                checked(field_checks, after_checks)
+        with m.State("CHECK"):
+            steps.checked([(Const(1), s.check_code)], steps.after_checks)
 
-            with m.State("WAIT_ITE"):
-                with m.If(self.mem_read.resp.valid):
-                    m.d.sync += ite.eq(read_data)
-                    checked([read_error, (~read_ite.valid, recipe.ite_invalid)],
-                            lambda: go_after(None))
+        with m.State("WAIT_ITE"):
+            with m.If(self.mem_read.resp.valid):
+                m.d.sync += s.ite.eq(s.read_data)
+                steps.checked([s.read_error, (~s.read_ite.valid, recipe.ite_invalid)],
+                              lambda: steps.go_after(None))
 
-            collection_lookup("LOOKUP_CMD_COLLECTION", "WAIT_CMD_CTE", cmd_on_chip,
-                              cmd_collection_exists, cmd_cte_addr, new_mapped, new_rd,
-                              recipe.cmd_collection)
-            collection_lookup("LOOKUP_ITE_COLLECTION", "WAIT_ITE_CTE", ite_on_chip,
-                              ite_collection_exists, ite_cte_addr, old_mapped, old_rd,
-                              recipe.ite_collection_unmapped)
+        steps.collection_lookup("LOOKUP_CMD_COLLECTION", "WAIT_CMD_CTE", s.cmd_on_chip,
+                                s.cmd_collection_exists, s.cmd_cte_addr, s.new_mapped,
+                                s.new_rd, recipe.cmd_collection)
+        steps.collection_lookup("LOOKUP_ITE_COLLECTION", "WAIT_ITE_CTE", s.ite_on_chip,
+                                s.ite_collection_exists, s.ite_cte_addr, s.old_mapped,
+                                s.old_rd, recipe.ite_collection_unmapped)
 
-            with m.State("WAIT_TRANSLATOR_IDLE"):
-                m.d.sync += self.hold.eq(1)
-                with m.If(self.hold & self.translator_idle):
-                    with m.If(recipe.write == Write.NONE):
-                        m.next = "WAIT_INVALIDATE"
-                    with m.Elif((recipe.write == Write.COLLECTION) & (icid < p.hcc)):
-                        m.next = "WAIT_COLLECTION_WRITE"
-                    with m.Elif(write_addr[ADDR_BITS:].any()):
-                        fail(E.TABLE_WRITE_ERROR)
-                    with m.Else():
-                        m.d.sync += self.mem_write.req.valid.eq(1)
-                        m.next = "WAIT_WRITE"
-
-            with m.State("WAIT_COLLECTION_WRITE"):
-                m.d.comb += self.coll_write.valid.eq(1)
-                with m.If(self.coll_write.ready):
+    def _elaborate_update_states(self, m, s, steps):
+        """WAIT_TRANSLATOR_IDLE .. FAIL: write, invalidate, send the packet, retire."""
+        p = self._params
+        recipe = s.recipe
+        with m.State("WAIT_TRANSLATOR_IDLE"):
+            m.d.sync += self.hold.eq(1)
+            with m.If(self.hold & self.translator_idle):
+                with m.If(recipe.write == Write.NONE):
                     m.next = "WAIT_INVALIDATE"
+                with m.Elif((recipe.write == Write.COLLECTION) & (s.icid < p.hcc)):
+                    m.next = "WAIT_COLLECTION_WRITE"
+                with m.Elif(s.write_addr[ADDR_BITS:].any()):
+                    steps.fail(E.TABLE_WRITE_ERROR)
+                with m.Else():
+                    m.d.sync += self.mem_write.req.valid.eq(1)
+                    m.next = "WAIT_WRITE"
 
-            with m.State("WAIT_WRITE"):
-                with m.If(self.mem_write.resp.valid):
-                    checked([(self.mem_write.resp.payload.error, E.TABLE_WRITE_ERROR)],
-                            goto("WAIT_INVALIDATE"))
+        with m.State("WAIT_COLLECTION_WRITE"):
+            m.d.comb += self.coll_write.valid.eq(1)
+            with m.If(self.coll_write.ready):
+                m.next = "WAIT_INVALIDATE"
 
-            with m.State("WAIT_INVALIDATE"):
-                m.d.comb += self.inval.valid.eq(1)
-                with m.If(self.inval.ready):
-                    with m.If(flushing):
-                        m.d.comb += self.cache_inval_done.eq(1)
-                        m.d.sync += [flushing.eq(0), self.hold.eq(0)]
-                        m.next = "WAIT_COMMAND"
-                    with m.Else():
-                        go_after("WAIT_TRANSLATOR_IDLE")
+        with m.State("WAIT_WRITE"):
+            with m.If(self.mem_write.resp.valid):
+                steps.checked([(self.mem_write.resp.payload.error, E.TABLE_WRITE_ERROR)],
+                              steps.goto("WAIT_INVALIDATE"))
 
-            with m.State("WAIT_PACKET"):
-                m.d.comb += self.packet.valid.eq(1)
-                with m.If(self.packet.ready):
-                    with m.If(recipe.packet_op == GicOp.SYNC):
-                        m.next = "WAIT_SYNC_ACK"
-                    with m.Else():
-                        retire()
+        with m.State("WAIT_INVALIDATE"):
+            m.d.comb += self.inval.valid.eq(1)
+            with m.If(self.inval.ready):
+                with m.If(s.flushing):
+                    m.d.comb += self.cache_inval_done.eq(1)
+                    m.d.sync += [s.flushing.eq(0), self.hold.eq(0)]
+                    m.next = "WAIT_COMMAND"
+                with m.Else():
+                    steps.go_after("WAIT_TRANSLATOR_IDLE")
 
-            with m.State("WAIT_SYNC_ACK"):
-                with m.If(self.synced):
-                    retire()
+        with m.State("WAIT_PACKET"):
+            m.d.comb += self.packet.valid.eq(1)
+            with m.If(self.packet.ready):
+                with m.If(recipe.packet_op == GicOp.SYNC):
+                    m.next = "WAIT_SYNC_ACK"
+                with m.Else():
+                    steps.retire()
 
-            with m.State("FAIL"):
-                m.d.comb += self.failure.valid.eq(1)
-                retire()
+        with m.State("WAIT_SYNC_ACK"):
+            with m.If(self.synced):
+                steps.retire()
 
-        return m
+        with m.State("FAIL"):
+            m.d.comb += self.failure.valid.eq(1)
+            steps.retire()
+
+
+class _Steps:
+    """The executor's moves between steps, used inside its state machine: fail, retire, go
+    to the next step the recipe asks for, start a read, look up a collection."""
+
+    def __init__(self, executor, m, s):
+        self.e, self.m, self.s = executor, m, s
+        recipe = s.recipe
+        # After the ITE, each step goes to the first later step its recipe asks for.
+        self.steps_after_ite = [
+            ("LOOKUP_CMD_COLLECTION", recipe.cmd_collection != E.NONE),
+            ("LOOKUP_ITE_COLLECTION", recipe.ite_collection),
+            ("WAIT_TRANSLATOR_IDLE", recipe.write != Write.NONE),
+            ("WAIT_PACKET", s.packet_wanted),
+        ]
+
+    def start_read(self, addr):
+        mem_read = self.e.mem_read
+        self.m.d.sync += [mem_read.req.valid.eq(1),
+                          mem_read.req.payload.addr.eq(addr[:ADDR_BITS]),
+                          mem_read.req.payload.count.eq(0),
+                          self.s.read_beyond.eq(addr[ADDR_BITS:].any())]
+
+    def fail(self, code):
+        self.m.d.sync += self.s.fail_code.eq(code)
+        self.m.next = "FAIL"
+
+    def checked(self, chain, then):
+        """Fail with the code of the first ``(condition, code)`` of ``chain`` whose
+        condition holds (a code of NONE leaves that check out); otherwise ``then()``."""
+        m = self.m
+        for index, (condition, code) in enumerate(chain):
+            with (m.If if index == 0 else m.Elif)(condition & (code != E.NONE)):
+                self.fail(code)
+        with m.Else():
+            then()
+
+    def retire(self):
+        self.m.d.comb += self.e.retire.eq(1)
+        self.m.d.sync += self.e.hold.eq(0)
+        self.m.next = "WAIT_COMMAND"
+
+    def goto(self, state):
+        def go():
+            self.m.next = state
+        return go
+
+    def go_after(self, step):
+        """Go to the first step after ``step`` (None: after the ITE) the recipe wants."""
+        m = self.m
+        names = [name for name, _ in self.steps_after_ite]
+        later = self.steps_after_ite[names.index(step) + 1:] if step else self.steps_after_ite
+        for index, (name, wanted) in enumerate(later):
+            with (m.If if index == 0 else m.Elif)(wanted):
+                m.next = name
+        with m.Else():
+            self.retire()
+
+    def read_dte_at(self, addr):
+        """The DTE is at ``addr``: read it when the recipe checks it, else go on to CHECK."""
+        m, s = self.m, self.s
+        m.d.sync += s.dte_addr.eq(addr)
+        with m.If(s.recipe.dte_invalid != E.NONE):
+            self.start_read(addr)
+            m.next = "WAIT_DTE"
+        with m.Else():
+            m.next = "CHECK"
+
+    def after_checks(self):
+        """From CHECK: read the ITE when the recipe checks it, else go on."""
+        m, s = self.m, self.s
+        m.d.sync += s.ite_addr.eq(s.ite_addr_now)
+        with m.If(s.recipe.ite_invalid != E.NONE):
+            self.start_read(s.ite_addr_now)
+            m.next = "WAIT_ITE"
+        with m.Else():
+            self.go_after(None)
+
+    def collection_lookup(self, state, wait_state, lookup, exists, cte_addr, mapped, rd, code):
+        """Steps ``state`` and ``wait_state``: is the collection mapped, to which RD (on
+        chip at once, from ``lookup``, or from its CTE)? Fail with ``code`` when it is not."""
+        m, s = self.m, self.s
+        then = lambda: self.go_after(state)
+        is_on_chip, on_chip_mapped, on_chip_rd = lookup
+        with m.State(state):
+            with m.If(~exists):
+                m.d.sync += mapped.eq(0)
+                self.checked([(Const(1), code)], then)
+            with m.Elif(is_on_chip):
+                m.d.sync += [mapped.eq(on_chip_mapped), rd.eq(on_chip_rd)]
+                self.checked([(~on_chip_mapped, code)], then)
+            with m.Else():
+                self.start_read(cte_addr)
+                m.next = wait_state
+        with m.State(wait_state):
+            with m.If(self.e.mem_read.resp.valid):
+                m.d.sync += [mapped.eq(s.cte_mapped), rd.eq(s.cte.rdbase)]
+                self.checked([s.read_error, (~s.cte_mapped, code)], then)
