@@ -1,51 +1,24 @@
 """One redistributor: LPI pending state and configuration for one CPU, and its CPU interface."""
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal
-from amaranth.lib import data, enum, fifo, stream, wiring
+from amaranth.lib import enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..bus.axi import Axi4LiteRegisterBridge, Axi4LiteSignature
+from ..bus.axi import Axi4LiteSignature
 from ..bus.mem import ADDR_BITS, MemReadSignature, MemWriteSignature
 from ..its.layouts import LPI_BASE, GicAck, GicOp, GicPacket
 from ..its.params import ItsParams
 from .layouts import (
-    MIN_LPI_ID_BITS, PENDBASER_ALIGN, PENDING_BITS_PER_DW, PROPBASER_ALIGN,
-    SPECIAL_INTIDS, SPURIOUS_INTID,
-    GicrCtlr, GicrPendbaser, GicrPropbaser, GicrSyncr, GicrTyper, GicrWaker, IccEoir1, IccIar1,
-    LpiConfig, LpiMove, public_mask,
+    PENDING_BITS_PER_DW, SPECIAL_INTIDS, SPURIOUS_INTID, GicrTyper, IccEoir1, IccIar1, LpiConfig,
+    LpiMove,
 )
 from .lpi_cache import CacheOp, LpiCache, lowest_set
-from .regmap import FRAME_BYTES, IIDR_VALUE, PIDR2_VALUE, REGISTERS
+from .registers import AXIL_ADDR_BITS, PENDING_DW_SHIFT, GicrRegisters, RdOp, RegisterOp
 
 __all__ = ["Redistributor", "CpuInterfaceSignature", "RdOp", "RegisterOp", "AXIL_ADDR_BITS"]
 
-AXIL_ADDR_BITS = (FRAME_BYTES - 1).bit_length()
-"""The AXI4-Lite slave decodes one 128 KiB redistributor frame (RD_base + SGI_base)."""
-
-_PENDING_DW_SHIFT = (PENDING_BITS_PER_DW - 1).bit_length()   # INTID -> pending doubleword
+_PENDING_DW_SHIFT = PENDING_DW_SHIFT
 _FIRST_LPI_DW = LPI_BASE // PENDING_BITS_PER_DW               # doublewords below hold no LPI
-_PROP_SHIFT = PROPBASER_ALIGN.bit_length() - 1                # GICR_PROPBASER.PA: bits [51:12]
-_PEND_SHIFT = PENDBASER_ALIGN.bit_length() - 1                # GICR_PENDBASER.PA: bits [51:16]
-
-
-class RdOp(enum.Enum, shape=4):
-    """What the redistributor's sequencer does next. 0..6 are the GIC stream's :class:`GicOp`."""
-    SET     = 0  #: make ``lpi`` pending (GIC stream, GICR_SETLPIR)
-    CLEAR   = 1  #: clear ``lpi``'s pending state (GIC stream, GICR_CLRLPIR)
-    INV     = 2  #: reload ``lpi``'s configuration (GIC stream, GICR_INVLPIR)
-    INVALL  = 3  #: reload every pending LPI's configuration (GIC stream, GICR_INVALLR)
-    MOVLPI  = 4  #: send ``lpi``'s pending state to ``target`` on ``move_out``
-    MOVALL  = 5  #: send every pending LPI to ``target``
-    SYNC    = 6  #: acknowledge on ``ack`` once the other redistributors' moves are in
-    ENABLE  = 8  #: GICR_CTLR.EnableLPIs 0 -> 1: take the LPIs pending in the pending table
-    DISABLE = 9  #: GICR_CTLR.EnableLPIs 1 -> 0: write the LPIs held on chip to the pending table
-
-
-class RegisterOp(data.Struct):
-    """Work a register write queues (GICR_SYNCR.Busy and GICR_CTLR.RWP read 1 until done)."""
-    op:   RdOp
-    lpi:  16
-    wide: 1    # the INTID written has bits above 15 set: out of range
 
 
 class CpuInterfaceSignature(wiring.Signature):
@@ -254,52 +227,24 @@ class Redistributor(wiring.Component):
         p = self._params
         entries = self._lpi_cache
 
-        # -- submodules: the AXI4-Lite bridge and the register work queue ----------------------
-        m.submodules.bridge = bridge = Axi4LiteRegisterBridge(addr_width=AXIL_ADDR_BITS,
-                                                              data_width=64)
-        m.submodules.ops = ops = fifo.SyncFIFO(width=data.Layout.cast(RegisterOp).size,
-                                               depth=self._op_depth)
-        wiring.connect(m, wiring.flipped(self.axil), bridge.axil)
-        # A write address is taken only while the queue has room, so the one write in flight
-        # always finds it (the register bus cannot wait). Overrides the AW handshake above.
-        m.d.comb += [
-            bridge.axil.awvalid.eq(self.axil.awvalid & ops.w_rdy),
-            self.axil.awready.eq(bridge.axil.awready & ops.w_rdy),
-        ]
-
-        # -- state -----------------------------------------------------------------------------
-        enable_lpis = Signal()
-        processor_sleep = Signal(init=1)
-        propbaser = Signal(GicrPropbaser)
-        pendbaser = Signal(GicrPendbaser)
-        ptz = Signal()
+        # -- the register block: GICR_* and the register work queue ---------------------------
+        m.submodules.registers = registers = GicrRegisters(p, typer=self.typer,
+                                                           op_depth=self._op_depth)
+        wiring.connect(m, wiring.flipped(self.axil), registers.axil)
+        settings = registers.settings
+        enable_lpis = settings.enable_lpis
+        ptz = settings.ptz
         reg_op_running = Signal()       # the sequencer is doing queued register work
-        busy = Signal()                 # GICR_SYNCR.Busy, GICR_CTLR.RWP
-        m.d.comb += busy.eq(ops.r_rdy | reg_op_running)
-
-        # The LPI range: 8192 .. 2**id_bits - 1, id_bits = min(IDbits + 1, params.id_bits).
-        id_bits = Signal(range(p.id_bits + 1))
-        lpis_exist = Signal()
-        with m.If(propbaser.id_bits >= p.id_bits - 1):
-            m.d.comb += id_bits.eq(p.id_bits)
-        with m.Else():
-            m.d.comb += id_bits.eq(propbaser.id_bits + 1)
-        m.d.comb += lpis_exist.eq(id_bits >= MIN_LPI_ID_BITS)
+        m.d.comb += registers.work_running.eq(reg_op_running)
+        work = registers.work
 
         def in_range(lpi):
-            return lpis_exist & (lpi >= LPI_BASE) & ((lpi >> id_bits) == 0)
+            return settings.lpis_exist & (lpi >= LPI_BASE) & ((lpi >> settings.id_bits) == 0)
 
-        prop_base = Cat(Const(0, _PROP_SHIFT), propbaser.pa)[:ADDR_BITS]
-        pend_base = Cat(Const(0, _PEND_SHIFT), pendbaser.pa)[:ADDR_BITS]
-        scan_bits = max(1, p.id_bits - _PENDING_DW_SHIFT + 1)
-        scan_end = Signal(scan_bits)    # one past the last pending-table doubleword of LPIs
-        with m.Switch(id_bits):
-            for bits in range(MIN_LPI_ID_BITS, p.id_bits + 1):
-                with m.Case(bits):
-                    m.d.comb += scan_end.eq(1 << (bits - _PENDING_DW_SHIFT))
-
-        self._elaborate_registers(m, bridge.regs, ops, enable_lpis, processor_sleep, propbaser,
-                                  pendbaser, ptz, busy)
+        prop_base = settings.prop_base
+        pend_base = settings.pend_base
+        scan_end = settings.scan_end
+        scan_bits = len(scan_end)
 
         # -- the LPI cache and what is derived from it (registered) ---------------------------
         m.submodules.cache = cache = LpiCache(entries)
@@ -478,7 +423,7 @@ class Redistributor(wiring.Component):
             self.move_quiet.eq(~moving & ~out_valid),
             self.ack.payload.sync.eq(1),
         ]
-        op_in = RegisterOp(ops.r_data)
+        op_in = work.payload
 
         with m.FSM(name="sequencer") as fsm:
             with m.State("IDLE"):
@@ -503,8 +448,8 @@ class Redistributor(wiring.Component):
                     with m.Else():
                         m.d.sync += iar_intid.eq(SPURIOUS_INTID)
                     m.next = "IAR_ANSWER"
-                with m.Elif(ops.r_rdy):
-                    m.d.comb += ops.r_en.eq(1)
+                with m.Elif(work.valid):
+                    m.d.comb += work.ready.eq(1)
                     m.d.comb += touch_lpi.eq(1)
                     m.d.sync += [cur_op.eq(op_in.op), cur_lpi.eq(op_in.lpi),
                                  cur_wide.eq(op_in.wide), from_gic.eq(0),
@@ -820,106 +765,7 @@ class Redistributor(wiring.Component):
         m.d.comb += [
             moving.eq(~fsm.ongoing("IDLE") & from_gic &
                       ((cur_op == RdOp.MOVLPI) | (cur_op == RdOp.MOVALL))),
-            self.idle.eq(fsm.ongoing("IDLE") & fresh & ~ops.r_rdy & ~self.gic.valid &
+            self.idle.eq(fsm.ongoing("IDLE") & fresh & ~work.valid & ~self.gic.valid &
                          ~self.move_in.valid & ~(must_refill & enable_lpis)),
         ]
         return m
-
-    def _elaborate_registers(self, m, bus, ops, enable_lpis, processor_sleep, propbaser,
-                             pendbaser, ptz, busy):
-        """The GICR_* registers of :data:`gic.hw.gicr.regmap.REGISTERS` on the register bus."""
-        ctlr = Signal(GicrCtlr)
-        waker = Signal(GicrWaker)
-        syncr = Signal(GicrSyncr)
-        m.d.comb += [
-            ctlr.enable_lpis.eq(enable_lpis),
-            ctlr.ces.eq(1),
-            ctlr.ir.eq(1),
-            ctlr.rwp.eq(busy),
-            waker.processor_sleep.eq(processor_sleep),
-            waker.children_asleep.eq(processor_sleep),
-            syncr.busy.eq(busy),
-        ]
-        values = {
-            "GICR_CTLR": ctlr,
-            "GICR_IIDR": Const(IIDR_VALUE, 32),
-            "GICR_TYPER": Const(self.typer, 64),
-            "GICR_WAKER": waker,
-            "GICR_PROPBASER": propbaser,
-            "GICR_PENDBASER": pendbaser,
-            "GICR_SYNCR": syncr,
-            "GICR_PIDR2": Const(PIDR2_VALUE, 32),
-        }
-
-        # Each 8-byte slot of the frame holds one 64-bit or two 32-bit registers.
-        slots = {}
-        for register in REGISTERS:
-            slots.setdefault(register.offset & ~7, []).append((register, (register.offset & 4) * 8))
-        read_value = Signal(64)
-        write_mask = Signal(64)
-        for lane in range(8):
-            m.d.comb += write_mask[8 * lane:8 * lane + 8].eq(bus.w_strb[lane].replicate(8))
-        merged = (read_value & ~write_mask) | (bus.w_data & write_mask)
-        written = {}
-        with m.Switch(bus.addr):
-            for slot, registers in slots.items():
-                with m.Case(slot):
-                    for register, half in registers:
-                        value = values.get(register.name)
-                        if value is not None:
-                            m.d.comb += read_value[half:half + register.width].eq(value)
-                        strobe = Signal(name=f"write_{register.name.lower()}")
-                        lanes = bus.w_strb[half // 8:(half + register.width) // 8]
-                        m.d.comb += strobe.eq(bus.w_stb & lanes.any())
-                        # A write-only register reads as zero: its value is the written
-                        # bytes alone (no path from the read mux into the queue).
-                        source = merged if value is not None else bus.w_data & write_mask
-                        written[register.name] = (strobe, source[half:half + register.width])
-
-        read_data = Signal(64)
-        with m.If(bus.r_stb):
-            m.d.sync += read_data.eq(read_value)
-        m.d.comb += [bus.r_data.eq(read_data), bus.err.eq(0)]
-
-        queued = Signal(RegisterOp)
-        m.d.comb += ops.w_data.eq(queued)
-
-        def queue(op, lpi=0, wide=0):
-            m.d.comb += [ops.w_en.eq(1), queued.op.eq(op), queued.lpi.eq(lpi),
-                         queued.wide.eq(wide)]
-
-        strobe, value = written["GICR_CTLR"]
-        new_enable = GicrCtlr(value).enable_lpis
-        with m.If(strobe & new_enable & ~enable_lpis):
-            m.d.sync += enable_lpis.eq(1)
-            queue(RdOp.ENABLE)
-        with m.If(strobe & ~new_enable & enable_lpis):
-            m.d.sync += enable_lpis.eq(0)
-            queue(RdOp.DISABLE)
-
-        strobe, value = written["GICR_WAKER"]
-        with m.If(strobe):
-            m.d.sync += processor_sleep.eq(GicrWaker(value).processor_sleep)
-
-        for name, op in (("GICR_SETLPIR", RdOp.SET), ("GICR_CLRLPIR", RdOp.CLEAR),
-                         ("GICR_INVLPIR", RdOp.INV)):
-            strobe, value = written[name]
-            with m.If(strobe):
-                queue(op, value[:16], value[16:32].any())
-        strobe, _ = written["GICR_INVALLR"]
-        with m.If(strobe):
-            queue(RdOp.INVALL)
-
-        # The table bases are fixed while LPIs are on or an EnableLPIs change is under way.
-        writable = ~enable_lpis & ~busy
-        strobe, value = written["GICR_PROPBASER"]
-        with m.If(strobe & writable):
-            m.d.sync += propbaser.eq(value & public_mask(GicrPropbaser))
-        strobe, value = written["GICR_PENDBASER"]
-        with m.If(strobe & writable):
-            m.d.sync += [pendbaser.eq(value & public_mask(GicrPendbaser) & ~_ptz_mask()),
-                         ptz.eq(GicrPendbaser(value).ptz)]
-
-
-def _ptz_mask():
-    return GicrPendbaser.const({"ptz": 1}).as_value().value

@@ -1,0 +1,254 @@
+"""The redistributor's register block: the GICR_* registers of its RD_base frame."""
+
+from amaranth.hdl import Cat, Const, Module, Signal
+from amaranth.lib import data, enum, fifo, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from ..bus.axi import Axi4LiteRegisterBridge, Axi4LiteSignature
+from ..bus.mem import ADDR_BITS
+from ..its.params import ItsParams
+from .layouts import (
+    MIN_LPI_ID_BITS, PENDBASER_ALIGN, PENDING_BITS_PER_DW, PROPBASER_ALIGN,
+    GicrCtlr, GicrPendbaser, GicrPropbaser, GicrSyncr, GicrWaker, public_mask,
+)
+from .regmap import FRAME_BYTES, IIDR_VALUE, PIDR2_VALUE, REGISTERS
+
+__all__ = ["GicrRegisters", "RdOp", "RegisterOp", "AXIL_ADDR_BITS", "settings_layout",
+           "PENDING_DW_SHIFT"]
+
+AXIL_ADDR_BITS = (FRAME_BYTES - 1).bit_length()
+"""The AXI4-Lite slave decodes one 128 KiB redistributor frame (RD_base + SGI_base)."""
+
+PENDING_DW_SHIFT = (PENDING_BITS_PER_DW - 1).bit_length()   # INTID -> pending doubleword
+_PROP_SHIFT = PROPBASER_ALIGN.bit_length() - 1                # GICR_PROPBASER.PA: bits [51:12]
+_PEND_SHIFT = PENDBASER_ALIGN.bit_length() - 1                # GICR_PENDBASER.PA: bits [51:16]
+
+
+class RdOp(enum.Enum, shape=4):
+    """What the redistributor's sequencer does next. 0..6 are the GIC stream's :class:`GicOp`."""
+    SET     = 0  #: make ``lpi`` pending (GIC stream, GICR_SETLPIR)
+    CLEAR   = 1  #: clear ``lpi``'s pending state (GIC stream, GICR_CLRLPIR)
+    INV     = 2  #: reload ``lpi``'s configuration (GIC stream, GICR_INVLPIR)
+    INVALL  = 3  #: reload every pending LPI's configuration (GIC stream, GICR_INVALLR)
+    MOVLPI  = 4  #: send ``lpi``'s pending state to ``target`` on ``move_out``
+    MOVALL  = 5  #: send every pending LPI to ``target``
+    SYNC    = 6  #: acknowledge on ``ack`` once the other redistributors' moves are in
+    ENABLE  = 8  #: GICR_CTLR.EnableLPIs 0 -> 1: take the LPIs pending in the pending table
+    DISABLE = 9  #: GICR_CTLR.EnableLPIs 1 -> 0: write the LPIs held on chip to the pending table
+
+
+class RegisterOp(data.Struct):
+    """Work a register write queues (GICR_SYNCR.Busy and GICR_CTLR.RWP read 1 until done)."""
+    op:   RdOp
+    lpi:  16
+    wide: 1    # the INTID written has bits above 15 set: out of range
+
+
+def settings_layout(params):
+    """What the registers set for the rest of the redistributor (:class:`GicrRegisters`)."""
+    return data.StructLayout({
+        "enable_lpis": 1,           # GICR_CTLR.EnableLPIs
+        "ptz":         1,           # GICR_PENDBASER.PTZ as last written
+        "id_bits":     range(params.id_bits + 1),   # LPIs: 8192 .. 2**id_bits - 1
+        "lpis_exist":  1,           # id_bits >= 14
+        "prop_base":   ADDR_BITS,   # the property table
+        "pend_base":   ADDR_BITS,   # the pending table
+        # one past the last pending-table doubleword holding LPIs
+        "scan_end":    max(1, params.id_bits - PENDING_DW_SHIFT + 1),
+    })
+
+
+class GicrRegisters(wiring.Component):
+    """The GICR_* registers of :data:`gic.hw.gicr.regmap.REGISTERS` behind the AXI4-Lite slave,
+    and the queue of the work their writes ask the sequencer for.
+
+    A write of GICR_SETLPIR, CLRLPIR, INVLPIR, INVALLR or an EnableLPIs change of GICR_CTLR
+    queues a :class:`RegisterOp` (``op_depth`` entries); a write address is taken on ``axil``
+    only while the queue has room, so the write it starts always finds it.
+    GICR_SYNCR.Busy and GICR_CTLR.RWP read 1 while the queue holds work or ``work_running``.
+    GICR_PROPBASER and PENDBASER ignore writes while EnableLPIs = 1 or RWP = 1.
+
+    Parameters
+    ----------
+    params : ItsParams
+        ``id_bits`` bounds the LPI range.
+    typer : int
+        The GICR_TYPER value.
+    op_depth : int
+        Register work queued, 1..16.
+
+    Ports
+    -----
+    axil : In(Axi4LiteSignature(addr_width=17, data_width=64))
+        The redistributor frame.
+    work : Out(stream.Signature(RegisterOp))
+        The queued work, oldest first (the head of a ``SyncFIFO``).
+    work_running : In(1)
+        The sequencer is carrying out work taken from ``work``.
+    settings : Out(settings_layout(params))
+        EnableLPIs, PTZ, the LPI range and the table bases: registers, with the LPI range
+        and the bases decoded from them without a register stage.
+
+    Latency
+    -------
+    That of :class:`gic.hw.bus.axi.Axi4LiteRegisterBridge` plus one cycle for a read; a
+    write takes effect (and queues its work) at the clock edge the bridge strobes it.
+    """
+
+    def __init__(self, params, *, typer, op_depth=4):
+        if not isinstance(params, ItsParams):
+            raise TypeError(f"params must be an ItsParams, not {params!r}")
+        self._params = params
+        self._typer = typer
+        self._op_depth = op_depth
+        super().__init__({
+            "axil": In(Axi4LiteSignature(addr_width=AXIL_ADDR_BITS, data_width=64)),
+            "work": Out(stream.Signature(RegisterOp)),
+            "work_running": In(1),
+            "settings": Out(settings_layout(params)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        p = self._params
+        m.submodules.bridge = bridge = Axi4LiteRegisterBridge(addr_width=AXIL_ADDR_BITS,
+                                                              data_width=64)
+        m.submodules.ops = ops = fifo.SyncFIFO(width=data.Layout.cast(RegisterOp).size,
+                                               depth=self._op_depth)
+        wiring.connect(m, wiring.flipped(self.axil), bridge.axil)
+        # A write address is taken only while the queue has room, so the one write in flight
+        # always finds it (the register bus cannot wait). Overrides the AW handshake above.
+        m.d.comb += [
+            bridge.axil.awvalid.eq(self.axil.awvalid & ops.w_rdy),
+            self.axil.awready.eq(bridge.axil.awready & ops.w_rdy),
+            self.work.valid.eq(ops.r_rdy),
+            self.work.payload.eq(ops.r_data),
+            ops.r_en.eq(self.work.ready),
+        ]
+        bus = bridge.regs
+
+        enable_lpis = Signal()
+        processor_sleep = Signal(init=1)
+        propbaser = Signal(GicrPropbaser)
+        pendbaser = Signal(GicrPendbaser)
+        ptz = Signal()
+        busy = Signal()                 # GICR_SYNCR.Busy, GICR_CTLR.RWP
+        m.d.comb += busy.eq(ops.r_rdy | self.work_running)
+
+        # The LPI range: 8192 .. 2**id_bits - 1, id_bits = min(IDbits + 1, params.id_bits).
+        settings = self.settings
+        id_bits = settings.id_bits
+        with m.If(propbaser.id_bits >= p.id_bits - 1):
+            m.d.comb += id_bits.eq(p.id_bits)
+        with m.Else():
+            m.d.comb += id_bits.eq(propbaser.id_bits + 1)
+        m.d.comb += [
+            settings.lpis_exist.eq(id_bits >= MIN_LPI_ID_BITS),
+            settings.enable_lpis.eq(enable_lpis),
+            settings.ptz.eq(ptz),
+            settings.prop_base.eq(Cat(Const(0, _PROP_SHIFT), propbaser.pa)[:ADDR_BITS]),
+            settings.pend_base.eq(Cat(Const(0, _PEND_SHIFT), pendbaser.pa)[:ADDR_BITS]),
+        ]
+        with m.Switch(id_bits):
+            for bits in range(MIN_LPI_ID_BITS, p.id_bits + 1):
+                with m.Case(bits):
+                    m.d.comb += settings.scan_end.eq(1 << (bits - PENDING_DW_SHIFT))
+
+        ctlr = Signal(GicrCtlr)
+        waker = Signal(GicrWaker)
+        syncr = Signal(GicrSyncr)
+        m.d.comb += [
+            ctlr.enable_lpis.eq(enable_lpis),
+            ctlr.ces.eq(1),
+            ctlr.ir.eq(1),
+            ctlr.rwp.eq(busy),
+            waker.processor_sleep.eq(processor_sleep),
+            waker.children_asleep.eq(processor_sleep),
+            syncr.busy.eq(busy),
+        ]
+        values = {
+            "GICR_CTLR": ctlr,
+            "GICR_IIDR": Const(IIDR_VALUE, 32),
+            "GICR_TYPER": Const(self._typer, 64),
+            "GICR_WAKER": waker,
+            "GICR_PROPBASER": propbaser,
+            "GICR_PENDBASER": pendbaser,
+            "GICR_SYNCR": syncr,
+            "GICR_PIDR2": Const(PIDR2_VALUE, 32),
+        }
+
+        # Each 8-byte slot of the frame holds one 64-bit or two 32-bit registers.
+        slots = {}
+        for register in REGISTERS:
+            slots.setdefault(register.offset & ~7, []).append((register, (register.offset & 4) * 8))
+        read_value = Signal(64)
+        write_mask = Signal(64)
+        for lane in range(8):
+            m.d.comb += write_mask[8 * lane:8 * lane + 8].eq(bus.w_strb[lane].replicate(8))
+        merged = (read_value & ~write_mask) | (bus.w_data & write_mask)
+        written = {}
+        with m.Switch(bus.addr):
+            for slot, registers in slots.items():
+                with m.Case(slot):
+                    for register, half in registers:
+                        value = values.get(register.name)
+                        if value is not None:
+                            m.d.comb += read_value[half:half + register.width].eq(value)
+                        strobe = Signal(name=f"write_{register.name.lower()}")
+                        lanes = bus.w_strb[half // 8:(half + register.width) // 8]
+                        m.d.comb += strobe.eq(bus.w_stb & lanes.any())
+                        # A write-only register reads as zero: its value is the written
+                        # bytes alone (no path from the read mux into the queue).
+                        source = merged if value is not None else bus.w_data & write_mask
+                        written[register.name] = (strobe, source[half:half + register.width])
+
+        read_data = Signal(64)
+        with m.If(bus.r_stb):
+            m.d.sync += read_data.eq(read_value)
+        m.d.comb += [bus.r_data.eq(read_data), bus.err.eq(0)]
+
+        queued = Signal(RegisterOp)
+        m.d.comb += ops.w_data.eq(queued)
+
+        def queue(op, lpi=0, wide=0):
+            m.d.comb += [ops.w_en.eq(1), queued.op.eq(op), queued.lpi.eq(lpi),
+                         queued.wide.eq(wide)]
+
+        strobe, value = written["GICR_CTLR"]
+        new_enable = GicrCtlr(value).enable_lpis
+        with m.If(strobe & new_enable & ~enable_lpis):
+            m.d.sync += enable_lpis.eq(1)
+            queue(RdOp.ENABLE)
+        with m.If(strobe & ~new_enable & enable_lpis):
+            m.d.sync += enable_lpis.eq(0)
+            queue(RdOp.DISABLE)
+
+        strobe, value = written["GICR_WAKER"]
+        with m.If(strobe):
+            m.d.sync += processor_sleep.eq(GicrWaker(value).processor_sleep)
+
+        for name, op in (("GICR_SETLPIR", RdOp.SET), ("GICR_CLRLPIR", RdOp.CLEAR),
+                         ("GICR_INVLPIR", RdOp.INV)):
+            strobe, value = written[name]
+            with m.If(strobe):
+                queue(op, value[:16], value[16:32].any())
+        strobe, _ = written["GICR_INVALLR"]
+        with m.If(strobe):
+            queue(RdOp.INVALL)
+
+        # The table bases are fixed while LPIs are on or an EnableLPIs change is under way.
+        writable = ~enable_lpis & ~busy
+        strobe, value = written["GICR_PROPBASER"]
+        with m.If(strobe & writable):
+            m.d.sync += propbaser.eq(value & public_mask(GicrPropbaser))
+        strobe, value = written["GICR_PENDBASER"]
+        with m.If(strobe & writable):
+            m.d.sync += [pendbaser.eq(value & public_mask(GicrPendbaser) & ~_ptz_mask()),
+                         ptz.eq(GicrPendbaser(value).ptz)]
+
+
+        return m
+
+
+def _ptz_mask():
+    return GicrPendbaser.const({"ptz": 1}).as_value().value
