@@ -1,7 +1,10 @@
 """The host bridge: a PC drives the GIC on the board through framed requests on a byte stream.
 
-The protocol is described in docs/host-protocol.md; its constants, layouts and
-checksum are defined here once and imported by the host side (``sim/driver/bridge.py``).
+The protocol is described in docs/host-protocol.md; its constants and layouts are
+defined here once, and its checksum in ``hw/boards/crc8.py`` (re-exported here), and
+imported by the host side (``sim/driver/bridge.py``). The bridge is the request executor
+of :class:`HostBridge` around a :class:`~gic.hw.boards.bridge_rx.FrameReceiver` and a
+:class:`~gic.hw.boards.bridge_tx.ResponseSender`.
 
 Request::
 
@@ -18,7 +21,6 @@ Multi-byte fields are little-endian.
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, enum, fifo, stream, wiring
-from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from gic.hw.bus.axi import Axi4LiteSignature, AxiResp
@@ -26,6 +28,10 @@ from gic.hw.bus.mem import MemReadSignature, MemWriteSignature
 from gic.hw.gicr.layouts import PENDBASER_ALIGN, TakenInterrupt
 from gic.hw.its.layouts import MsiRequest
 from gic.hw.its.regmap import FRAME_BYTES, REG, TRANSLATER
+
+from gic.hw.boards.bridge_rx import FrameReceiver
+from gic.hw.boards.bridge_tx import ResponseSender
+from gic.hw.boards.crc8 import crc8, crc8_update
 
 __all__ = ["SOF", "PROTOCOL_VERSION", "BOARD_MAGIC", "MEM_WORDS_MAX", "LPI_RECORDS_MAX",
            "LPI_RECORD_BYTES", "FILL_WORDS_MAX", "CPU_MASK_BYTES", "Opcode", "Status", "BoardInfo", "REQUEST_LENGTHS",
@@ -129,36 +135,6 @@ class BoardInfo(data.Struct):
     pending_window:     32  # bytes of each pending window (memory_windows)
 
 
-def crc8_update(crc, byte):
-    """CRC-8 (polynomial 0x07) of ``crc`` followed by ``byte``, in Python."""
-    crc ^= byte
-    for _ in range(8):
-        crc = (crc << 1 ^ 0x07 if crc & 0x80 else crc << 1) & 0xFF
-    return crc
-
-
-def crc8(data, crc=0):
-    """CRC-8 (polynomial 0x07, initial value 0) of the bytes ``data``."""
-    for byte in data:
-        crc = crc8_update(crc, byte)
-    return crc
-
-
-def _crc8_next(crc, byte):
-    """The hardware CRC-8 step: each output bit is the XOR of the input bits that feed it.
-
-    CRC is linear in (crc, byte): the matrix comes from the Python function on unit vectors,
-    so each bit is a 2-level XOR tree instead of 8 chained steps.
-    """
-    inputs = Cat(crc, byte)
-    bits = []
-    for out in range(8):
-        taps = [i for i in range(16)
-                if crc8_update((1 << i) & 0xFF, (1 << i) >> 8) >> out & 1]
-        bits.append(Cat(*(inputs[i] for i in taps)).xor())
-    return Cat(*bits)
-
-
 class HostBridge(wiring.Component):
     """Executes framed host requests: GIC registers, board memory, MSIs, CPU masks, LPIs taken.
 
@@ -259,13 +235,61 @@ class HostBridge(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        axil = self.axil
-        info_bytes = data.Layout.cast(BoardInfo).size // 8
+        m.submodules.receiver = receiver = FrameReceiver(sof=SOF,
+                                                         frame_timeout=self._frame_timeout)
+        m.submodules.sender = sender = ResponseSender()
+        wiring.connect(m, wiring.flipped(self.rx), receiver.rx)
+        wiring.connect(m, sender.tx, wiring.flipped(self.tx))
+        lpis = self._lpi_fifo(m)
+        irq_count = self._irq_counter(m)
+        r = _Request(m, self, receiver.frame, sender)
+        self._drive_buses(m, r)
+        m.d.comb += [receiver.buffer_addr.eq(r.buffer_index), self.busy.eq(receiver.frame.valid)]
 
-        # -- submodules: the request payload buffer and the delivered-packet FIFO -----------------
-        m.submodules.payload = payload = Memory(shape=8, depth=256, init=[])
-        payload_w = payload.write_port()
-        payload_r = payload.read_port()
+        with m.FSM():
+            with m.State("WAIT_FRAME"):
+                self._take_frame(m, r, receiver.frame, lpis)
+            with m.State("SEND_HEADER"):
+                with m.If(r.sender_idle):
+                    self._start_response(m, r, r.respond_length)
+                    with m.If(r.status != Status.OK):
+                        m.next = "SEND_STATUS"
+                    with m.Else():
+                        self._dispatch(m, r)
+            self._info_state(m, r)
+            self._register_read_states(m, r, irq_count)
+            self._register_write_states(m, r)
+            self._memory_read_states(m, r)
+            self._memory_write_states(m, r, receiver)
+            with m.State("WAIT_MSI_READY"):
+                m.d.comb += self.msi.valid.eq(1)
+                with m.If(self.msi.ready):
+                    m.next = "SEND_STATUS"
+                r.else_time_out()
+            with m.State("SEND_LPIS"):
+                with m.If(r.sender_idle):
+                    with m.If(r.count == 0):
+                        m.next = "SEND_STATUS"
+                    with m.Else():
+                        m.d.comb += [lpis.r_en.eq(1), *r.send(lpis.r_data, LPI_RECORD_BYTES)]
+                        m.d.sync += r.count.eq(r.count - 1)
+            r.send_state("SEND_CPU_MASK", self.cpu_mask, CPU_MASK_BYTES, then="SEND_STATUS")
+            r.send_state("SEND_STATUS", r.status, 1, then="SEND_CRC")
+            r.send_state("SEND_CRC", sender.crc, 1, then="WAIT_SENT")
+            with m.State("WAIT_SENT"):
+                with m.If(r.sender_idle):
+                    m.d.comb += [
+                        receiver.frame.ready.eq(1),
+                        self.frame_error.eq(
+                            (r.status == Status.BAD_CHECKSUM) |
+                            (r.status == Status.UNKNOWN_OPCODE) |
+                            (r.status == Status.BAD_LENGTH) | (r.status == Status.TRUNCATED)),
+                    ]
+                    m.next = "WAIT_FRAME"
+        return m
+
+    def _lpi_fifo(self, m):
+        """The FIFO of interrupts the CPUs took, fed by ``lpi``."""
         m.submodules.lpis = lpis = fifo.SyncFIFOBuffered(
             width=data.Layout.cast(TakenInterrupt).size, depth=self._lpi_depth)
         m.d.comb += [
@@ -273,383 +297,265 @@ class HostBridge(wiring.Component):
             lpis.w_en.eq(self.lpi.valid),
             self.lpi.ready.eq(lpis.w_rdy),
         ]
+        return lpis
 
-        # -- the error interrupt counter -------------------------------------------------------
+    def _irq_counter(self, m):
+        """The count of rising edges of ``error_irq``."""
         irq_last = Signal()
         irq_count = Signal(32)
         m.d.sync += irq_last.eq(self.error_irq)
         with m.If(self.error_irq & ~irq_last):
             m.d.sync += irq_count.eq(irq_count + 1)
+        return irq_count
 
-        # -- the response sender: up to 8 bytes at a time, CRC on the way ------------------------
-        send_data = Signal(64)
-        send_count = Signal(4)
-        tx_crc = Signal(8)
-        sender_idle = send_count == 0
-        m.d.comb += [self.tx.valid.eq(~sender_idle), self.tx.payload.eq(send_data[:8])]
-        with m.If(self.tx.valid & self.tx.ready):
-            m.d.sync += [send_data.eq(send_data >> 8), send_count.eq(send_count - 1),
-                         tx_crc.eq(_crc8_next(tx_crc, send_data[:8]))]
-
-        def send(value, count):
-            return [send_data.eq(value), send_count.eq(count)]
-
-        def send_state(name, value, count, then):
-            """State ``name``: send ``count`` bytes of ``value`` when the sender is idle, then
-            go to ``then``."""
-            with m.State(name):
-                with m.If(sender_idle):
-                    m.d.sync += send(value, count)
-                    m.next = then
-
-        # -- request state -------------------------------------------------------------------
-        opcode = Signal(8)
-        length = Signal(8)
-        received = Signal(8)            # payload bytes received
-        rx_crc = Signal(8)
-        head = Signal(16 * 8)           # the first 16 payload bytes
-        status = Signal(Status)
-        frame_timer = Signal(range(self._frame_timeout + 1))
-        bus_timer = Signal(range(self._bus_timeout + 1))
-        bus_expired = bus_timer == 0
-        byte = self.rx.payload
-        take = self.rx.valid & self.rx.ready
-
-        addr = Signal(32)               # register or memory address of the request
-        count = Signal(16)              # doublewords or records left
-        word = Signal(64)               # register data, memory doubleword, fill value
-        respond_length = Signal(8)
-        phase = Signal(2)               # ERR_READ: which of its three fields is next
-        buffer_index = Signal(8)
-        byte_index = Signal(3)
-        aw_done = Signal()
-        w_done = Signal()
-
-        arg_addr = head[:32]
-        arg_count8 = head[32:40]
-        arg_count16 = head[32:48]
-        arg_fill = head[48:112]
-        arg_data = head[32:96]
+    def _drive_buses(self, m, r):
+        """The request's address, data and arguments on the AXI4-Lite, memory and MSI ports."""
+        axil = self.axil
         m.d.comb += [
-            payload_w.addr.eq(received),
-            payload_w.data.eq(byte),
-            payload_r.addr.eq(buffer_index),
-            axil.araddr.eq(addr),
-            axil.awaddr.eq(addr),
+            axil.araddr.eq(r.addr),
+            axil.awaddr.eq(r.addr),
             axil.arprot.eq(0),
             axil.awprot.eq(0),
-            self.mem_read.req.payload.addr.eq(addr),
+            self.mem_read.req.payload.addr.eq(r.addr),
             self.mem_read.req.payload.count.eq(0),
-            self.mem_write.req.payload.addr.eq(addr),
-            self.mem_write.req.payload.data.eq(word),
-            self.msi.payload.device_id.eq(head[:32]),
-            self.msi.payload.event_id.eq(head[32:64]),
+            self.mem_write.req.payload.addr.eq(r.addr),
+            self.mem_write.req.payload.data.eq(r.word),
+            self.msi.payload.device_id.eq(r.head[:32]),
+            self.msi.payload.event_id.eq(r.head[32:64]),
         ]
-        with m.If(addr[2]):
-            m.d.comb += axil.wstrb.eq(Mux(opcode == Opcode.WRITE64, 0xFF, 0xF0))
+        wide = r.opcode == Opcode.WRITE64
+        with m.If(r.addr[2]):
+            m.d.comb += axil.wstrb.eq(Mux(wide, 0xFF, 0xF0))
         with m.Else():
-            m.d.comb += axil.wstrb.eq(Mux(opcode == Opcode.WRITE64, 0xFF, 0x0F))
-        m.d.comb += axil.wdata.eq(Mux(opcode == Opcode.WRITE64, word, word[:32].replicate(2)))
+            m.d.comb += axil.wstrb.eq(Mux(wide, 0xFF, 0x0F))
+        m.d.comb += axil.wdata.eq(Mux(wide, r.word, r.word[:32].replicate(2)))
 
-        def bus_wait():
-            return bus_timer.eq(self._bus_timeout)
+    @staticmethod
+    def _start_response(m, r, length):
+        """Send the response's header (SOF, opcode, ``length``), restarting the CRC."""
+        m.d.comb += [r.sender.clear_crc.eq(1), *r.send(Cat(Const(SOF, 8), r.opcode, length), 3)]
+        m.d.sync += r.bus_wait()
 
-        def fail(code):
-            """Record ``code`` unless an earlier error is already recorded."""
-            return status.eq(Mux(status == Status.OK, code, status))
-
-        def mem_status(resp):
-            """The Status of memory response ``resp``, which times out unless it is valid."""
-            return Mux(~resp.valid, Status.TIMEOUT,
-                       Mux(resp.payload.error, Status.MEM_ERROR, Status.OK))
-
-        def else_time_out():
-            """After an ``m.If`` on the answer: no answer in time ends the request with TIMEOUT."""
-            with m.Elif(bus_expired):
-                m.d.sync += fail(Status.TIMEOUT)
+    def _take_frame(self, m, r, frame, lpis):
+        """State WAIT_FRAME: a truncated frame is answered at once; any other is checked."""
+        with m.If(frame.valid & frame.payload.truncated):
+            with m.If(r.sender_idle):
+                m.d.sync += [r.status.eq(Status.TRUNCATED), r.respond_length.eq(0)]
+                self._start_response(m, r, Const(0, 8))
                 m.next = "SEND_STATUS"
+        with m.Elif(frame.valid):
+            self._check(m, r, frame.payload.bad_checksum, lpis)
+            m.next = "SEND_HEADER"
 
-        def axi_status(resp):
-            return Mux(resp == AxiResp.SLVERR, Status.SLVERR,
-                       Mux(resp == AxiResp.DECERR, Status.DECERR, Status.OK))
+    def _check(self, m, r, bad_checksum, lpis):
+        """Check the frame and then the arguments; set up the request's registers."""
+        info_bytes = data.Layout.cast(BoardInfo).size // 8
+        head = r.head
+        arg_addr = head[:32]
+        known = Signal()
+        good_length = Signal()
+        bad_argument = Signal()
+        answer_length = Signal(8)
+        lpi_count = Signal(8)
+        m.d.comb += lpi_count.eq(Mux(lpis.level < head[:8], lpis.level, head[:8]))
+        m.d.sync += [r.addr.eq(arg_addr), r.phase.eq(0), r.buffer_index.eq(4),
+                     r.byte_index.eq(0), r.word.eq(0), r.count.eq(0)]
+        with m.Switch(r.opcode):
+            for op in Opcode:
+                with m.Case(op):
+                    m.d.comb += [
+                        known.eq(1),
+                        good_length.eq(self._good_length(op, r.length)),
+                        bad_argument.eq(self._bad_argument(op, arg_addr, head)),
+                        answer_length.eq(self._respond_length(op, head, lpi_count, info_bytes)),
+                    ]
+                    m.d.sync += r.count.eq({
+                        Opcode.MEM_READ: head[32:40],
+                        Opcode.MEM_WRITE: (r.length - 4) >> 3,
+                        Opcode.MEM_FILL: head[32:48],
+                        Opcode.LPI_READ: lpi_count,
+                        Opcode.INFO: (info_bytes + 7) // 8,
+                    }.get(op, 0))
+                    if op == Opcode.MEM_FILL:
+                        m.d.sync += r.word.eq(head[48:112])
+                    elif op in (Opcode.WRITE32, Opcode.WRITE64):
+                        m.d.sync += r.word.eq(head[32:96])
+                    elif op == Opcode.CPU_MASK:
+                        m.d.sync += r.word.eq(head[:64])
+                    elif op == Opcode.TRANSLATE:
+                        m.d.sync += [r.word.eq(head[32:64]), r.addr.eq(TRANSLATER)]
+                    elif op == Opcode.ERR_READ:
+                        m.d.sync += r.addr.eq(REG["GITS_ERR_CMD"])
+        m.d.sync += [r.respond_length.eq(0),
+                     r.status.eq(Mux(bad_checksum, Status.BAD_CHECKSUM, Status.OK))]
+        with m.If(~bad_checksum):
+            with m.If(~known):
+                m.d.sync += r.status.eq(Status.UNKNOWN_OPCODE)
+            with m.Elif(~good_length):
+                m.d.sync += r.status.eq(Status.BAD_LENGTH)
+            with m.Elif(bad_argument):
+                m.d.sync += r.status.eq(Status.BAD_ARGUMENT)
+            with m.Else():
+                m.d.sync += r.respond_length.eq(answer_length)
 
-        with m.If(~bus_expired):
-            m.d.sync += bus_timer.eq(bus_timer - 1)
+    def _dispatch(self, m, r):
+        """From SEND_HEADER, a well-formed request goes to the states of its opcode."""
+        with m.Switch(r.opcode):
+            with m.Case(Opcode.INFO):
+                m.next = "SEND_INFO"
+            with m.Case(Opcode.READ32, Opcode.READ64, Opcode.ERR_READ):
+                m.next = "WAIT_ARREADY"
+            with m.Case(Opcode.WRITE32, Opcode.WRITE64, Opcode.TRANSLATE):
+                m.d.sync += [r.aw_done.eq(0), r.w_done.eq(0)]
+                with m.If(r.opcode == Opcode.TRANSLATE):
+                    m.d.sync += self.translater_device_id.eq(r.head[:32])
+                m.next = "WAIT_AW_W_READY"
+            with m.Case(Opcode.MEM_READ):
+                m.next = "WAIT_MEM_READ_REQ"
+            with m.Case(Opcode.MEM_WRITE):
+                m.next = "FETCH_WORD_BYTE"
+            with m.Case(Opcode.MEM_FILL):
+                m.next = "WAIT_MEM_WRITE_REQ"
+            with m.Case(Opcode.MSI):
+                m.next = "WAIT_MSI_READY"
+            with m.Case(Opcode.LPI_READ):
+                m.next = "SEND_LPIS"
+            with m.Case(Opcode.CPU_MASK):
+                m.d.sync += self.cpu_mask.eq(r.word)
+                m.next = "SEND_CPU_MASK"
 
-        m.d.comb += self.busy.eq(1)
-        with m.FSM():
-            # ---- receiving ------------------------------------------------------------------
-            with m.State("WAIT_SOF"):
-                m.d.comb += [self.rx.ready.eq(1), self.busy.eq(0)]
-                with m.If(take & (byte == SOF)):
-                    m.d.sync += [rx_crc.eq(crc8([SOF])), frame_timer.eq(self._frame_timeout),
-                                 received.eq(0), head.eq(0), opcode.eq(0), length.eq(0)]
-                    m.next = "WAIT_OPCODE"
-
-            def timed_receive(next_state):
-                """Take a byte into the CRC and go on, or answer TRUNCATED if none comes."""
-                m.d.comb += [self.rx.ready.eq(1), self.busy.eq(0)]
-                with m.If(take):
-                    m.d.sync += [rx_crc.eq(_crc8_next(rx_crc, byte)),
-                                 frame_timer.eq(self._frame_timeout)]
-                    m.next = next_state
-                with m.Elif(frame_timer == 0):
-                    m.d.sync += [status.eq(Status.TRUNCATED), respond_length.eq(0)]
-                    m.next = "SEND_HEADER"
+    def _info_state(self, m, r):
+        """SEND_INFO: the BoardInfo, 8 bytes at a time."""
+        info_bytes = data.Layout.cast(BoardInfo).size // 8
+        chunks = (info_bytes + 7) // 8
+        info = Const(self._info, chunks * 64)
+        index = chunks - r.count
+        with m.State("SEND_INFO"):
+            with m.If(r.sender_idle):
+                with m.If(r.count == 0):
+                    m.next = "SEND_STATUS"
                 with m.Else():
-                    m.d.sync += frame_timer.eq(frame_timer - 1)
+                    m.d.comb += r.send(info.word_select(index[:4], 64),
+                                       Mux(r.count == 1, info_bytes - 8 * (chunks - 1), 8))
+                    m.d.sync += r.count.eq(r.count - 1)
 
-            with m.State("WAIT_OPCODE"):
-                timed_receive("WAIT_LENGTH")
-                with m.If(take):
-                    m.d.sync += opcode.eq(byte)
-            with m.State("WAIT_LENGTH"):
-                timed_receive("WAIT_PAYLOAD")
-                with m.If(take):
-                    m.d.sync += length.eq(byte)
-                    with m.If(byte == 0):
-                        m.next = "WAIT_CRC"
-            with m.State("WAIT_PAYLOAD"):
-                timed_receive("WAIT_PAYLOAD")
-                with m.If(take):
-                    m.d.comb += payload_w.en.eq(1)
-                    with m.If(received < 16):
-                        m.d.sync += head.word_select(received[:4], 8).eq(byte)
-                    m.d.sync += received.eq(received + 1)
-                    with m.If(received + 1 == length):
-                        m.next = "WAIT_CRC"
-            with m.State("WAIT_CRC"):
-                timed_receive("CHECK")
-                with m.If(take):
-                    m.d.sync += status.eq(Mux(byte == rx_crc, Status.OK, Status.BAD_CHECKSUM))
-
-            # ---- checking: the frame, then the arguments -------------------------------------
-            with m.State("CHECK"):
-                known = Signal()
-                good_length = Signal()
-                bad_argument = Signal()
-                answer_length = Signal(8)
-                lpi_count = Signal(8)
-                m.d.comb += lpi_count.eq(Mux(lpis.level < head[:8], lpis.level, head[:8]))
-                m.d.sync += [addr.eq(arg_addr), phase.eq(0), buffer_index.eq(4),
-                             byte_index.eq(0), word.eq(0), count.eq(0)]
-                with m.Switch(opcode):
-                    for op in Opcode:
-                        with m.Case(op):
-                            m.d.comb += [
-                                known.eq(1),
-                                good_length.eq(self._good_length(op, length)),
-                                bad_argument.eq(self._bad_argument(op, arg_addr, head)),
-                                answer_length.eq(self._respond_length(op, head, lpi_count,
-                                                                      info_bytes)),
-                            ]
-                            m.d.sync += count.eq({
-                                Opcode.MEM_READ: arg_count8,
-                                Opcode.MEM_WRITE: (length - 4) >> 3,
-                                Opcode.MEM_FILL: arg_count16,
-                                Opcode.LPI_READ: lpi_count,
-                                Opcode.INFO: (info_bytes + 7) // 8,
-                            }.get(op, 0))
-                            if op == Opcode.MEM_FILL:
-                                m.d.sync += word.eq(arg_fill)
-                            elif op in (Opcode.WRITE32, Opcode.WRITE64):
-                                m.d.sync += word.eq(arg_data)
-                            elif op == Opcode.CPU_MASK:
-                                m.d.sync += word.eq(head[:64])
-                            elif op == Opcode.TRANSLATE:
-                                m.d.sync += [word.eq(head[32:64]), addr.eq(TRANSLATER)]
-                            elif op == Opcode.ERR_READ:
-                                m.d.sync += addr.eq(REG["GITS_ERR_CMD"])
-                m.d.sync += respond_length.eq(0)
-                with m.If(status == Status.OK):
-                    with m.If(~known):
-                        m.d.sync += status.eq(Status.UNKNOWN_OPCODE)
-                    with m.Elif(~good_length):
-                        m.d.sync += status.eq(Status.BAD_LENGTH)
-                    with m.Elif(bad_argument):
-                        m.d.sync += status.eq(Status.BAD_ARGUMENT)
-                    with m.Else():
-                        m.d.sync += respond_length.eq(answer_length)
-                m.next = "SEND_HEADER"
-
-            # ---- responding -------------------------------------------------------------------
-            with m.State("SEND_HEADER"):
-                with m.If(sender_idle):
-                    m.d.sync += [tx_crc.eq(0), bus_wait(),
-                                 *send(Cat(Const(SOF, 8), opcode, respond_length), 3)]
-                    with m.If(status != Status.OK):
-                        m.next = "SEND_STATUS"
-                    with m.Else():
-                        with m.Switch(opcode):
-                            with m.Case(Opcode.INFO):
-                                m.next = "SEND_INFO"
-                            with m.Case(Opcode.READ32, Opcode.READ64, Opcode.ERR_READ):
-                                m.next = "WAIT_ARREADY"
-                            with m.Case(Opcode.WRITE32, Opcode.WRITE64, Opcode.TRANSLATE):
-                                m.d.sync += [aw_done.eq(0), w_done.eq(0)]
-                                with m.If(opcode == Opcode.TRANSLATE):
-                                    m.d.sync += self.translater_device_id.eq(head[:32])
-                                m.next = "WAIT_AW_W_READY"
-                            with m.Case(Opcode.MEM_READ):
-                                m.next = "WAIT_MEM_READ_REQ"
-                            with m.Case(Opcode.MEM_WRITE):
-                                m.next = "FETCH_WORD_BYTE"
-                            with m.Case(Opcode.MEM_FILL):
-                                m.next = "WAIT_MEM_WRITE_REQ"
-                            with m.Case(Opcode.MSI):
-                                m.next = "WAIT_MSI_READY"
-                            with m.Case(Opcode.LPI_READ):
-                                m.next = "SEND_LPIS"
-                            with m.Case(Opcode.CPU_MASK):
-                                m.d.sync += self.cpu_mask.eq(word)
-                                m.next = "SEND_CPU_MASK"
-
-            with m.State("SEND_INFO"):
-                chunks = (info_bytes + 7) // 8
-                info = Const(self._info, chunks * 64)
-                index = chunks - count
-                with m.If(sender_idle):
-                    with m.If(count == 0):
-                        m.next = "SEND_STATUS"
-                    with m.Else():
-                        m.d.sync += [*send(info.word_select(index[:4], 64),
-                                           Mux(count == 1, info_bytes - 8 * (chunks - 1), 8)),
-                                     count.eq(count - 1)]
-
-            # Register reads (READ32, READ64, and ERR_READ's two registers).
-            with m.State("WAIT_ARREADY"):
-                m.d.comb += axil.arvalid.eq(1)
-                with m.If(axil.arready | bus_expired):
-                    m.d.sync += bus_wait()
-                    with m.If(~axil.arready):
-                        m.d.sync += [fail(Status.TIMEOUT), word.eq(0)]
-                        m.next = "SEND_READ_DATA"
-                    with m.Else():
-                        m.next = "WAIT_RVALID"
-            with m.State("WAIT_RVALID"):
-                m.d.comb += axil.rready.eq(1)
-                with m.If(axil.rvalid):
-                    m.d.sync += [word.eq(axil.rdata), fail(axi_status(axil.rresp))]
+    def _register_read_states(self, m, r, irq_count):
+        """Register reads: READ32, READ64, and ERR_READ's two registers and error count."""
+        axil = self.axil
+        with m.State("WAIT_ARREADY"):
+            m.d.comb += axil.arvalid.eq(1)
+            with m.If(axil.arready | r.bus_expired):
+                m.d.sync += r.bus_wait()
+                with m.If(~axil.arready):
+                    m.d.sync += [r.fail(Status.TIMEOUT), r.word.eq(0)]
                     m.next = "SEND_READ_DATA"
-                with m.Elif(bus_expired):
-                    m.d.sync += [word.eq(0), fail(Status.TIMEOUT)]
-                    m.next = "SEND_READ_DATA"
-            with m.State("SEND_READ_DATA"):
-                with m.If(sender_idle):
-                    with m.If(opcode == Opcode.READ32):
-                        m.d.sync += send(Mux(addr[2], word[32:], word[:32]), 4)
-                        m.next = "SEND_STATUS"
-                    with m.Elif(opcode == Opcode.READ64):
-                        m.d.sync += send(word, 8)
-                        m.next = "SEND_STATUS"
-                    with m.Elif(phase == 0):
-                        m.d.sync += [*send(word, 8), phase.eq(1), addr.eq(REG["GITS_ERR_MSI"]),
-                                     bus_wait()]
-                        m.next = "WAIT_ARREADY"
-                    with m.Else():
-                        m.d.sync += send(word, 8)
-                        m.next = "SEND_IRQ_COUNT"
-            send_state("SEND_IRQ_COUNT", irq_count, 4, then="SEND_STATUS")
-
-            # Register writes (WRITE32, WRITE64, TRANSLATE): AW and W together, in any order.
-            with m.State("WAIT_AW_W_READY"):
-                m.d.comb += [axil.awvalid.eq(~aw_done), axil.wvalid.eq(~w_done)]
-                aw_now = aw_done | axil.awready
-                w_now = w_done | axil.wready
-                m.d.sync += [aw_done.eq(aw_now), w_done.eq(w_now)]
-                with m.If(aw_now & w_now):
-                    m.d.sync += bus_wait()
-                    m.next = "WAIT_BVALID"
-                else_time_out()
-            with m.State("WAIT_BVALID"):
-                m.d.comb += axil.bready.eq(1)
-                with m.If(axil.bvalid):
-                    m.d.sync += fail(axi_status(axil.bresp))
-                    m.next = "SEND_STATUS"
-                else_time_out()
-
-            # Board memory reads, one doubleword a request. The wait for the memory starts
-            # once the previous doubleword has gone out.
-            with m.State("WAIT_MEM_READ_REQ"):
-                with m.If(~sender_idle):
-                    m.d.sync += bus_wait()
-                with m.Elif(count == 0):
-                    m.next = "SEND_STATUS"
                 with m.Else():
-                    m.d.comb += self.mem_read.req.valid.eq(1)
-                    with m.If(self.mem_read.req.ready):
-                        m.d.sync += bus_wait()
-                        m.next = "WAIT_MEM_READ_DATA"
-                    with m.Elif(bus_expired):
-                        m.d.sync += [fail(Status.TIMEOUT), *send(0, 8), addr.eq(addr + 8),
-                                     count.eq(count - 1)]
-            with m.State("WAIT_MEM_READ_DATA"):
-                m.d.comb += self.mem_read.resp.ready.eq(1)
-                with m.If(self.mem_read.resp.valid | bus_expired):
-                    m.d.sync += [addr.eq(addr + 8), count.eq(count - 1),
-                                 *send(Mux(self.mem_read.resp.valid,
-                                           self.mem_read.resp.payload.data, 0), 8),
-                                 fail(mem_status(self.mem_read.resp))]
-                    m.next = "WAIT_MEM_READ_REQ"
-
-            # Board memory writes: MEM_WRITE's doublewords come out of the payload buffer a
-            # byte at a time (the buffer answers in the cycle after its address).
-            with m.State("FETCH_WORD_BYTE"):
-                with m.If(count == 0):
+                    m.next = "WAIT_RVALID"
+        with m.State("WAIT_RVALID"):
+            m.d.comb += axil.rready.eq(1)
+            with m.If(axil.rvalid):
+                m.d.sync += [r.word.eq(axil.rdata), r.fail(_axi_status(axil.rresp))]
+                m.next = "SEND_READ_DATA"
+            with m.Elif(r.bus_expired):
+                m.d.sync += [r.word.eq(0), r.fail(Status.TIMEOUT)]
+                m.next = "SEND_READ_DATA"
+        with m.State("SEND_READ_DATA"):
+            with m.If(r.sender_idle):
+                with m.If(r.opcode == Opcode.READ32):
+                    m.d.comb += r.send(Mux(r.addr[2], r.word[32:], r.word[:32]), 4)
                     m.next = "SEND_STATUS"
+                with m.Elif(r.opcode == Opcode.READ64):
+                    m.d.comb += r.send(r.word, 8)
+                    m.next = "SEND_STATUS"
+                with m.Elif(r.phase == 0):
+                    m.d.comb += r.send(r.word, 8)
+                    m.d.sync += [r.phase.eq(1), r.addr.eq(REG["GITS_ERR_MSI"]), r.bus_wait()]
+                    m.next = "WAIT_ARREADY"
                 with m.Else():
-                    m.next = "TAKE_WORD_BYTE"
-            with m.State("TAKE_WORD_BYTE"):
-                m.d.sync += [word.eq(Cat(word[8:], payload_r.data)),
-                             buffer_index.eq(buffer_index + 1), byte_index.eq(byte_index + 1)]
-                with m.If(byte_index == 7):
-                    m.d.sync += bus_wait()
-                    m.next = "WAIT_MEM_WRITE_REQ"
-                with m.Else():
+                    m.d.comb += r.send(r.word, 8)
+                    m.next = "SEND_IRQ_COUNT"
+        r.send_state("SEND_IRQ_COUNT", irq_count, 4, then="SEND_STATUS")
+
+    def _register_write_states(self, m, r):
+        """Register writes (WRITE32, WRITE64, TRANSLATE): AW and W together, in any order."""
+        axil = self.axil
+        with m.State("WAIT_AW_W_READY"):
+            m.d.comb += [axil.awvalid.eq(~r.aw_done), axil.wvalid.eq(~r.w_done)]
+            aw_now = r.aw_done | axil.awready
+            w_now = r.w_done | axil.wready
+            m.d.sync += [r.aw_done.eq(aw_now), r.w_done.eq(w_now)]
+            with m.If(aw_now & w_now):
+                m.d.sync += r.bus_wait()
+                m.next = "WAIT_BVALID"
+            r.else_time_out()
+        with m.State("WAIT_BVALID"):
+            m.d.comb += axil.bready.eq(1)
+            with m.If(axil.bvalid):
+                m.d.sync += r.fail(_axi_status(axil.bresp))
+                m.next = "SEND_STATUS"
+            r.else_time_out()
+
+    def _memory_read_states(self, m, r):
+        """Board memory reads, one doubleword a request. The wait for the memory starts once
+        the previous doubleword has gone out."""
+        mem_read = self.mem_read
+        with m.State("WAIT_MEM_READ_REQ"):
+            with m.If(~r.sender_idle):
+                m.d.sync += r.bus_wait()
+            with m.Elif(r.count == 0):
+                m.next = "SEND_STATUS"
+            with m.Else():
+                m.d.comb += mem_read.req.valid.eq(1)
+                with m.If(mem_read.req.ready):
+                    m.d.sync += r.bus_wait()
+                    m.next = "WAIT_MEM_READ_DATA"
+                with m.Elif(r.bus_expired):
+                    m.d.comb += r.send(0, 8)
+                    m.d.sync += [r.fail(Status.TIMEOUT), r.addr.eq(r.addr + 8),
+                                 r.count.eq(r.count - 1)]
+        with m.State("WAIT_MEM_READ_DATA"):
+            m.d.comb += mem_read.resp.ready.eq(1)
+            with m.If(mem_read.resp.valid | r.bus_expired):
+                m.d.comb += r.send(Mux(mem_read.resp.valid, mem_read.resp.payload.data, 0), 8)
+                m.d.sync += [r.addr.eq(r.addr + 8), r.count.eq(r.count - 1),
+                             r.fail(_mem_status(mem_read.resp))]
+                m.next = "WAIT_MEM_READ_REQ"
+
+    def _memory_write_states(self, m, r, receiver):
+        """Board memory writes: MEM_FILL's value, or MEM_WRITE's doublewords out of the
+        payload buffer a byte at a time (the buffer answers in the cycle after its address)."""
+        mem_write = self.mem_write
+        with m.State("FETCH_WORD_BYTE"):
+            with m.If(r.count == 0):
+                m.next = "SEND_STATUS"
+            with m.Else():
+                m.next = "TAKE_WORD_BYTE"
+        with m.State("TAKE_WORD_BYTE"):
+            m.d.sync += [r.word.eq(Cat(r.word[8:], receiver.buffer_data)),
+                         r.buffer_index.eq(r.buffer_index + 1), r.byte_index.eq(r.byte_index + 1)]
+            with m.If(r.byte_index == 7):
+                m.d.sync += r.bus_wait()
+                m.next = "WAIT_MEM_WRITE_REQ"
+            with m.Else():
+                m.next = "FETCH_WORD_BYTE"
+        with m.State("WAIT_MEM_WRITE_REQ"):
+            with m.If(r.count == 0):
+                m.next = "SEND_STATUS"
+            with m.Else():
+                m.d.comb += mem_write.req.valid.eq(1)
+                with m.If(mem_write.req.ready):
+                    m.d.sync += r.bus_wait()
+                    m.next = "WAIT_MEM_WRITE_DONE"
+                r.else_time_out()
+        with m.State("WAIT_MEM_WRITE_DONE"):
+            m.d.comb += mem_write.resp.ready.eq(1)
+            with m.If(mem_write.resp.valid | r.bus_expired):
+                m.d.sync += [r.addr.eq(r.addr + 8), r.count.eq(r.count - 1), r.bus_wait(),
+                             r.fail(_mem_status(mem_write.resp))]
+                with m.If(r.opcode == Opcode.MEM_WRITE):
                     m.next = "FETCH_WORD_BYTE"
-            with m.State("WAIT_MEM_WRITE_REQ"):
-                with m.If(count == 0):
-                    m.next = "SEND_STATUS"
                 with m.Else():
-                    m.d.comb += self.mem_write.req.valid.eq(1)
-                    with m.If(self.mem_write.req.ready):
-                        m.d.sync += bus_wait()
-                        m.next = "WAIT_MEM_WRITE_DONE"
-                    else_time_out()
-            with m.State("WAIT_MEM_WRITE_DONE"):
-                m.d.comb += self.mem_write.resp.ready.eq(1)
-                with m.If(self.mem_write.resp.valid | bus_expired):
-                    m.d.sync += [addr.eq(addr + 8), count.eq(count - 1), bus_wait(),
-                                 fail(mem_status(self.mem_write.resp))]
-                    with m.If(opcode == Opcode.MEM_WRITE):
-                        m.next = "FETCH_WORD_BYTE"
-                    with m.Else():
-                        m.next = "WAIT_MEM_WRITE_REQ"
-
-            with m.State("WAIT_MSI_READY"):
-                m.d.comb += self.msi.valid.eq(1)
-                with m.If(self.msi.ready):
-                    m.next = "SEND_STATUS"
-                else_time_out()
-
-            with m.State("SEND_LPIS"):
-                with m.If(sender_idle):
-                    with m.If(count == 0):
-                        m.next = "SEND_STATUS"
-                    with m.Else():
-                        m.d.comb += lpis.r_en.eq(1)
-                        m.d.sync += [*send(lpis.r_data, LPI_RECORD_BYTES), count.eq(count - 1)]
-
-            send_state("SEND_CPU_MASK", self.cpu_mask, CPU_MASK_BYTES, then="SEND_STATUS")
-            send_state("SEND_STATUS", status, 1, then="SEND_CRC")
-            send_state("SEND_CRC", tx_crc, 1, then="WAIT_SENT")
-            with m.State("WAIT_SENT"):
-                with m.If(sender_idle):
-                    m.d.comb += self.frame_error.eq(
-                        (status == Status.BAD_CHECKSUM) | (status == Status.UNKNOWN_OPCODE) |
-                        (status == Status.BAD_LENGTH) | (status == Status.TRUNCATED))
-                    m.next = "WAIT_SOF"
-        return m
+                    m.next = "WAIT_MEM_WRITE_REQ"
 
     @staticmethod
     def _good_length(op, length):
@@ -695,3 +601,71 @@ class HostBridge(wiring.Component):
         if op == Opcode.CPU_MASK:
             return CPU_MASK_BYTES
         return 0
+
+
+def _axi_status(resp):
+    """The Status of AXI response ``resp``."""
+    return Mux(resp == AxiResp.SLVERR, Status.SLVERR,
+               Mux(resp == AxiResp.DECERR, Status.DECERR, Status.OK))
+
+
+def _mem_status(resp):
+    """The Status of memory response ``resp``, which times out unless it is valid."""
+    return Mux(~resp.valid, Status.TIMEOUT, Mux(resp.payload.error, Status.MEM_ERROR, Status.OK))
+
+
+class _Request:
+    """What the states of :class:`HostBridge` share: the frame being executed (held by the
+    receiver until the response is sent), the request's registers, and actions on them."""
+
+    def __init__(self, m, bridge, frame, sender):
+        self._m = m
+        self.opcode = frame.payload.opcode
+        self.length = frame.payload.length
+        self.head = frame.payload.head          # the first 16 payload bytes
+        self.sender = sender
+        self.sender_idle = sender.load.ready
+        self.status = Signal(Status)
+        self.addr = Signal(32)                  # register or memory address of the request
+        self.count = Signal(16)                 # doublewords or records left
+        self.word = Signal(64)                  # register data, memory doubleword, fill value
+        self.respond_length = Signal(8)
+        self.phase = Signal(2)                  # ERR_READ: which of its three fields is next
+        self.buffer_index = Signal(8)
+        self.byte_index = Signal(3)
+        self.aw_done = Signal()
+        self.w_done = Signal()
+        self._bus_timeout = bridge._bus_timeout
+        self.bus_timer = Signal(range(bridge._bus_timeout + 1))
+        self.bus_expired = self.bus_timer == 0
+        with m.If(~self.bus_expired):
+            m.d.sync += self.bus_timer.eq(self.bus_timer - 1)
+
+    def send(self, value, count):
+        """Comb statements: hand ``count`` bytes of ``value`` to the sender (when it is idle)."""
+        load = self.sender.load
+        return [load.valid.eq(1), load.payload.data.eq(value), load.payload.count.eq(count)]
+
+    def bus_wait(self):
+        """Sync statement: (re)start the wait on the ITS or memory."""
+        return self.bus_timer.eq(self._bus_timeout)
+
+    def fail(self, code):
+        """Record ``code`` unless an earlier error is already recorded."""
+        return self.status.eq(Mux(self.status == Status.OK, code, self.status))
+
+    def else_time_out(self):
+        """After an ``m.If`` on the answer: no answer in time ends the request with TIMEOUT."""
+        m = self._m
+        with m.Elif(self.bus_expired):
+            m.d.sync += self.fail(Status.TIMEOUT)
+            m.next = "SEND_STATUS"
+
+    def send_state(self, name, value, count, then):
+        """State ``name``: send ``count`` bytes of ``value`` when the sender is idle, then go
+        to ``then``."""
+        m = self._m
+        with m.State(name):
+            with m.If(self.sender_idle):
+                m.d.comb += self.send(value, count)
+                m.next = then
