@@ -1,5 +1,7 @@
 """The translator: MSIs and queries -> LPIs (SET packets), drops and query answers."""
 
+from types import SimpleNamespace
+
 from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
@@ -166,15 +168,27 @@ class Translator(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        params = self._params
+        s = self._elaborate_blocks(m)
+        self._elaborate_accept(m, s)
+        self._elaborate_lookup(m, s)
+        self._elaborate_outcome(m, s)
+        self._elaborate_fills(m, s)
+        # The walker takes a request only when it holds no walk (its result taken).
+        # (A fill still pending is not waited for: an invalidation in its cycle drops it.)
+        m.d.comb += self.idle.eq(~s.lookup_valid & ~s.queue.r_rdy & s.walker.request.ready)
+        return m
 
-        m.submodules.tcache = tcache = TranslationCache(params)
-        m.submodules.dcache = dcache = DeviceCache(params)
-        m.submodules.walker = walker = Walker(params)
+    def _elaborate_blocks(self, m):
+        """The caches, the walker and the decision queue, and the invalidations."""
+        params = self._params
+        s = SimpleNamespace()
+        m.submodules.tcache = s.tcache = tcache = TranslationCache(params)
+        m.submodules.dcache = s.dcache = dcache = DeviceCache(params)
+        m.submodules.walker = s.walker = walker = Walker(params)
         # The head of the queue decides (with the walker's result) what goes to the
         # forwarder, the register block and the caches' fill in the same cycle: it is kept
         # in a register.
-        m.submodules.queue = queue = HeadRegisteredFIFO(
+        m.submodules.queue = s.queue = HeadRegisteredFIFO(
             width=data.Layout.cast(_Decision).size, depth=self._queue_depth)
 
         wiring.connect(m, walker.mem, wiring.flipped(self.mem))
@@ -199,37 +213,43 @@ class Translator(wiring.Component):
         ]
         with m.If(flush):
             m.d.comb += inval.kind.eq(InvalKind.ALL)
+        return s
 
-        # --- accept: MSI and query take turns when both offer -----------------------------
-        lookup_valid = Signal()
-        lookup_query = Signal()
-        lookup_enabled = Signal()
-        lookup_request = Signal(MsiRequest)
-        lookup_advance = Signal()
+    def _elaborate_accept(self, m, s):
+        """Accept: MSI and query take turns when both offer."""
+        s.lookup_valid = lookup_valid = Signal()
+        s.lookup_query = Signal()
+        s.lookup_enabled = Signal()
+        s.lookup_request = Signal(MsiRequest)
+        s.lookup_advance = Signal()
         query_turn = Signal()
 
         take_query = Signal()
         accept = Signal()
         m.d.comb += [
             take_query.eq(self.query.valid & (~self.msi.valid | query_turn)),
-            accept.eq(~self.hold & (~lookup_valid | lookup_advance)),
+            accept.eq(~self.hold & (~lookup_valid | s.lookup_advance)),
             self.msi.ready.eq(accept & ~take_query),
             self.query.ready.eq(accept & take_query),
         ]
-        with m.If(lookup_advance):
+        with m.If(s.lookup_advance):
             m.d.sync += lookup_valid.eq(0)
         with m.If((self.msi.valid & self.msi.ready) | (self.query.valid & self.query.ready)):
             m.d.sync += [
                 lookup_valid.eq(1),
-                lookup_query.eq(take_query),
-                lookup_enabled.eq(self.enabled),
-                lookup_request.eq(Mux(take_query, self.query.payload, self.msi.payload)),
+                s.lookup_query.eq(take_query),
+                s.lookup_enabled.eq(self.enabled),
+                s.lookup_request.eq(Mux(take_query, self.query.payload, self.msi.payload)),
                 query_turn.eq(~take_query),
             ]
 
-        # --- look-up: caches, then a decision or a walk -----------------------------------
-        device_id = lookup_request.device_id
-        event_id = lookup_request.event_id
+    def _elaborate_lookup(self, m, s):
+        """Look-up: the caches, then a decision (into the queue) or a walk."""
+        params = self._params
+        tcache, dcache, walker, queue = s.tcache, s.dcache, s.walker, s.queue
+        lookup_query, lookup_enabled = s.lookup_query, s.lookup_enabled
+        device_id = s.lookup_request.device_id
+        event_id = s.lookup_request.event_id
         device_cacheable = Signal()
         translation_cacheable = Signal()
         translation_hit = Signal()
@@ -264,7 +284,7 @@ class Translator(wiring.Component):
 
         # Query answers carry no ID, so they keep the order the queries were asked in: a
         # query waits in the look-up stage while a query's walk is in flight.
-        walking_query = Signal()
+        s.walking_query = walking_query = Signal()
         query_waits = Signal()
         m.d.comb += query_waits.eq(lookup_query & walking_query)
 
@@ -274,49 +294,53 @@ class Translator(wiring.Component):
         # The caches are filled in the cycle after a walk's outcome is taken (from registers);
         # the walker takes no request in that cycle, so a look-up that would walk for the
         # same key waits a cycle and hits instead.
-        fill_pending = Signal()
+        s.fill_pending = fill_pending = Signal()
         walker_free = Signal()
         m.d.comb += [
             walker_free.eq(walker.request.ready & ~fill_pending),
-            walker.request.valid.eq(lookup_valid & needs_walk & ~query_waits & ~fill_pending),
+            walker.request.valid.eq(s.lookup_valid & needs_walk & ~query_waits & ~fill_pending),
             walker.request.payload.device_id.eq(device_id),
             walker.request.payload.event_id.eq(event_id),
             walker.request.payload.dte_cached.eq(device_hit),
             walker.request.payload.dte.eq(dcache.lookup.value),
-            lookup_advance.eq(lookup_valid & ~query_waits &
-                              Mux(needs_walk, walker_free, queue.w_rdy)),
-            queue.w_en.eq(lookup_advance & ~needs_walk),
+            s.lookup_advance.eq(s.lookup_valid & ~query_waits &
+                                Mux(needs_walk, walker_free, queue.w_rdy)),
+            queue.w_en.eq(s.lookup_advance & ~needs_walk),
             queue.w_data.eq(decision),
         ]
 
         # A walk may fill the caches only if no invalidation happens before its fill.
         walk_starts = walker.request.valid & walker.request.ready
-        fill_device = Signal()
-        fill_translation = Signal()
+        s.fill_device = Signal()
+        s.fill_translation = Signal()
         m.d.comb += [
             dcache.reserve.eq(walk_starts & device_cacheable),
             tcache.reserve.eq(walk_starts & translation_cacheable),
         ]
         with m.If(walk_starts):
             m.d.sync += [
-                fill_device.eq(device_cacheable),
-                fill_translation.eq(translation_cacheable),
+                s.fill_device.eq(device_cacheable),
+                s.fill_translation.eq(translation_cacheable),
                 walking_query.eq(lookup_query),
             ]
 
-        counted = lookup_advance & ~lookup_query & lookup_enabled
+        counted = s.lookup_advance & ~lookup_query & lookup_enabled
         m.d.comb += [
             self.tcache_hit.eq(counted & translation_hit),
             self.tcache_miss.eq(counted & ~translation_hit),
         ]
 
-        # --- outcome: the queue's head or the walker's result, in decision order ----------
-        # A queued outcome is decided in the cycle after its look-up, a walk's in the first
-        # cycle the walker offers its result; on a tie the walk's goes first. ``ahead``
-        # counts the queued outcomes decided before the walk's: while the walk is in
-        # flight it follows the queue (less the entry written this cycle, decided in the
-        # next), then it only counts down as they leave. Both it and the walker's result
-        # are registers, so the choice starts from registers.
+    def _elaborate_outcome(self, m, s):
+        """Outcome: the queue's head or the walker's result, in decision order.
+
+        A queued outcome is decided in the cycle after its look-up, a walk's in the first
+        cycle the walker offers its result; on a tie the walk's goes first. ``ahead``
+        counts the queued outcomes decided before the walk's: while the walk is in
+        flight it follows the queue (less the entry written this cycle, decided in the
+        next), then it only counts down as they leave. Both it and the walker's result
+        are registers, so the choice starts from registers.
+        """
+        walker, queue = s.walker, s.queue
         ahead = Signal(range(self._queue_depth + 1))
         walk_first = Signal()
         head = _Decision(queue.r_data)
@@ -329,7 +353,7 @@ class Translator(wiring.Component):
         m.d.comb += [
             walk_first.eq(walker.result.valid & (ahead == 0)),
             outcome_valid.eq(walk_first | queue.r_rdy),
-            query.eq(Mux(walk_first, walking_query, head.query)),
+            query.eq(Mux(walk_first, s.walking_query, head.query)),
             status.eq(Mux(walk_first, walked.status, head.status)),
             pintid.eq(Mux(walk_first, walked.pintid, head.pintid)),
             rd.eq(Mux(walk_first, walked.rd, head.rd)),
@@ -367,23 +391,22 @@ class Translator(wiring.Component):
         with m.Else():
             m.d.sync += ahead.eq(queue.level - head_taken)
 
+    def _elaborate_fills(self, m, s):
+        """The caches' fills, from registers in the cycle after a walk's outcome is taken."""
+        tcache, dcache, walker = s.tcache, s.dcache, s.walker
+        walked = walker.result.payload
         walk_done = walker.result.valid & walker.result.ready
         with m.If(walk_done):
-            m.d.sync += walking_query.eq(0)
+            m.d.sync += s.walking_query.eq(0)
         m.d.sync += [
-            fill_pending.eq(walk_done),
-            dcache.fill.valid.eq(walk_done & fill_device & walked.dte_read),
+            s.fill_pending.eq(walk_done),
+            dcache.fill.valid.eq(walk_done & s.fill_device & walked.dte_read),
             dcache.fill.payload.key.device_id.eq(walked.device_id),
             dcache.fill.payload.value.eq(walked.dte),
-            tcache.fill.valid.eq(walk_done & fill_translation & (walked.status == DropReason.OK)),
+            tcache.fill.valid.eq(walk_done & s.fill_translation &
+                                 (walked.status == DropReason.OK)),
             tcache.fill.payload.key.device_id.eq(walked.device_id),
             tcache.fill.payload.key.event_id.eq(walked.event_id),
             tcache.fill.payload.value.pintid.eq(walked.pintid),
             tcache.fill.payload.value.rd.eq(walked.rd),
         ]
-
-        # The walker takes a request only when it holds no walk (its result taken).
-        # (A fill still pending is not waited for: an invalidation in its cycle drops it.)
-        m.d.comb += self.idle.eq(~lookup_valid & ~queue.r_rdy & walker.request.ready)
-
-        return m

@@ -1,5 +1,7 @@
 """The table walker: (DeviceID, EventID) -> LPI and redistributor, from the tables in memory."""
 
+from types import SimpleNamespace
+
 from amaranth.hdl import Module, Signal
 from amaranth.lib import data, enum, stream, wiring
 from amaranth.lib.wiring import In, Out
@@ -227,6 +229,20 @@ class Walker(wiring.Component):
                 with m.Else():
                     m.next = "WAIT_READ_READY"
 
+        self._elaborate_fsm(m, SimpleNamespace(
+            request=request, dte=dte, dte_read=dte_read, pintid=pintid, status=status, rd=rd,
+            read_addr=read_addr, finish_with=finish_with, check_device=check_device,
+            check_event=check_event, check_data=check_data, act_on_decision=act_on_decision))
+        return m
+
+    def _elaborate_fsm(self, m, s):
+        """The result's payload and the state machine, given the registers and the checks
+        of :meth:`elaborate` in ``s``."""
+        request, dte, dte_read, pintid, status, rd, read_addr = (
+            s.request, s.dte, s.dte_read, s.pintid, s.status, s.rd, s.read_addr)
+        finish_with, check_device, check_event = s.finish_with, s.check_device, s.check_event
+        check_data, act_on_decision = s.check_data, s.act_on_decision
+
         m.d.comb += [
             self.result.payload.status.eq(status),
             self.result.payload.pintid.eq(pintid),
@@ -270,4 +286,3 @@ class Walker(wiring.Component):
                 with m.If(self.result.ready):
                     m.next = "WAIT_REQUEST"
 
-        return m
