@@ -10,7 +10,7 @@ TEST    ?=
 MHZ     ?=
 APT_PKGS := iverilog gtkwave
 
-.PHONY: setup demo test regress verilog waves bench bitstream program clean
+.PHONY: setup demo test regress verilog waves docs bench bitstream program clean
 
 setup: $(STAMP)
 
@@ -42,7 +42,10 @@ verilog: setup
 	$(ITS) verilog
 
 waves: setup
-	$(ITS) waves --test $(TEST)
+	$(ITS) waves $(if $(TEST),--test $(TEST))
+
+docs: setup
+	$(ITS) docs --out docs
 
 bench: setup
 	$(ITS) bench

@@ -1,4 +1,4 @@
-"""``its regress`` and ``its waves``: the cocotb regression and one test with waves.
+"""What ``its regress`` and ``its waves`` run (their command lines: gic.sim.cli.regress, .waves).
 
 ``its regress --seeds 16 --jobs 2``
     Runs every directed cocotb test and the random mix with seeds 1..16, of the ITS
@@ -8,15 +8,14 @@
     command that runs it again), the coverage of each cover point, and ends with the
     line ``coverage: NN.N% of M bins``. Detail goes to ``build/regress/``:
     ``summary.txt``, ``coverage.yml`` (merged), ``uncovered.txt``, ``junit.xml``,
-    ``pytest.log`` and each run's folder under ``runs/``.
+    ``pytest.log``, ``tests.log`` (a line per finished test) and each run's folder under
+    ``runs/``.
 ``its waves --test run_ring_wrap [--policy stall] [--seed 3]``
     Runs one cocotb test with FST waves and writes a GTKWave save file beside them
     (register bus, command fetch, executor, translation path, caches, memory, query
     port, one group per redistributor), then prints the gtkwave command.
 ``python -m gic.tb.regress speed``
     Times one scenario on Icarus (cocotb) and on Amaranth's simulator.
-
-Also ``python -m gic.tb.regress regress|waves|speed ...`` without the ``its`` command.
 """
 
 import argparse
@@ -28,8 +27,7 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["run_regress", "run_waves", "measure_speed", "add_commands", "main",
-           "REGRESS_DIR"]
+__all__ = ["run_regress", "run_waves", "measure_speed", "check_jobs", "waves_tests", "main", "REGRESS_DIR"]
 
 REGRESS_DIR = Path("build") / "regress"
 """Where the regression writes, under the current directory."""
@@ -61,15 +59,26 @@ def _seed_option(seeds):
     return ["--seed-list", ",".join(map(str, seeds))], f"seeds {', '.join(map(str, seeds))}"
 
 
+def check_jobs(jobs):
+    """Raise ValueError unless ``jobs`` is a usable number of parallel simulations."""
+    if not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be at least 1, not {jobs!r}")
+    return jobs
+
+
 def run_regress(seeds, jobs, *, out=REGRESS_DIR, directed=True, console=None):
     """Run the cocotb regression and merge its coverage.
+
+    Every argument is checked before ``out`` is emptied. On a terminal a progress bar shows
+    the tests done, passed and failed and the time elapsed; elsewhere one line per finished
+    test is printed. ``out/tests.log`` gets one line per finished test either way.
 
     Parameters
     ----------
     seeds : int or iterable of int
         A count N (seeds 1..N) or the seeds themselves, for the random tests.
     jobs : int
-        pytest-xdist workers.
+        pytest-xdist workers, at least 1.
     out : Path
         Where the runs, the merged coverage and the summary go (emptied first).
     directed : bool
@@ -79,28 +88,33 @@ def run_regress(seeds, jobs, *, out=REGRESS_DIR, directed=True, console=None):
     -------
     int
         0 when every test passed, else pytest's exit status.
+
+    Raises
+    ------
+    ValueError
+        A bad ``seeds`` or ``jobs`` (nothing has been removed or run).
     """
     from cocotb_coverage.coverage import merge_coverage
 
     console = console or _Console()
-    option, described = _seed_option(seeds)     # a bad value fails before anything is removed
+    option, described = _seed_option(seeds)     # bad values fail before anything is removed
+    check_jobs(jobs)
     out = Path(out)
     if out.exists():
         for path in sorted(out.rglob("*"), reverse=True):
             path.rmdir() if path.is_dir() else path.unlink()
     out.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "pytest", *TEST_FILES, "-q", "-p", "no:cacheprovider",
+    command = [sys.executable, "-m", "pytest", *TEST_FILES, "-v", "-p", "no:cacheprovider",
                "-n", str(jobs), f"--junitxml={out / 'junit.xml'}", "--all-policies", *option]
     if not directed:
         command += ["-k", "test_random"]
     _say(console, f"regress: {'directed tests and ' if directed else ''}the random mixes with "
-                  f"{described}, the ITS on both error policies and the Gic, {jobs} workers")
+                  f"{described}, the ITS on both error policies and the Gic, {jobs} workers; "
+                  f"log {out / 'tests.log'}")
     started = time.monotonic()
     env = dict(os.environ, ITS_TB_OUT=str(out / "runs"))
     env.pop("SEED", None)
-    with open(out / "pytest.log", "w") as log:
-        status = subprocess.run(command, env=env, stdout=log,
-                                stderr=subprocess.STDOUT).returncode
+    status = _run_with_progress(command, env, out, console, started)
     elapsed = time.monotonic() - started
     results = _results(out / "junit.xml")
     files = sorted(str(path) for path in (out / "runs").rglob("coverage.yml"))
@@ -125,6 +139,54 @@ def run_regress(seeds, jobs, *, out=REGRESS_DIR, directed=True, console=None):
     for line in summary:
         _say(console, line)
     return status
+
+
+_ITEMS = re.compile(r"(\d+) workers? \[(\d+) items?\]")
+_FINISHED = re.compile(r"\[gw\d+\] \[\s*\d+%\] (PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS) (\S+)")
+
+
+def _run_with_progress(command, env, out, console, started):
+    """Run pytest (``-v``, xdist), its output into ``out/pytest.log``; follow the tests as
+    they finish: a progress bar on a terminal, else a line each; a line each in
+    ``out/tests.log``. Returns pytest's exit status."""
+    counts = {"passed": 0, "failed": 0}
+    progress = task = None
+    if getattr(console, "is_terminal", False):
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                   TimeElapsedColumn)
+        progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TimeElapsedColumn(), console=console, transient=True)
+        task = progress.add_task("regress: starting", total=None)
+        progress.start()
+    try:
+        with open(out / "pytest.log", "w") as log, open(out / "tests.log", "w") as tests, \
+                subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, text=True, bufsize=1) as pytest:
+            for line in pytest.stdout:
+                log.write(line)
+                items = _ITEMS.search(line)
+                if items and progress is not None:
+                    progress.update(task, total=int(items[2]))
+                finished = _FINISHED.search(line)
+                if finished is None:
+                    continue
+                outcome, name = finished[1], finished[2]
+                counts["passed" if outcome in ("PASSED", "XPASS") else "failed"] += 1
+                done = counts["passed"] + counts["failed"]
+                record = (f"{time.monotonic() - started:7.1f} s  {outcome:<7} {name}  "
+                          f"({done} done: {counts['passed']} passed, {counts['failed']} failed)")
+                tests.write(record + "\n")
+                tests.flush()
+                if progress is None:
+                    _say(console, record)
+                else:
+                    progress.update(task, completed=done,
+                                    description=f"regress: {counts['passed']} passed, "
+                                                f"{counts['failed']} failed")
+        return pytest.returncode
+    finally:
+        if progress is not None:
+            progress.stop()
 
 
 def _results(junit):
@@ -166,6 +228,12 @@ def _coverage_summary(path):
     return lines, covered, size, uncovered
 
 
+def waves_tests():
+    """The cocotb tests of the ITS testbench that ``its waves`` can run."""
+    from gic.tb.its import test_its
+    return test_its.DIRECTED + test_its.RANDOM + ["run_speed"]
+
+
 def run_waves(test, *, policy="skip", seed=1, console=None):
     """Run cocotb test ``test`` (a name, or a parametrized name such as
     ``run_ring_wrap/idle_inserter=None/backpressure_inserter=None``) with FST waves and
@@ -180,7 +248,7 @@ def run_waves(test, *, policy="skip", seed=1, console=None):
 
     console = console or _Console()
     base = test.split("/", 1)[0]
-    known = test_its.DIRECTED + test_its.RANDOM + ["run_speed"]
+    known = waves_tests()
     if base not in known:
         raise ValueError(f"unknown test {test!r}; tests: {', '.join(known)}")
     if policy not in test_its.PARAM_SETS:
@@ -221,66 +289,15 @@ def measure_speed(console=None):
     return figures
 
 
-def _regress(args, params, console):
-    return run_regress(args.seed_list or args.seeds, args.jobs, directed=not args.random_only,
-                       console=console)
-
-
-def _waves(args, params, console):
-    return run_waves(args.test, policy=args.policy, seed=args.seed, console=console)
-
-
-def _speed(args, params, console):
-    measure_speed(console)
-    return 0
-
-
-def _seed_list(text):
-    try:
-        return [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of seeds")
-
-
-def add_commands(commands):
-    """Add ``regress`` and ``waves`` to the sub-command parsers of the ``its`` command."""
-    regress = commands.add_parser(
-        "regress", help="the seeded cocotb regression with merged functional coverage",
-        description="Run the directed cocotb tests and the random mix over seeds on both "
-                    "error policies in parallel, merge the functional coverage; detail in "
-                    "build/regress/. The last line is 'coverage: NN.N%% of M bins'.")
-    regress.add_argument("--seeds", type=int, default=16, help="random seeds 1..N (default 16)")
-    regress.add_argument("--seed-list", type=_seed_list, default=None, metavar="S,S,...",
-                         help="these random seeds instead")
-    regress.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                         help="parallel simulations (default: the CPUs)")
-    regress.add_argument("--random-only", action="store_true", help="skip the directed tests")
-    regress.set_defaults(run=_regress, param=[])
-    waves = commands.add_parser(
-        "waves", help="one cocotb test with FST waves and a GTKWave save file",
-        description="Run one cocotb test with waves into build/waves/, write its GTKWave save "
-                    "file and print the gtkwave command.")
-    waves.add_argument("--test", required=True,
-                       help="cocotb test name, e.g. run_ring_wrap (see tb/its/test_its.py)")
-    waves.add_argument("--policy", default="skip", help="parameter set: skip or stall")
-    waves.add_argument("--seed", type=int, default=1)
-    waves.set_defaults(run=_waves, param=[])
-    return regress, waves
-
-
 def main(argv=None):
-    """``python -m gic.tb.regress regress|waves|speed``."""
-    parser = argparse.ArgumentParser(prog="python -m gic.tb.regress")
-    commands = parser.add_subparsers(dest="command", required=True)
-    add_commands(commands)
-    commands.add_parser("speed", help="cycles per second, Icarus vs Amaranth").set_defaults(
-        run=_speed, param=[])
-    args = parser.parse_args(argv)
-    try:
-        return args.run(args, None, _Console())
-    except ValueError as error:
-        print(f"its: error: {error}", file=sys.stderr)
-        return 2
+    """``python -m gic.tb.regress speed``: simulated cycles per second, Icarus against
+    Amaranth's simulator (``its regress`` and ``its waves`` are the other entry points)."""
+    parser = argparse.ArgumentParser(prog="python -m gic.tb.regress",
+                                     description=main.__doc__.splitlines()[0])
+    parser.add_argument("what", choices=["speed"])
+    parser.parse_args(argv)
+    measure_speed(_Console())
+    return 0
 
 
 if __name__ == "__main__":

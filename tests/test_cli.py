@@ -1,4 +1,4 @@
-"""The ``its`` command line (sim/cli/__init__.py), run in-process.
+"""The ``its`` command line (sim/cli/: one module per verb), run in-process.
 
 Expected numbers come from the documented demo set-up (every 10th MSI from a
 misbehaving device; device d event e -> LPI 8192 + d*EVENTS + e on CPU
@@ -17,7 +17,8 @@ import pytest
 from gic.hw.its.layouts import Cmd, CmdError
 from gic.hw.its.params import ItsParams
 from gic.hw.its.regmap import REGISTERS
-from gic.sim.cli import encodings_md, main, registers_md
+from gic.sim.cli import main
+from gic.sim.tools.docgen import encodings_md, registers_md
 
 from demo_tables import priority, table_rows
 
@@ -112,7 +113,10 @@ def test_query(capsys, argv, answer):
     (["query", "--device", "1"], "--event"),
     (["frobnicate"], "frobnicate"),
     ([], "command"),
-    (["regress", "--seeds", "0"], "seeds must be at least 1"),
+    (["regress", "--seeds", "0"], "--seeds"),
+    (["regress", "--jobs", "0"], "--jobs"),
+    (["regress", "--seed-list", "x"], "--seed-list"),
+    (["waves", "--policy", "lax"], "--policy"),
 ])
 def test_bad_arguments_give_one_line_and_exit_2(capsys, argv, words):
     assert main(argv) == 2
@@ -150,3 +154,114 @@ def test_readme_lists_every_parameter_with_its_default():
     for field in fields(ItsParams):
         default = f"`{field.default}`" if isinstance(field.default, str) else field.default
         assert f"| `{field.name}` | {default} |" in readme, field.name
+
+
+# ---------------------------------------------------------------------------------------------
+# Robustness: unusable paths, bad values, help texts. Each bad input is one line, exit 2.
+
+@pytest.mark.parametrize("argv, path", [
+    (["docs", "--out", "/proc/x"], "/proc/x"),
+    (["demo", "--vcd", "/proc/nope/x.vcd", "--msis", "1"], "/proc/nope/x.vcd"),
+    (["verilog", "--out", "/proc/nope"], "/proc/nope"),
+    (["bench", "--out", "/proc/nope", "--quick", "--tlm-only"], "/proc/nope"),
+])
+def test_unwritable_outputs_give_one_line_and_exit_2(capsys, argv, path):
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1
+    assert f"cannot write {path}" in captured.err and "Traceback" not in captured.err
+
+
+def test_docs_into_a_file_is_refused(tmp_path, capsys):
+    (tmp_path / "taken").write_text("keep")
+    assert main(["docs", "--out", str(tmp_path / "taken")]) == 2
+    assert (tmp_path / "taken").read_text() == "keep"
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def _verb_parsers():
+    import argparse
+    from gic.sim.cli import parser
+    actions = [a for a in parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    return actions[0].choices
+
+
+def test_every_verb_has_a_description():
+    verbs = _verb_parsers()
+    assert set(verbs) == {"demo", "query", "docs", "bitstream", "program", "host", "verilog",
+                          "bench", "regress", "waves"}
+    for name, sub in verbs.items():
+        assert sub.description and len(sub.description) > 40, name
+
+
+def test_regress_help_shows_a_literal_percent(capsys):
+    assert main(["regress", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "NN.N% of M bins" in " ".join(out.split()) and "%%" not in out
+
+
+def test_waves_help_lists_the_policies(capsys):
+    assert main(["waves", "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "{skip,stall}" in out
+
+
+def test_waves_without_a_test_lists_the_tests(capsys):
+    assert main(["waves"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--test" in err
+    for name in ("run_linux_bring_up", "run_ring_wrap", "run_random_mix"):
+        assert name in err
+
+
+def test_make_waves_without_test_lists_the_tests():
+    import subprocess
+    done = subprocess.run(["make", "-s", "waves"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode != 0
+    assert "run_ring_wrap" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_regress_checks_its_arguments_before_it_empties_its_folder(tmp_path):
+    from gic.tb.regress import run_regress
+    (tmp_path / "keep.txt").write_text("an earlier run")
+    for seeds, jobs in ((0, 2), ([], 2), (4, 0), (4, -1)):
+        with pytest.raises(ValueError):
+            run_regress(seeds, jobs, out=tmp_path)
+    assert (tmp_path / "keep.txt").read_text() == "an earlier run"
+
+
+class _Lines:
+    """A console that is not a terminal: collects what is printed."""
+    is_terminal = False
+
+    def __init__(self):
+        self.lines = []
+
+    def print(self, text, **kwargs):
+        self.lines.append(text)
+
+
+def test_regress_follows_the_tests_as_they_finish(tmp_path):
+    """pytest-xdist's -v lines (as a stand-in pytest prints them) become a line each in
+    tests.log and on a non-terminal console, with the running counts."""
+    import sys
+    import time
+    from gic.tb import regress
+    script = "\n".join([
+        "print('created: 2/2 workers')", "print('2 workers [3 items]')",
+        "print('[gw0] [ 33%] PASSED tb/its/test_its.py::test_directed[skip-run_discard] ')",
+        "print('[gw1] [ 66%] FAILED tb/gic/test_gic.py::test_random[skip-3] ')",
+        "print('[gw0] [100%] PASSED tb/its/test_its.py::test_random[stall-1] ')",
+        "raise SystemExit(1)"])
+    console = _Lines()
+    status = regress._run_with_progress([sys.executable, "-c", script], None, tmp_path,
+                                        console, time.monotonic())
+    assert status == 1
+    log = (tmp_path / "tests.log").read_text().splitlines()
+    assert len(log) == 3 and log == console.lines
+    assert "PASSED" in log[0] and "test_directed[skip-run_discard]" in log[0]
+    assert "(1 done: 1 passed, 0 failed)" in log[0]
+    assert "FAILED" in log[1] and "(2 done: 1 passed, 1 failed)" in log[1]
+    assert "(3 done: 2 passed, 1 failed)" in log[2]
+    assert "2 workers [3 items]" in (tmp_path / "pytest.log").read_text()

@@ -23,8 +23,9 @@ from gic.sim.cli import main
 from gic.sim.models.commands import pack
 from gic.sim.driver.gicr import RedistributorDriver
 from demo_tables import priority, table_rows
-from gic.sim.driver.bridge import (BoardItsBus, BridgeClient, BridgeError, BridgeStatusError, BridgeTimeout,
-                      board_memory, board_windows, simulate)
+from gic.sim.driver.bridge import (BoardItsBus, BridgeClient, BridgeError, BridgeStatusError,
+                                   BridgeTimeout, simulate)
+from gic.sim.tools.board import board_memory, board_windows
 
 BASE = 0x4000_0000
 MEM_BYTES = 128 * 1024
@@ -207,7 +208,7 @@ def test_a_stand_in_board_is_refused_by_the_demo():
     top = stand_in_board()
 
     async def scenario(link):
-        from gic.sim.driver.bridge import board_demo
+        from gic.sim.tools.board import board_demo
         with pytest.raises(BridgeError, match="stand-in, not the ITS"):
             await board_demo(BridgeClient(link))
         return "refused"

@@ -8,10 +8,30 @@ six coroutines; :class:`ModelBus` is the one for the reference models.
 """
 
 import abc
+from dataclasses import dataclass
 
 from gic.hw.its.regmap import TRANSLATER
 
-__all__ = ["ItsBus", "ModelBus"]
+__all__ = ["ItsBus", "ModelBus", "Taken"]
+
+
+@dataclass(frozen=True)
+class Taken:
+    """An interrupt a CPU took.
+
+    Members
+    -------
+    cpu : int
+    intid : int
+    priority : int
+        0..255 (multiples of 4), lower is higher.
+    cycle : int or None
+        Clock cycle it was acknowledged at (None on the untimed model or the board).
+    """
+    cpu: int
+    intid: int
+    priority: int
+    cycle: object = None
 
 
 class ItsBus(abc.ABC):

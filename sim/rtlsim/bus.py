@@ -26,7 +26,7 @@ from gic.hw.gicr.gic import Gic
 from gic.hw.its.regmap import TRANSLATER
 from gic.hw.its.top import Its
 
-from gic.sim.driver.bus import ItsBus
+from gic.sim.driver.bus import ItsBus, Taken
 from .gicsink import GicStreamSink
 from gic.sim.models.memory import Memory
 from .harness import Axi4LiteMasterModel, Axi4SlaveModel, run_sim
@@ -232,7 +232,6 @@ def run_on_gic(params, script, *, memory=None, mem_latency=4, vcd=None, lpi_cach
     (result, cycles)
         What ``script`` returned, and the clock cycles simulated.
     """
-    from gic.sim.tools.gicdemo import Taken
     gic = Gic(params, lpi_cache=lpi_cache)
     cpus = [CpuStandIn(cpu=n) for n in range(params.num_redistributors)]
     memory = Memory() if memory is None else memory

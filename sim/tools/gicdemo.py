@@ -20,11 +20,9 @@ collects what they take: per CPU, highest priority first (lowest value), then
 lowest INTID.
 """
 
-from dataclasses import dataclass
-
 from gic.hw.gicr.layouts import MIN_LPI_ID_BITS, LpiConfig
 from gic.hw.its.layouts import LPI_BASE
-from gic.sim.driver.bus import ModelBus
+from gic.sim.driver.bus import ModelBus, Taken
 from gic.sim.models.commands import pack
 from gic.sim.driver.gicr import RedistributorDriver, pending_table_bytes, property_table_bytes
 
@@ -33,25 +31,6 @@ __all__ = ["Taken", "GicModelBus", "scripted_priority", "lpi_id_bits", "bring_up
 
 PRIORITY_ROUND_EVENTS = 6
 """MSIs per CPU in a priority round."""
-
-
-@dataclass(frozen=True)
-class Taken:
-    """An interrupt a CPU took.
-
-    Members
-    -------
-    cpu : int
-    intid : int
-    priority : int
-        0..255 (multiples of 4), lower is higher.
-    cycle : int or None
-        Clock cycle it was acknowledged at (None on the untimed model or the board).
-    """
-    cpu: int
-    intid: int
-    priority: int
-    cycle: object = None
 
 
 def scripted_priority(lpi):

