@@ -2,6 +2,11 @@
 
 * :mod:`gic.sim.tlm.kernel`: modules, processes, ``Fifo`` channels, time in clock cycles.
 * :mod:`gic.sim.tlm.memory`: loosely-timed memory transactions (latency + one beat a cycle).
-* :mod:`gic.sim.tlm.its`: :class:`~gic.sim.tlm.its.TlmIts`, the ITS block by block.
+* :mod:`gic.sim.tlm.its`: :class:`~gic.sim.tlm.its.TlmIts`, the ITS block by block
+  (``hw/its/top.py``), built from one module per RTL block:
+  :mod:`~gic.sim.tlm.regs`, :mod:`~gic.sim.tlm.cmdq`, :mod:`~gic.sim.tlm.executor`,
+  :mod:`~gic.sim.tlm.translator`, :mod:`~gic.sim.tlm.tcache`, :mod:`~gic.sim.tlm.walker`,
+  :mod:`~gic.sim.tlm.forwarder` (with :mod:`~gic.sim.tlm.tables` and
+  :mod:`~gic.sim.tlm.common`, shared).
 * :mod:`gic.sim.tlm.bus`: :class:`~gic.sim.tlm.bus.TlmBus`, the Linux-style driver's way in.
 """
