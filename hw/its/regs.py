@@ -141,9 +141,21 @@ class Registers(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        p = self._params
-        bus = self.bus
+        msis = self._translater_fifo(m)
+        state = _State(self)
+        values = self._read_values(m, state, msis)
+        written, bus_err = self._bus(m, values)
+        cwriter_oor, new_cwriter = self._queue_registers(m, written, state)
+        dropped = self._error_records(m, written, state, cwriter_oor, new_cwriter)
+        self._counters(m, written, state, dropped, cwriter_oor)
+        self._error_irq(m, cwriter_oor, dropped)
+        self._query_registers(m, written, state)
+        self._cache_ctl(m, written)
+        self._translater_register(m, written, msis, bus_err)
+        return m
 
+    def _translater_fifo(self, m):
+        """The FIFO of MSIs from GITS_TRANSLATER writes, drained on ``translater``."""
         m.submodules.translater_fifo = msis = fifo.SyncFIFO(
             width=data.Layout.cast(MsiRequest).size, depth=self._translater_depth)
         m.d.comb += [
@@ -151,19 +163,15 @@ class Registers(wiring.Component):
             self.translater.payload.eq(msis.r_data),
             msis.r_en.eq(self.translater.ready),
         ]
+        return msis
 
-        # -- register state --------------------------------------------------------------------
-        basers = {BASER_DEVICES: self.baser_dev, BASER_COLLECTIONS: self.baser_coll}
+    def _read_values(self, m, state, msis):
+        """What each register reads as, by name; registers not named here read as zero."""
+        p = self._params
         baser_types = {BASER_DEVICES: BaserType.DEVICES, BASER_COLLECTIONS: BaserType.COLLECTIONS}
-        for n, baser in basers.items():
+        for n, baser in state.basers.items():
             # Type and Entry_Size are read-only constants.
             m.d.comb += [baser.type.eq(baser_types[n]), baser.entry_size.eq(ENTRY_BYTES - 1)]
-        err_cmd = Signal(ErrCmdRecord)
-        err_msi = Signal(ErrMsiRecord)
-        query_request = Signal(QueryRequest)
-        query_result = Signal(QueryResponse)
-        counters = {name: Signal(32, name=f"stat_{name.lower()}") for name, _ in STAT_COUNTERS}
-
         ctlr = Signal(GitsCtlr)
         cwriter = Signal(GitsCwriter)
         cache_ctl = Signal(CacheCtl)
@@ -175,26 +183,31 @@ class Registers(wiring.Component):
             cache_ctl.invalidate.eq(self.cache_inval),
             cache_ctl.disable.eq(self.cache_disable),
         ]
-
-        # What each register reads as, by name; registers not named here read as zero.
-        values = {
+        return {
             "GITS_CTLR": ctlr,
             "GITS_IIDR": Const(IIDR_VALUE, 32),
             "GITS_TYPER": Const(p.typer, 64),
             "GITS_CBASER": self.cbaser,
             "GITS_CWRITER": cwriter,
             "GITS_CREADR": self.creadr,
-            **{f"GITS_BASER{n}": baser for n, baser in basers.items()},
-            "GITS_ERR_CMD": err_cmd,
-            "GITS_ERR_MSI": err_msi,
-            "GITS_QUERY": query_request,
-            "GITS_QUERY_RESULT": query_result,
+            **{f"GITS_BASER{n}": baser for n, baser in state.basers.items()},
+            "GITS_ERR_CMD": state.err_cmd,
+            "GITS_ERR_MSI": state.err_msi,
+            "GITS_QUERY": state.query_request,
+            "GITS_QUERY_RESULT": state.query_result,
             "GITS_CACHE_CTL": cache_ctl,
-            **{f"GITS_STAT_{name}": counter for name, counter in counters.items()},
+            **{f"GITS_STAT_{name}": counter for name, counter in state.counters.items()},
             "GITS_PIDR2": Const(PIDR2_VALUE, 32),
         }
 
-        # -- the bus: each 8-byte slot of the frame holds one 64-bit or two 32-bit registers ----
+    def _bus(self, m, values):
+        """The bus: each 8-byte slot of the frame holds one 64-bit or two 32-bit registers.
+
+        Returns ``(written, bus_err)``: ``written`` maps each register's name to
+        ``(written this cycle, the value it takes)``; ``bus_err`` (a register, cleared each
+        cycle) answers the access with an error.
+        """
+        bus = self.bus
         slots = {}
         for register in REGISTERS:
             slot, half = register.offset & ~7, (register.offset & 4) * 8
@@ -235,8 +248,14 @@ class Registers(wiring.Component):
             m.d.sync += read_data.eq(read_value)
         m.d.comb += [bus.r_data.eq(read_data), bus.err.eq(bus_err)]
         m.d.sync += bus_err.eq(0)
+        return written, bus_err
 
-        # -- GITS_CTLR, GITS_CBASER, GITS_CWRITER, GITS_BASERn ---------------------------------
+    def _queue_registers(self, m, written, state):
+        """GITS_CTLR, GITS_CBASER, GITS_CWRITER, GITS_BASERn.
+
+        Returns ``(cwriter_oor, new_cwriter)``: a GITS_CWRITER write out of the queue's
+        range (refused, an error) and the value written.
+        """
         strobe, value = written["GITS_CTLR"]
         with m.If(strobe):
             m.d.sync += self.enabled.eq(GitsCtlr(value).enabled)
@@ -260,7 +279,7 @@ class Registers(wiring.Component):
             m.d.sync += self.cwriter.eq(new_cwriter.offset)
             m.d.comb += self.retry.eq(new_cwriter.retry)
 
-        for n, baser in basers.items():
+        for n, baser in state.basers.items():
             strobe, value = written[f"GITS_BASER{n}"]
             new = GitsBaser(value)
             with m.If(strobe & ~self.enabled):
@@ -273,28 +292,15 @@ class Registers(wiring.Component):
                     m.d.sync += baser.page_size.eq(PageSize.SIZE_64K)
                 with m.Else():
                     m.d.sync += baser.page_size.eq(new.page_size)
+        return cwriter_oor, new_cwriter
 
-        # -- error records ---------------------------------------------------------------------
-        def first_record(record, clear, events):
-            """Update an error record: ``events`` is a list of ``(happened, {field: value})``
-            in priority order. The first event fills an empty record; any event while it
-            holds one (or a second event in the same cycle) sets ``overflow``."""
-            held = record.valid & ~clear
-            any_event = Cat(happened for happened, _ in events).any()
-            with m.If(clear):
-                m.d.sync += record.eq(0)
-            with m.If(held & any_event):
-                m.d.sync += record.overflow.eq(1)
-            for index, (happened, fields) in enumerate(events):
-                with m.Elif(happened):
-                    m.d.sync += [getattr(record, name).eq(v) for name, v in fields.items()]
-                    m.d.sync += record.valid.eq(1)
-                    later = [h for h, _ in events[index + 1:]]
-                    if later:
-                        m.d.sync += record.overflow.eq(Cat(later).any())
+    def _error_records(self, m, written, state, cwriter_oor, new_cwriter):
+        """GITS_ERR_CMD (command errors, CWRITER_OOR) and GITS_ERR_MSI (dropped MSIs).
 
+        Returns ``dropped``: an MSI was dropped in this cycle.
+        """
         failure = self.failure.payload
-        first_record(err_cmd, written["GITS_ERR_CMD"][0], [
+        _first_record(m, state.err_cmd, written["GITS_ERR_CMD"][0], [
             (self.failure.valid, {"code": failure.code, "offset": failure.offset,
                                   "cmd": failure.cmd}),
             (cwriter_oor, {"code": CmdError.CWRITER_OOR,
@@ -302,13 +308,15 @@ class Registers(wiring.Component):
         ])
         dropped = self.drop.valid
         m.d.comb += self.drop.ready.eq(1)
-        first_record(err_msi, written["GITS_ERR_MSI"][0], [
+        _first_record(m, state.err_msi, written["GITS_ERR_MSI"][0], [
             (dropped, {"reason": self.drop.payload.reason,
                        "device_id": self.drop.payload.device_id,
                        "event_id": self.drop.payload.event_id}),
         ])
+        return dropped
 
-        # -- counters --------------------------------------------------------------------------
+    def _counters(self, m, written, state, dropped, cwriter_oor):
+        """The GITS_STAT_* counters."""
         increments = {
             "MSI_TRANSLATED": [self.translated],
             "MSI_DROPPED": [dropped],
@@ -325,7 +333,7 @@ class Registers(wiring.Component):
         # it, so the count is the one made without the register, one cycle later. Events of
         # the register bus itself (CWRITER_OOR) are counted at once, as a bus access sees them.
         bus_events = {"CMD_ERRORS": cwriter_oor}
-        for name, counter in counters.items():
+        for name, counter in state.counters.items():
             clear = written[f"GITS_STAT_{name}"][0]
             events = increments[name]
             counted = Signal(range(len(events) + 1), name=f"stat_{name.lower()}_events")
@@ -336,15 +344,20 @@ class Registers(wiring.Component):
             else:
                 m.d.sync += counter.eq(Mux(clear, 0, counter + counted))
 
-        # -- the error interrupt: one pulse per error, one a cycle -----------------------------
+    def _error_irq(self, m, cwriter_oor, dropped):
+        """The error interrupt: one pulse per error, one a cycle."""
         errors = self.failure.valid + cwriter_oor + dropped
         owed = Signal(4)
         m.d.comb += self.error_irq.eq(owed != 0)
         m.d.sync += owed.eq(owed + errors - self.error_irq)
 
-        # -- GITS_QUERY / GITS_QUERY_RESULT ----------------------------------------------------
-        # One query in flight at a time; a write while one is in flight makes its answer
-        # stale: it is dropped and the new request goes out after it.
+    def _query_registers(self, m, written, state):
+        """GITS_QUERY / GITS_QUERY_RESULT.
+
+        One query in flight at a time; a write while one is in flight makes its answer
+        stale: it is dropped and the new request goes out after it.
+        """
+        query_request, query_result = state.query_request, state.query_result
         query_waiting = Signal()     # sent, its answer not back yet
         query_stale = Signal()       # the answer awaited is for an earlier request
         query_to_send = Signal()
@@ -366,7 +379,8 @@ class Registers(wiring.Component):
             with m.If(query_waiting & ~self.query_resp.valid):
                 m.d.sync += query_stale.eq(1)
 
-        # -- GITS_CACHE_CTL --------------------------------------------------------------------
+    def _cache_ctl(self, m, written):
+        """GITS_CACHE_CTL."""
         with m.If(self.cache_inval_done):
             m.d.sync += self.cache_inval.eq(0)
         strobe, value = written["GITS_CACHE_CTL"]
@@ -375,7 +389,8 @@ class Registers(wiring.Component):
             with m.If(CacheCtl(value).invalidate):
                 m.d.sync += self.cache_inval.eq(1)
 
-        # -- GITS_TRANSLATER -------------------------------------------------------------------
+    def _translater_register(self, m, written, msis, bus_err):
+        """GITS_TRANSLATER: a write is an MSI into the FIFO; refused (SLVERR) when it is full."""
         strobe, value = written["GITS_TRANSLATER"]
         msi = Signal(MsiRequest)
         m.d.comb += [
@@ -388,4 +403,34 @@ class Registers(wiring.Component):
         with m.If(strobe & ~msis.w_rdy):
             m.d.sync += bus_err.eq(1)
 
-        return m
+
+class _State:
+    """The register state the groups of :class:`Registers` share."""
+
+    def __init__(self, regs):
+        self.basers = {BASER_DEVICES: regs.baser_dev, BASER_COLLECTIONS: regs.baser_coll}
+        self.err_cmd = Signal(ErrCmdRecord, name="err_cmd")
+        self.err_msi = Signal(ErrMsiRecord, name="err_msi")
+        self.query_request = Signal(QueryRequest, name="query_request")
+        self.query_result = Signal(QueryResponse, name="query_result")
+        self.counters = {name: Signal(32, name=f"stat_{name.lower()}")
+                         for name, _ in STAT_COUNTERS}
+
+
+def _first_record(m, record, clear, events):
+    """Update an error record: ``events`` is a list of ``(happened, {field: value})`` in
+    priority order. The first event fills an empty record; any event while it holds one
+    (or a second event in the same cycle) sets ``overflow``."""
+    held = record.valid & ~clear
+    any_event = Cat(happened for happened, _ in events).any()
+    with m.If(clear):
+        m.d.sync += record.eq(0)
+    with m.If(held & any_event):
+        m.d.sync += record.overflow.eq(1)
+    for index, (happened, fields) in enumerate(events):
+        with m.Elif(happened):
+            m.d.sync += [getattr(record, name).eq(v) for name, v in fields.items()]
+            m.d.sync += record.valid.eq(1)
+            later = [h for h, _ in events[index + 1:]]
+            if later:
+                m.d.sync += record.overflow.eq(Cat(later).any())
