@@ -9,6 +9,7 @@ lowest INTID), the encodings of docs/architecture.md and hw/its/regmap.py, not f
 command's own output.
 """
 
+import enum
 from dataclasses import fields
 from pathlib import Path
 
@@ -265,3 +266,35 @@ def test_regress_follows_the_tests_as_they_finish(tmp_path):
     assert "FAILED" in log[1] and "(2 done: 1 passed, 1 failed)" in log[1]
     assert "(3 done: 2 passed, 1 failed)" in log[2]
     assert "2 workers [3 items]" in (tmp_path / "pytest.log").read_text()
+
+
+def test_descriptions_are_read_from_the_docstrings_as_data():
+    from gic.hw.its.layouts import DropReason, GitsBaser, IntCmd, MapdCmd
+    from gic.sim.tools.docgen import field_docs, member_docs
+    assert member_docs(Cmd)["MAPD"] == "map (V=1) or unmap (V=0) a device's ITT"
+    assert member_docs(DropReason)["DISABLED"] == "GITS_CTLR.Enabled was 0"
+    assert all(member_docs(CmdError).values()) and all(member_docs(Cmd).values())
+    assert field_docs(MapdCmd) == {"size": "EventID bits - 1",
+                                   "itt_addr": "ITT physical address bits [51:8]"}
+    assert field_docs(GitsBaser)["indirect"] == "two-level table (devices only)"
+    assert field_docs(IntCmd) == {}       # its fields are all positions, no descriptions
+
+    class Sectioned(enum.Enum):
+        """One line.
+
+        Members
+        -------
+        A
+            the first,
+            on two lines
+        B : int
+            the second
+
+        Notes
+        -----
+        C
+            not a member
+        """
+        A = 1
+        B = 2
+    assert member_docs(Sectioned) == {"A": "the first, on two lines", "B": "the second"}

@@ -1,11 +1,14 @@
 """docs/registers.md and docs/encodings.md, generated from the register map and the layouts.
 
+Everything is read as data: the registers from :data:`gic.hw.its.regmap.REGISTERS`, the
+fields' positions and widths from the layouts themselves, the descriptions of members and
+fields from the Members sections of their docstrings (numpydoc, what ``help()`` shows).
+
 ``its docs`` writes them; a test checks that the committed pages are current.
 """
 
 import enum
 import inspect
-import re
 
 from amaranth.lib import data
 
@@ -15,31 +18,41 @@ from gic.hw.its.regmap import REGISTERS, STAT_COUNTERS
 __all__ = ["member_docs", "field_docs", "registers_md", "encodings_md"]
 
 
-_MEMBER_DOC = re.compile(r"^\s*(\w+)\s*=\s*[^#]+#:\s*(.*)$")
-_FIELD_DOC = re.compile(r"^\s*(\w+)\s*:\s*[\w.]+\s*(?:#\s*(.*))?$")
-_BIT_PREFIX = re.compile(r"^(?:DW\d)?\[[^\]]*\]:?\s*")
+def _section(doc, title="Members"):
+    """``{name: description}`` of a numpydoc section of docstring ``doc``: a name at the
+    section's indent, its description indented below it, up to the next section."""
+    lines = inspect.cleandoc(doc or "").splitlines() + [""]
+    heading = [index for index in range(len(lines) - 1)
+               if lines[index].strip() and set(lines[index + 1].strip()) == {"-"}
+               and len(lines[index + 1].strip()) == len(lines[index].strip())]
+    entries, name = {}, None
+    for start in heading:
+        if lines[start].strip() != title:
+            continue
+        ends = [index for index in heading if index > start]
+        for line in lines[start + 2:ends[0] if ends else len(lines)]:
+            if line and not line.startswith(" "):
+                name = line.split(":")[0].strip()
+                entries[name] = []
+            elif name is not None and line.strip():
+                entries[name].append(line.strip())
+    return {key: " ".join(value) for key, value in entries.items()}
 
 
 def member_docs(enum_class):
-    """The ``#:`` comment of each member of ``enum_class``, by name (from its source)."""
-    docs = {member.name: "" for member in enum_class}
-    for line in inspect.getsource(enum_class).splitlines():
-        match = _MEMBER_DOC.match(line)
-        if match and match[1] in docs:
-            docs[match[1]] = match[2].strip()
-    return docs
+    """The description of each member of ``enum_class``, by name: its docstring's Members
+    section (``help(enum_class)`` shows the same)."""
+    docs = _section(enum_class.__doc__)
+    return {member.name: docs.get(member.name, "") for member in enum_class}
 
 
 def field_docs(layout):
-    """The trailing comment of each field of a Struct ``layout`` (bit positions stripped)."""
+    """The description of each field of Struct ``layout``: the Members sections of the
+    docstrings of it and the layouts it derives from."""
     docs = {}
     for klass in reversed(layout.__mro__):
-        if klass.__module__ != L.__name__:
-            continue
-        for line in inspect.getsource(klass).splitlines():
-            match = _FIELD_DOC.match(line)
-            if match:
-                docs[match[1]] = _BIT_PREFIX.sub("", match[2] or "")
+        if klass.__module__ == L.__name__:
+            docs.update(_section(klass.__dict__.get("__doc__")))
     return docs
 
 
