@@ -298,3 +298,18 @@ def test_descriptions_are_read_from_the_docstrings_as_data():
         A = 1
         B = 2
     assert member_docs(Sectioned) == {"A": "the first, on two lines", "B": "the second"}
+
+
+def test_bench_writes_only_under_build_bench(tmp_path, monkeypatch, capsys):
+    """`its bench` leaves the checkout as it was: its report, plots and summary go to the
+    current folder's build/bench/, the report's images are beside it."""
+    import re as regex
+    monkeypatch.chdir(tmp_path)
+    assert main(["bench", "--quick", "--tlm-only"]) == 0
+    written = {path.relative_to(tmp_path).parts[:2] for path in tmp_path.rglob("*")
+               if path.is_file()}
+    assert written == {("build", "bench")}
+    report = (tmp_path / "build" / "bench" / "performance.md").read_text()
+    images = regex.findall(r"!\[[^\]]*\]\(([^)]+)\)", report)
+    assert images and all((tmp_path / "build" / "bench" / image).exists() for image in images)
+    assert "build/bench/performance.md" in capsys.readouterr().out
