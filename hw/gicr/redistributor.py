@@ -1,25 +1,21 @@
 """One redistributor: LPI pending state and configuration for one CPU, and its CPU interface."""
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal
+from amaranth.hdl import Module, Signal
 from amaranth.lib import enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..bus.axi import Axi4LiteSignature
-from ..bus.mem import ADDR_BITS, MemReadSignature, MemWriteSignature
+from ..bus.mem import MemReadSignature, MemWriteSignature
 from ..its.layouts import LPI_BASE, GicAck, GicOp, GicPacket
 from ..its.params import ItsParams
 from .layouts import (
-    PENDING_BITS_PER_DW, SPECIAL_INTIDS, SPURIOUS_INTID, GicrTyper, IccEoir1, IccIar1, LpiConfig,
-    LpiMove,
+    SPECIAL_INTIDS, SPURIOUS_INTID, GicrTyper, IccEoir1, IccIar1, LpiMove,
 )
-from .lpi_cache import CacheOp, LpiCache, lowest_set
-from .registers import AXIL_ADDR_BITS, PENDING_DW_SHIFT, GicrRegisters, RdOp, RegisterOp
+from .lpi_cache import CacheOp, LpiCache
+from .tables import TableEngine, TableOp
+from .registers import AXIL_ADDR_BITS, GicrRegisters, RdOp, RegisterOp
 
 __all__ = ["Redistributor", "CpuInterfaceSignature", "RdOp", "RegisterOp", "AXIL_ADDR_BITS"]
-
-_PENDING_DW_SHIFT = PENDING_DW_SHIFT
-_FIRST_LPI_DW = LPI_BASE // PENDING_BITS_PER_DW               # doublewords below hold no LPI
-
 
 class CpuInterfaceSignature(wiring.Signature):
     """The redistributor's CPU interface, seen from the CPU (the initiator).
@@ -272,8 +268,6 @@ class Redistributor(wiring.Component):
         # Configuration just read; the new LPI comes before the worst cached one a cycle
         # after cfg, cur_lpi and worst, so fresh in INSERT_DECIDE (which follows CONFIG_DONE
         # and waits for ``fresh``).
-        cfg = Signal(LpiConfig)
-        m.d.comb += [cache.candidate.lpi.eq(cur_lpi), cache.candidate.config.eq(cfg)]
         new_before_worst = cache.candidate_before_worst
 
         spilled = Signal()              # some pending LPI is held only in the pending table
@@ -295,39 +289,19 @@ class Redistributor(wiring.Component):
         with m.If(self.cpu.iar.valid & self.cpu.iar.ready):
             m.d.sync += iar_valid.eq(0)
 
-        # -- memory requests: one at a time, one doubleword --------------------------------------
-        write_addr = Signal(ADDR_BITS)
-        write_data = Signal(64)
-        m.d.comb += [
-            self.mem_read.req.payload.count.eq(0),
-            self.mem_write.req.payload.addr.eq(write_addr),
-            self.mem_write.req.payload.data.eq(write_data),
-        ]
-        resp = self.mem_read.resp.payload
+        # -- the table engine: every access to memory ------------------------------------------
+        m.submodules.tables = tables = TableEngine(scan_bits=scan_bits)
+        wiring.connect(m, tables.mem_read, wiring.flipped(self.mem_read))
+        wiring.connect(m, tables.mem_write, wiring.flipped(self.mem_write))
+        m.d.comb += [tables.prop_base.eq(prop_base), tables.pend_base.eq(pend_base),
+                     tables.scan_end.eq(scan_end)]
+        table_done = tables.done
+        cfg = tables.config             # the configuration just read
+        m.d.comb += [cache.candidate.lpi.eq(cur_lpi), cache.candidate.config.eq(cfg)]
 
-        def pending_dw_addr(lpi):
-            return pend_base + Cat(Const(0, 3), lpi >> _PENDING_DW_SHIFT)
-
-        def prop_dw_addr(lpi):
-            return prop_base + Cat(Const(0, 3), (lpi - LPI_BASE)[3:])
-
-        def request_read(addr, then):
-            """Ask for the doubleword at ``addr``; go to ``then`` once the request is taken."""
-            m.d.comb += [self.mem_read.req.valid.eq(1), self.mem_read.req.payload.addr.eq(addr)]
-            with m.If(self.mem_read.req.ready):
-                m.next = then
-
-        def write_states(name, then):
-            """States ``name`` and ``name_WAIT``: write ``write_data`` at ``write_addr``, then
-            go to ``then``."""
-            with m.State(name):
-                m.d.comb += self.mem_write.req.valid.eq(1)
-                with m.If(self.mem_write.req.ready):
-                    m.next = f"{name}_WAIT"
-            with m.State(f"{name}_WAIT"):
-                m.d.comb += self.mem_write.resp.ready.eq(1)
-                with m.If(self.mem_write.resp.valid):
-                    m.next = then
+        def table_request(op, lpi=0):
+            m.d.comb += [tables.request.valid.eq(1), tables.request.payload.op.eq(op),
+                         tables.request.payload.lpi.eq(lpi)]
 
         # -- sequencer registers ------------------------------------------------------------------
         from_gic = Signal()             # cur_op came from the GIC stream
@@ -339,19 +313,8 @@ class Redistributor(wiring.Component):
         need_set = Signal()
         need_clear = Signal()
         victim = Signal(16)
-        rmw_lpi = Signal(16)
-        rmw_set = Signal()
-        rmw_was_set = Signal()
-        rmw_skip = Signal()
-        rmw_bit = Signal(64)            # rmw_lpi's bit in its doubleword, a cycle after it
-        m.d.sync += rmw_bit.eq(Const(1, 64) << rmw_lpi[:_PENDING_DW_SHIFT])
         rmw_return = Signal(_RmwReturn)
-        scan_index = Signal(scan_bits)
-        scan_dw_addr = pend_base + Cat(Const(0, 3), scan_index)
-        scan_dw = Signal(64)
-        scan_dw_any = Signal()          # scan_dw != 0, registered with it
         scan_left = Signal()            # the scan left LPIs in the pending table
-        scan_bit = lowest_set(m, "scan_bit", scan_dw)
         out_valid = Signal()
         out_lpi = Signal(16)
         move_return = Signal(_MoveReturn)
@@ -382,17 +345,20 @@ class Redistributor(wiring.Component):
         slot_fresh = cache.slot_entry.fresh
 
         def start_rmw(lpi, set_bit, back):
-            m.d.sync += [rmw_lpi.eq(lpi), rmw_set.eq(set_bit), rmw_return.eq(back)]
+            table_request(TableOp.SET if set_bit else TableOp.CLEAR, lpi)
+            m.d.sync += rmw_return.eq(back)
             if set_bit:
                 m.d.sync += [spilled.eq(1), scan_left.eq(1)]
-            m.next = "RMW_READ"
+            m.next = "RMW"
 
-        def load_scan_dw(value):
-            m.d.sync += [scan_dw.eq(value), scan_dw_any.eq(value != 0)]
+        def start_config(lpi):
+            table_request(TableOp.CONFIG, lpi)
+            m.next = "CONFIG"
 
         def start_scan():
-            m.d.sync += [scan_index.eq(_FIRST_LPI_DW), scan_left.eq(0)]
-            m.next = "SCAN_READ"
+            table_request(TableOp.SCAN)
+            m.d.sync += scan_left.eq(0)
+            m.next = "SCAN"
 
         def start_move(lpi, back):
             m.d.sync += [out_valid.eq(1), out_lpi.eq(lpi), move_return.eq(back)]
@@ -414,9 +380,11 @@ class Redistributor(wiring.Component):
                         m.next = state
 
         def finish_insert():
-            go_back(insert_return, {_Return.IDLE: "IDLE", _Return.SCAN: "SCAN_BITS",
+            go_back(insert_return, {_Return.IDLE: "IDLE", _Return.SCAN: "SCAN",
                                     _Return.SEND_MOVE: "SEND_MOVE",
                                     _Return.SYNC_WAIT: "SYNC_WAIT"})
+            with m.If(insert_return == _Return.SCAN):
+                table_request(TableOp.SCAN_NEXT)
 
         moving = Signal()
         m.d.comb += [
@@ -486,7 +454,7 @@ class Redistributor(wiring.Component):
                         with m.Case(RdOp.INV):
                             with m.If(hit):
                                 m.d.sync += [slot.eq(hit_index), cfg_reload.eq(1)]
-                                m.next = "CONFIG_READ"
+                                start_config(cur_lpi)
                             with m.Else():
                                 m.next = "AFTER_INV"
                         with m.Case(RdOp.INVALL):
@@ -535,7 +503,7 @@ class Redistributor(wiring.Component):
                         m.next = "INSERT_MEMORY"
                     with m.Else():
                         m.d.sync += cfg_reload.eq(0)
-                        m.next = "CONFIG_READ"
+                        start_config(cur_lpi)
 
             with m.State("INSERT_DECIDE"):
                 with m.If(fresh):  # worst, free
@@ -567,18 +535,11 @@ class Redistributor(wiring.Component):
                     finish_insert()
 
             # -- the property table --------------------------------------------------------------
-            with m.State("CONFIG_READ"):
-                request_read(prop_dw_addr(cur_lpi), "CONFIG_WAIT")
-
-            with m.State("CONFIG_WAIT"):
-                m.d.comb += self.mem_read.resp.ready.eq(1)
-                with m.If(self.mem_read.resp.valid):
-                    # A memory error reads as 0: disabled (docs/redistributor.md).
-                    m.d.sync += cfg.eq(Mux(resp.error, 0, resp.data.word_select(cur_lpi[:3], 8)))
-                    m.next = "CONFIG_DONE"
-
-            with m.State("CONFIG_DONE"):
-                with m.If(cfg_reload):
+            with m.State("CONFIG"):
+                m.d.comb += table_done.ready.eq(1)
+                with m.If(~table_done.valid):
+                    pass
+                with m.Elif(cfg_reload):
                     cache_command(CacheOp.CONFIGURE, slot, config=cfg)
                     with m.If(cur_op == RdOp.INVALL):
                         m.d.sync += slot.eq(slot + 1)
@@ -597,7 +558,7 @@ class Redistributor(wiring.Component):
                 with m.Elif(slot_valid):
                     m.d.sync += [cur_lpi.eq(slot_intid), cfg_reload.eq(1)]
                     m.d.comb += touch_lpi.eq(1)
-                    m.next = "CONFIG_READ"
+                    start_config(slot_intid)
                 with m.Else():
                     m.d.sync += slot.eq(slot + 1)
 
@@ -609,39 +570,19 @@ class Redistributor(wiring.Component):
                     m.next = "IDLE"
 
             # -- read-modify-write of one pending-table bit ----------------------------------------
-            with m.State("RMW_READ"):
-                request_read(pending_dw_addr(rmw_lpi), "RMW_WAIT")
-
-            with m.State("RMW_WAIT"):
-                m.d.comb += self.mem_read.resp.ready.eq(1)
-                was_set = (resp.data & rmw_bit).any()
-                with m.If(self.mem_read.resp.valid):
-                    # An error leaves memory alone; an unchanged doubleword is not written.
-                    m.d.sync += [rmw_was_set.eq(~resp.error & was_set),
-                                 rmw_skip.eq(resp.error | (was_set == rmw_set)),
-                                 write_addr.eq(pending_dw_addr(rmw_lpi)),
-                                 write_data.eq(Mux(rmw_set, resp.data | rmw_bit,
-                                                   resp.data & ~rmw_bit))]
-                    m.next = "RMW_CHECK"
-
-            with m.State("RMW_CHECK"):
-                # A state of its own: no path from the memory's answer into the sequencer.
-                with m.If(rmw_skip):
-                    m.next = "RMW_DONE"
+            with m.State("RMW"):
+                m.d.comb += table_done.ready.eq(1)
+                with m.If(~table_done.valid):
+                    pass
                 with m.Else():
-                    m.next = "RMW_WRITE"
-
-            write_states("RMW_WRITE", then="RMW_DONE")
-
-            with m.State("RMW_DONE"):
-                with m.Switch(rmw_return):
+                  with m.Switch(rmw_return):
                     with m.Case(_RmwReturn.INSERT):
                         m.next = "INSERT_MEMORY"
                     with m.Case(_RmwReturn.IDLE):
                         m.next = "IDLE"
                     with m.Case(_RmwReturn.MOVLPI):
-                        with m.If(rmw_was_set):
-                            start_move(rmw_lpi, _MoveReturn.IDLE)
+                        with m.If(table_done.payload.was_set):
+                            start_move(cur_lpi, _MoveReturn.IDLE)
                         with m.Else():
                             m.next = "IDLE"
                     with m.Case(_RmwReturn.FLUSH):
@@ -649,30 +590,17 @@ class Redistributor(wiring.Component):
                         m.next = "FLUSH_NEXT"
 
             # -- scan of the pending table: take what is pending there ------------------------------
-            with m.State("SCAN_READ"):
-                with m.If(scan_index >= scan_end):
+            with m.State("SCAN"):
+                m.d.comb += table_done.ready.eq(1)
+                with m.If(table_done.valid & table_done.payload.end):
                     m.d.sync += spilled.eq(scan_left)
                     m.next = "IDLE"
-                with m.Else():
-                    request_read(scan_dw_addr, "SCAN_WAIT")
-
-            with m.State("SCAN_WAIT"):
-                m.d.comb += self.mem_read.resp.ready.eq(1)
-                with m.If(self.mem_read.resp.valid):
-                    load_scan_dw(Mux(resp.error, 0, resp.data))
-                    m.next = "SCAN_BITS"
-
-            with m.State("SCAN_BITS"):
-                with m.If(~scan_dw_any):
-                    m.d.sync += scan_index.eq(scan_index + 1)
-                    m.next = "SCAN_READ"
-                with m.Else():
+                with m.Elif(table_done.valid):
                     m.d.sync += [
-                        cur_lpi.eq(Cat(scan_bit, scan_index)),
+                        cur_lpi.eq(table_done.payload.lpi),
                         scan_mode.eq(1),
                         insert_return.eq(_Return.SCAN),
                     ]
-                    load_scan_dw(scan_dw & (scan_dw - 1))
                     m.d.comb += touch_lpi.eq(1)
                     m.next = "INSERT_CHECK"
 
@@ -683,7 +611,9 @@ class Redistributor(wiring.Component):
                 with m.If(~out_valid):
                     go_back(move_return, {_MoveReturn.IDLE: "IDLE",
                                           _MoveReturn.SLOTS: "MOVALL_SLOTS",
-                                          _MoveReturn.SWEEP: "SWEEP_BITS"})
+                                          _MoveReturn.SWEEP: "SWEEP"})
+                    with m.If(move_return == _MoveReturn.SWEEP):
+                        table_request(TableOp.SWEEP_NEXT)
                 with m.Elif(self.move_in.valid):
                     # Two redistributors moving to each other must not wait for each other.
                     take_move_in(_Return.SEND_MOVE)
@@ -692,8 +622,9 @@ class Redistributor(wiring.Component):
                 with m.If(slot == entries):
                     with m.If(spilled):
                         # The LPIs in memory leave too; moves arriving meanwhile may spill.
-                        m.d.sync += [spilled.eq(0), scan_index.eq(_FIRST_LPI_DW)]
-                        m.next = "SWEEP_READ"
+                        m.d.sync += spilled.eq(0)
+                        table_request(TableOp.SWEEP)
+                        m.next = "SWEEP"
                     with m.Else():
                         m.next = "IDLE"
                 with m.Elif(~slot_fresh):
@@ -705,37 +636,12 @@ class Redistributor(wiring.Component):
                 with m.Else():
                     m.d.sync += slot.eq(slot + 1)
 
-            with m.State("SWEEP_READ"):
-                with m.If(scan_index >= scan_end):
+            with m.State("SWEEP"):
+                m.d.comb += table_done.ready.eq(1)
+                with m.If(table_done.valid & table_done.payload.end):
                     m.next = "IDLE"
-                with m.Else():
-                    request_read(scan_dw_addr, "SWEEP_WAIT")
-
-            with m.State("SWEEP_WAIT"):
-                m.d.comb += self.mem_read.resp.ready.eq(1)
-                with m.If(self.mem_read.resp.valid):
-                    load_scan_dw(Mux(resp.error, 0, resp.data))
-                    m.d.sync += [write_addr.eq(scan_dw_addr),
-                                 write_data.eq(0)]
-                    m.next = "SWEEP_CHECK"
-
-            with m.State("SWEEP_CHECK"):
-                # Nothing set (or an error): nothing to clear in memory.
-                with m.If(~scan_dw_any):
-                    m.d.sync += scan_index.eq(scan_index + 1)
-                    m.next = "SWEEP_READ"
-                with m.Else():
-                    m.next = "SWEEP_WRITE"
-
-            write_states("SWEEP_WRITE", then="SWEEP_BITS")
-
-            with m.State("SWEEP_BITS"):
-                with m.If(~scan_dw_any):
-                    m.d.sync += scan_index.eq(scan_index + 1)
-                    m.next = "SWEEP_READ"
-                with m.Else():
-                    load_scan_dw(scan_dw & (scan_dw - 1))
-                    start_move(Cat(scan_bit, scan_index), _MoveReturn.SWEEP)
+                with m.Elif(table_done.valid):
+                    start_move(table_done.payload.lpi, _MoveReturn.SWEEP)
 
             # -- SYNC -------------------------------------------------------------------------------
             with m.State("SYNC_WAIT"):

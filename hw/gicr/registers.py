@@ -8,18 +8,17 @@ from ..bus.axi import Axi4LiteRegisterBridge, Axi4LiteSignature
 from ..bus.mem import ADDR_BITS
 from ..its.params import ItsParams
 from .layouts import (
-    MIN_LPI_ID_BITS, PENDBASER_ALIGN, PENDING_BITS_PER_DW, PROPBASER_ALIGN,
+    MIN_LPI_ID_BITS, PENDBASER_ALIGN, PROPBASER_ALIGN,
     GicrCtlr, GicrPendbaser, GicrPropbaser, GicrSyncr, GicrWaker, public_mask,
 )
+from .tables import PENDING_DW_SHIFT
 from .regmap import FRAME_BYTES, IIDR_VALUE, PIDR2_VALUE, REGISTERS
 
-__all__ = ["GicrRegisters", "RdOp", "RegisterOp", "AXIL_ADDR_BITS", "settings_layout",
-           "PENDING_DW_SHIFT"]
+__all__ = ["GicrRegisters", "RdOp", "RegisterOp", "AXIL_ADDR_BITS", "settings_layout"]
 
 AXIL_ADDR_BITS = (FRAME_BYTES - 1).bit_length()
 """The AXI4-Lite slave decodes one 128 KiB redistributor frame (RD_base + SGI_base)."""
 
-PENDING_DW_SHIFT = (PENDING_BITS_PER_DW - 1).bit_length()   # INTID -> pending doubleword
 _PROP_SHIFT = PROPBASER_ALIGN.bit_length() - 1                # GICR_PROPBASER.PA: bits [51:12]
 _PEND_SHIFT = PENDBASER_ALIGN.bit_length() - 1                # GICR_PENDBASER.PA: bits [51:16]
 
