@@ -37,16 +37,28 @@ class _Tables:
         self._coll = self.model.read(REG[f"GITS_BASER{BASER_COLLECTIONS}"])
         fields = baser_fields_int(self._coll)
         self._coll_base = table_base_int(fields.pa, fields.page_size)
+        self._devices = {}          # device_id -> device_entry_int(...), until the next refresh
+        self._collections = {}      # icid -> collection_exists_int(...)
 
     def device(self, device_id):
         """Where the DTE of ``device_id`` is: a :class:`gic.hw.its.geometry.DeviceEntry`
         (the DTE at ``addr``, or the level-1 entry at ``addr`` whose page holds the DTE at
         ``slot``), or None when the DeviceID is out of range."""
-        return device_entry_int(self.params, self._dev, device_id)
+        try:
+            return self._devices[device_id]
+        except KeyError:
+            entry = self._devices[device_id] = device_entry_int(self.params, self._dev,
+                                                                device_id)
+            return entry
 
     def collection_exists(self, icid):
         """MAPC may name ``icid``: on chip, or inside the collection table."""
-        return collection_exists_int(self.params, self._coll, icid)
+        try:
+            return self._collections[icid]
+        except KeyError:
+            exists = self._collections[icid] = collection_exists_int(self.params, self._coll,
+                                                                     icid)
+            return exists
 
     def cte_address(self, icid):
         return flat_entry_address_int(self._coll_base, icid)
