@@ -6,7 +6,7 @@ from amaranth.lib.wiring import In, Out
 
 from .layouts import PRIORITY_LEVELS, LpiConfig
 
-__all__ = ["LpiCache", "CacheOp", "CacheCommand", "CacheCandidate", "CacheBest", "CacheEntryRef",
+__all__ = ["LpiCache", "LpiCacheSignature", "CacheOp", "CacheCommand", "CacheCandidate", "CacheBest", "CacheEntryRef",
            "CacheFree", "CacheHit", "CacheSlot", "lowest_set", "tournament_stages", "tournaments"]
 
 INDEX_BITS = 6
@@ -148,6 +148,28 @@ def _registered(m, name, values):
     return registers
 
 
+class LpiCacheSignature(wiring.Signature):
+    """The ports of an :class:`LpiCache` of ``entries`` entries (described there)."""
+
+    def __init__(self, entries):
+        super().__init__({
+            "command": In(stream.Signature(CacheCommand, always_ready=True)),
+            "best": Out(CacheBest),
+            "worst": Out(CacheEntryRef),
+            "free": Out(CacheFree),
+            "rpr": Out(8, init=0xFF),
+            "signalled": Out(1),
+            "fresh": Out(1),
+            "lookup": In(16),
+            "lookup_changed": In(1),
+            "hit": Out(CacheHit),
+            "slot": In(range(entries + 1)),
+            "slot_entry": Out(CacheSlot),
+            "candidate": In(CacheCandidate),
+            "candidate_before_worst": Out(1),
+        })
+
+
 class LpiCache(wiring.Component):
     """``entries`` pending LPIs with their configuration, the active priorities, and what the
     redistributor's sequencer picks from them, all registered.
@@ -202,22 +224,7 @@ class LpiCache(wiring.Component):
         if not isinstance(entries, int) or not 1 <= entries <= 1 << INDEX_BITS:
             raise ValueError(f"entries must be an integer in 1..64, not {entries!r}")
         self._entries = entries
-        super().__init__({
-            "command": In(stream.Signature(CacheCommand, always_ready=True)),
-            "best": Out(CacheBest),
-            "worst": Out(CacheEntryRef),
-            "free": Out(CacheFree),
-            "rpr": Out(8, init=0xFF),
-            "signalled": Out(1),
-            "fresh": Out(1),
-            "lookup": In(16),
-            "lookup_changed": In(1),
-            "hit": Out(CacheHit),
-            "slot": In(range(entries + 1)),
-            "slot_entry": Out(CacheSlot),
-            "candidate": In(CacheCandidate),
-            "candidate_before_worst": Out(1),
-        })
+        super().__init__(LpiCacheSignature(entries))
 
     @property
     def settle_depth(self):
