@@ -174,4 +174,5 @@ def test_installed_its_runs_from_another_folder(installed):
     done = _run(venv, work, "verilog", "--out", "v")
     assert done.returncode == 0, done.stderr
     assert (work / "v" / "its.v").stat().st_size > 10_000
+    assert "module its_axi(" in (work / "v" / "its_axi.v").read_text()
     assert not (site / "build").exists()

@@ -15,8 +15,10 @@ def add_parser(commands):
     verilog = commands.add_parser(
         "verilog", parents=[params_options()], help="write build/its.v and parameter variants",
         description="Write the ITS's Verilog (build/its.v) and variants (stall policy, small, "
-                    "128/256-bit memory) through Amaranth's backend and check each with Yosys "
-                    "for latches, loops and driver conflicts.")
+                    "128/256-bit memory) through Amaranth's backend, and the plain-Verilog "
+                    "wrappers its_axi.v and gic_axi.v (flat AXI/stream port names, "
+                    "docs/integration.md); check each with Yosys for latches, loops and "
+                    "driver conflicts.")
     verilog.add_argument("--out", type=Path, default=Path("build"),
                          help="output folder (default build)")
     verilog.set_defaults(run=run)

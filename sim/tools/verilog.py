@@ -1,7 +1,9 @@
 """``its verilog``: write the ITS's Verilog for the default and variant parameters, and lint it.
 
 Each variant goes to ``build/its[-<name>].v`` through Amaranth's Verilog
-backend (``gic.hw.its.top.generate_verilog``). Amaranth refuses combinational
+backend (``gic.hw.its.top.generate_verilog``); the plain-Verilog wrappers of the base
+parameters to ``build/its_axi.v`` and ``build/gic_axi.v`` (:mod:`gic.hw.wrappers`: flat,
+conventional port names; docs/integration.md). Amaranth refuses combinational
 loops while converting; Yosys then checks each file (``check -assert``: no
 logic loops, no multiple or missing drivers) and that no latch cell exists.
 """
@@ -14,6 +16,7 @@ from pathlib import Path
 
 from gic.hw.its.params import ItsParams
 from gic.hw.its.top import generate_verilog
+from gic.hw.wrappers import WRAPPERS
 
 __all__ = ["VARIANTS", "export", "lint", "VerilogLintError"]
 
@@ -84,4 +87,11 @@ def export(out_dir="build", base=None, variants=None, check=True, progress=None)
         params = replace(base, **overrides)
         path = generate_verilog(params, Path(out_dir) / (f"its-{name}.v" if name else "its.v"))
         results.append((name or "default", path, params, lint(path) if check else None))
+    if variants is None:
+        for name, factory in WRAPPERS.items():
+            if progress:
+                progress(name)
+            path = Path(out_dir) / f"{name}.v"
+            path.write_text(factory(base).verilog())
+            results.append((name, path, base, lint(path, top=name) if check else None))
     return results

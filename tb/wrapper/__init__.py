@@ -1,0 +1,1 @@
+"""cocotb testbench of the plain-Verilog wrappers (gic.hw.wrappers): its_axi."""
