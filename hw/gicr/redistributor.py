@@ -36,6 +36,13 @@ class Redistributor(wiring.Component):
     memory, a scan of the pending table brings them back. Nothing is ever lost: the
     number of LPIs pending at once is bounded only by the INTID range.
 
+    Structure: :class:`~gic.hw.gicr.registers.GicrRegisters` (the AXI4-Lite frame, the
+    GICR_* registers and the queue of register work), :class:`~gic.hw.gicr.lpi_cache.LpiCache`
+    (the entries and everything derived from them, registered),
+    :class:`~gic.hw.gicr.tables.TableEngine` (every access to the property and pending
+    tables) and :class:`~gic.hw.gicr.sequencer.Sequencer` (the state machine); this class
+    only wires them.
+
     One sequencer does everything, one operation at a time. In the idle state it takes,
     in this order of precedence: a move arriving on ``move_in``; an end of interrupt;
     then, once the derived state below is fresh, a refill when the cache is empty but

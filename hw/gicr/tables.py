@@ -212,49 +212,34 @@ class TableEngine(wiring.Component):
             with m.State("RMW_DONE"):
                 answer()
 
-            # -- scan: hand out the LPIs set, one doubleword at a time --------------------
-            with m.State("SCAN_READ"):
-                with m.If(scan_index >= self.scan_end):
-                    answer(end=1)
-                with m.Else():
-                    read(scan_dw_addr, "SCAN_WAIT")
-            with m.State("SCAN_WAIT"):
-                m.d.comb += rd.resp.ready.eq(1)
-                with m.If(rd.resp.valid):
-                    load_scan_dw(Mux(resp.error, 0, resp.data))
-                    m.next = "SCAN_BITS"
-            with m.State("SCAN_BITS"):
-                with m.If(~scan_dw_any):
-                    next_dw("SCAN_READ")
-                with m.Else():
-                    answer()
-                    with m.If(done.ready):
-                        load_scan_dw(scan_dw & (scan_dw - 1))
-
-            # -- sweep: the same, clearing each doubleword with LPIs in memory first -------
-            with m.State("SWEEP_READ"):
-                with m.If(scan_index >= self.scan_end):
-                    answer(end=1)
-                with m.Else():
-                    read(scan_dw_addr, "SWEEP_WAIT")
-            with m.State("SWEEP_WAIT"):
-                m.d.comb += rd.resp.ready.eq(1)
-                with m.If(rd.resp.valid):
-                    load_scan_dw(Mux(resp.error, 0, resp.data))
-                    m.d.sync += [write_addr.eq(scan_dw_addr), write_data.eq(0)]
-                    m.next = "SWEEP_CHECK"
-            with m.State("SWEEP_CHECK"):
-                # Nothing set (or an error): nothing to clear in memory.
-                with m.If(~scan_dw_any):
-                    next_dw("SWEEP_READ")
-                with m.Else():
-                    m.next = "SWEEP_WRITE"
-            write_states("SWEEP_WRITE", then="SWEEP_BITS")
-            with m.State("SWEEP_BITS"):
-                with m.If(~scan_dw_any):
-                    next_dw("SWEEP_READ")
-                with m.Else():
-                    answer()
-                    with m.If(done.ready):
-                        load_scan_dw(scan_dw & (scan_dw - 1))
+            # -- scan: hand out the LPIs set, one doubleword at a time; a sweep clears each
+            # doubleword with LPIs in memory first ------------------------------------------
+            for name in ("SCAN", "SWEEP"):
+                with m.State(f"{name}_READ"):
+                    with m.If(scan_index >= self.scan_end):
+                        answer(end=1)
+                    with m.Else():
+                        read(scan_dw_addr, f"{name}_WAIT")
+                with m.State(f"{name}_WAIT"):
+                    m.d.comb += rd.resp.ready.eq(1)
+                    with m.If(rd.resp.valid):
+                        load_scan_dw(Mux(resp.error, 0, resp.data))
+                        if name == "SWEEP":
+                            m.d.sync += [write_addr.eq(scan_dw_addr), write_data.eq(0)]
+                        m.next = f"{name}_CHECK" if name == "SWEEP" else f"{name}_BITS"
+                if name == "SWEEP":
+                    with m.State("SWEEP_CHECK"):
+                        # Nothing set (or an error): nothing to clear in memory.
+                        with m.If(~scan_dw_any):
+                            next_dw("SWEEP_READ")
+                        with m.Else():
+                            m.next = "SWEEP_WRITE"
+                    write_states("SWEEP_WRITE", then="SWEEP_BITS")
+                with m.State(f"{name}_BITS"):
+                    with m.If(~scan_dw_any):
+                        next_dw(f"{name}_READ")
+                    with m.Else():
+                        answer()
+                        with m.If(done.ready):
+                            load_scan_dw(scan_dw & (scan_dw - 1))
         return m
