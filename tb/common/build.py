@@ -145,7 +145,7 @@ def run(build_dir, toplevel, module, *, test_dir, seed, test_filter=None, waves=
     list of str
         The names of the tests that failed (all of them when the simulator crashed).
     """
-    test_dir = Path(test_dir)
+    test_dir = Path(test_dir).resolve()     # the simulator runs in test_dir: absolute paths
     test_dir.mkdir(parents=True, exist_ok=True)
     waves = waves or os.environ.get("WAVES", "0") not in ("", "0")
     results = test_dir / "results.xml"
