@@ -9,7 +9,8 @@ run function (``run(args, params, console)``), as Glasgow's applets do:
 ``its bitstream`` build the FPGA board bitstream and report its size and Fmax
 ``its program``   load the bitstream on the board with openFPGALoader
 ``its host``      bring up the GIC on the board over its UART and show the LPIs its CPUs take
-``its verilog``   write build/its.v and parameter variants, checked by Yosys
+``its verilog``   write build/its.v, parameter variants and the plain-Verilog wrappers
+``its resources`` ECP5 resources per block, out of context, and the Fmax nextpnr reaches
 ``its bench``     correlate the transaction-level model with the RTL, time both, explore
                   the design space; a machine-local report under build/bench/
 ``its regress``   the seeded cocotb regression with functional coverage
@@ -24,14 +25,16 @@ import sys
 from rich.console import Console
 
 from gic.hw.its.params import ItsParams
-from gic.sim.cli import bench, bitstream, demo, docs, host, program, query, regress, verilog, waves
+from gic.sim.cli import (bench, bitstream, demo, docs, host, program, query, regress,
+                         resources, verilog, waves)
 from gic.sim.cli.common import Parser, UsageError
 from gic.sim.driver.its import ItsError
 from gic.sim.models.memory import BusError
 
 __all__ = ["main", "VERBS"]
 
-VERBS = (demo, query, docs, bitstream, program, host, verilog, bench, regress, waves)
+VERBS = (demo, query, docs, bitstream, program, host, verilog, resources, bench, regress,
+         waves)
 """The verb modules, in the order ``its --help`` lists them."""
 
 EXTRAS = {"cocotb": "test", "cocotb_coverage": "test", "cocotbext": "test", "yaml": "test",
