@@ -40,10 +40,15 @@ class Port:
         What it carries (the field's description, the enumeration it encodes).
     group : str
         The interface it belongs to (``s_axil``, ``m_gic0``, ``clock and reset``...).
+    native : str
+        The wrapped component's port and bits it is (``gic__0__payload[18:3]``).
+    inner : Value or None
+        That part of the wrapped component's port (None for the clock and reset).
     """
 
-    def __init__(self, signal, direction, what, group):
+    def __init__(self, signal, direction, what, group, native="", inner=None):
         self.signal, self.direction, self.what, self.group = signal, direction, what, group
+        self.native, self.inner = native, inner
 
     @property
     def name(self):
@@ -85,9 +90,9 @@ class FlatWrapper(Elaboratable):
         self.aclk = Signal(name="aclk")
         self.aresetn = Signal(name="aresetn")
         self.ports = [Port(self.aclk, "input", "clock: every port is synchronous to it",
-                           "clock and reset"),
+                           "clock and reset", "clk"),
                       Port(self.aresetn, "input", "reset, active low, synchronous to aclk",
-                           "clock and reset")]
+                           "clock and reset", "rst (active high)")]
         self._links = []
         groups = groups or {}
         for path, member, value in inner.signature.flatten(inner):
@@ -98,9 +103,9 @@ class FlatWrapper(Elaboratable):
             base = stem + "".join(index)
             direction = "input" if member.flow is wiring.In else "output"
             group = f"{base} ({groups[top]})" if top in groups else base
-            self._add(base, rest, value, direction, group)
+            self._add(base, rest, value, direction, group, "__".join(map(str, path)))
 
-    def _add(self, base, rest, value, direction, group):
+    def _add(self, base, rest, value, direction, group, native):
         shape = value.shape() if hasattr(value, "shape") else Value.cast(value).shape()
         raw = Value.cast(value)
         if isinstance(shape, data.StructLayout) or (isinstance(shape, type) and
@@ -109,23 +114,43 @@ class FlatWrapper(Elaboratable):
             for field_name, field in data.Layout.cast(shape):
                 if field_name.startswith("_"):
                     continue
+                high, low = field.offset + field.width - 1, field.offset
                 self._port("_".join([base, *rest, field_name]), direction,
                            raw[field.offset:field.offset + field.width],
                            "; ".join(filter(None, [docs.get(field_name, ""),
-                                                   _shape_note(field.shape)])), group)
+                                                   _shape_note(field.shape)])), group,
+                           f"{native}[{high}:{low}]" if high > low else f"{native}[{low}]")
             return
         if len(raw) == 0:
             return
-        self._port("_".join([base, *rest]), direction, raw, _shape_note(shape), group)
+        self._port("_".join([base, *rest]), direction, raw, _shape_note(shape), group, native)
 
-    def _port(self, name, direction, inner, what, group):
+    def _port(self, name, direction, inner, what, group, native):
         signal = Signal(len(inner), name=name)
-        self.ports.append(Port(signal, direction, what, group))
+        self.ports.append(Port(signal, direction, what, group, native, inner))
         self._links.append((signal, direction, inner))
 
     def port_table(self):
         """``[Port]``: clock and reset first, then every member's ports in signature order."""
         return list(self.ports)
+
+    def reset_values(self):
+        """``{output port name: value}`` right after reset (every input low), from a
+        simulation of the wrapped component: what a port shows before the first clock
+        edge that follows the release of reset."""
+        from amaranth.sim import Simulator
+        self._MustUse__silence = True       # used for its tables, not converted
+        values = {}
+
+        async def sample(ctx):
+            for port in self.ports:
+                if port.direction == "output":
+                    values[port.name] = ctx.get(port.inner)
+        simulator = Simulator(self.inner)
+        simulator.add_clock(1e-8)
+        simulator.add_testbench(sample)
+        simulator.run()
+        return values
 
     def elaborate(self, platform):
         m = Module()

@@ -120,3 +120,17 @@ def test_the_waiver_file_explains_each_rule():
     assert rules == WAIVED
     for rule in rules:
         assert re.search(rf"^// .*{rule}", text, re.M), rule
+
+
+def test_outputs_after_reset_follow_the_amba_reset_rules():
+    """AMBA AXI (IHI 0022, A3.1.2): during reset a master drives ARVALID, AWVALID and WVALID
+    low and a slave drives RVALID and BVALID low; every stream out of the ITS is idle and
+    the interrupt low."""
+    wrapper = its_axi(ItsParams(num_redistributors=2))
+    reset = wrapper.reset_values()
+    for name in ("m_axi_arvalid", "m_axi_awvalid", "m_axi_wvalid", "s_axil_rvalid",
+                 "s_axil_bvalid", "m_gic0_valid", "m_gic1_valid", "m_query_resp_valid",
+                 "error_irq"):
+        assert reset[name] == 0, name
+    outputs = {p.name for p in wrapper.port_table() if p.direction == "output"}
+    assert set(reset) == outputs
