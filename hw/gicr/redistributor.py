@@ -1,10 +1,10 @@
 """One redistributor: LPI pending state and configuration for one CPU, and its CPU interface."""
 
 from amaranth.hdl import Module
-from amaranth.lib import stream, wiring
+from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..bus.axi import Axi4LiteSignature
+from ..bus.axi import Axi4LiteRegisterBridge, Axi4LiteSignature
 from ..bus.mem import MemReadSignature, MemWriteSignature
 from ..its.layouts import GicAck, GicPacket
 from ..its.params import ItsParams
@@ -36,12 +36,13 @@ class Redistributor(wiring.Component):
     memory, a scan of the pending table brings them back. Nothing is ever lost: the
     number of LPIs pending at once is bounded only by the INTID range.
 
-    Structure: :class:`~gic.hw.gicr.registers.GicrRegisters` (the AXI4-Lite frame, the
-    GICR_* registers and the queue of register work), :class:`~gic.hw.gicr.lpi_cache.LpiCache`
-    (the entries and everything derived from them, registered),
-    :class:`~gic.hw.gicr.tables.TableEngine` (every access to the property and pending
-    tables) and :class:`~gic.hw.gicr.sequencer.Sequencer` (the state machine); this class
-    only wires them.
+    Structure: an AXI4-Lite register bridge in front of
+    :class:`~gic.hw.gicr.registers.GicrRegisters` (the GICR_* registers), a ``SyncFIFO``
+    of ``op_depth`` :class:`RegisterOp` (the register work), the
+    :class:`~gic.hw.gicr.lpi_cache.LpiCache` (the entries and everything derived from them,
+    registered), the :class:`~gic.hw.gicr.tables.TableEngine` (every access to the property
+    and pending tables) and the :class:`~gic.hw.gicr.sequencer.Sequencer` (the state
+    machine); this class only wires them.
 
     One sequencer does everything, one operation at a time. In the idle state it takes,
     in this order of precedence: a move arriving on ``move_in``; an end of interrupt;
@@ -173,19 +174,32 @@ class Redistributor(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         p = self._params
-        m.submodules.registers = registers = GicrRegisters(p, typer=self.typer,
-                                                           op_depth=self._op_depth)
+        m.submodules.bridge = bridge = Axi4LiteRegisterBridge(addr_width=AXIL_ADDR_BITS,
+                                                              data_width=64)
+        m.submodules.registers = registers = GicrRegisters(p, typer=self.typer)
+        m.submodules.ops = ops = fifo.SyncFIFO(width=data.Layout.cast(RegisterOp).size,
+                                               depth=self._op_depth)
         m.submodules.cache = cache = LpiCache(self._lpi_cache)
         m.submodules.tables = tables = TableEngine(scan_bits=len(registers.settings.scan_end))
         m.submodules.sequencer = sequencer = Sequencer(
             p, processor_number=self._processor_number, entries=self._lpi_cache)
 
-        # The register block: the AXI4-Lite frame, its settings and its work queue.
-        wiring.connect(m, wiring.flipped(self.axil), registers.axil)
-        wiring.connect(m, registers.work, sequencer.work)
+        # The AXI4-Lite frame, the GICR_* registers and the queue of their work. A write
+        # address is taken only while the queue has room, so the one write in flight always
+        # finds it (the register bus cannot wait). Overrides the AW handshake connected here.
+        wiring.connect(m, wiring.flipped(self.axil), bridge.axil)
+        wiring.connect(m, bridge.regs, registers.bus)
         m.d.comb += [
+            bridge.axil.awvalid.eq(self.axil.awvalid & ops.w_rdy),
+            self.axil.awready.eq(bridge.axil.awready & ops.w_rdy),
+            ops.w_en.eq(registers.work.valid),
+            ops.w_data.eq(registers.work.payload),
+            registers.work.ready.eq(ops.w_rdy),
+            sequencer.work.valid.eq(ops.r_rdy),
+            sequencer.work.payload.eq(ops.r_data),
+            ops.r_en.eq(sequencer.work.ready),
+            registers.work_pending.eq(ops.r_rdy | sequencer.work_running),
             sequencer.settings.eq(registers.settings),
-            registers.work_running.eq(sequencer.work_running),
         ]
 
         # The LPI cache and the table engine, driven by the sequencer.

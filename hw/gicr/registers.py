@@ -1,10 +1,10 @@
 """The redistributor's register block: the GICR_* registers of its RD_base frame."""
 
 from amaranth.hdl import Cat, Const, Module, Signal
-from amaranth.lib import data, enum, fifo, stream, wiring
+from amaranth.lib import data, enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..bus.axi import Axi4LiteRegisterBridge, Axi4LiteSignature
+from ..bus.axi import RegisterBusSignature
 from ..bus.mem import ADDR_BITS
 from ..its.params import ItsParams
 from .layouts import (
@@ -58,14 +58,14 @@ def settings_layout(params):
 
 
 class GicrRegisters(wiring.Component):
-    """The GICR_* registers of :data:`gic.hw.gicr.regmap.REGISTERS` behind the AXI4-Lite slave,
-    and the queue of the work their writes ask the sequencer for.
+    """The GICR_* registers of :data:`gic.hw.gicr.regmap.REGISTERS` on a register bus (the
+    target of an :class:`~gic.hw.bus.axi.Axi4LiteRegisterBridge`).
 
     A write of GICR_SETLPIR, CLRLPIR, INVLPIR, INVALLR or an EnableLPIs change of GICR_CTLR
-    queues a :class:`RegisterOp` (``op_depth`` entries); a write address is taken on ``axil``
-    only while the queue has room, so the write it starts always finds it.
-    GICR_SYNCR.Busy and GICR_CTLR.RWP read 1 while the queue holds work or ``work_running``.
-    GICR_PROPBASER and PENDBASER ignore writes while EnableLPIs = 1 or RWP = 1.
+    puts a :class:`RegisterOp` on ``work`` for the redistributor's queue.
+    GICR_SYNCR.Busy and GICR_CTLR.RWP read ``work_pending``. GICR_PROPBASER and PENDBASER
+    ignore writes while EnableLPIs = 1 or RWP = 1. Unknown offsets read as zero and ignore
+    writes; write-only registers read as zero; ``bus.err`` is never set.
 
     Parameters
     ----------
@@ -73,58 +73,43 @@ class GicrRegisters(wiring.Component):
         ``id_bits`` bounds the LPI range.
     typer : int
         The GICR_TYPER value.
-    op_depth : int
-        Register work queued, 1..16.
 
     Ports
     -----
-    axil : In(Axi4LiteSignature(addr_width=17, data_width=64))
-        The redistributor frame.
+    bus : In(RegisterBusSignature(addr_width=17, data_width=64))
+        The redistributor frame's register bus.
     work : Out(stream.Signature(RegisterOp))
-        The queued work, oldest first (the head of a ``SyncFIFO``).
-    work_running : In(1)
-        The sequencer is carrying out work taken from ``work``.
+        The work a write asks for, in the cycle of ``bus.w_stb`` (``valid`` for that one
+        cycle). The register bus cannot wait: ``ready`` is not looked at, the redistributor
+        takes a write address only while its queue has room.
+    work_pending : In(1)
+        Work is queued or under way (Busy, RWP).
     settings : Out(settings_layout(params))
         EnableLPIs, PTZ, the LPI range and the table bases: registers, with the LPI range
         and the bases decoded from them without a register stage.
 
     Latency
     -------
-    That of :class:`gic.hw.bus.axi.Axi4LiteRegisterBridge` plus one cycle for a read; a
-    write takes effect (and queues its work) at the clock edge the bridge strobes it.
+    A write takes effect (and puts out its work) at the clock edge of ``bus.w_stb``; a
+    read answers in the cycle after ``bus.r_stb`` (the register bus's rule).
     """
 
-    def __init__(self, params, *, typer, op_depth=4):
+    def __init__(self, params, *, typer):
         if not isinstance(params, ItsParams):
             raise TypeError(f"params must be an ItsParams, not {params!r}")
         self._params = params
         self._typer = typer
-        self._op_depth = op_depth
         super().__init__({
-            "axil": In(Axi4LiteSignature(addr_width=AXIL_ADDR_BITS, data_width=64)),
+            "bus": In(RegisterBusSignature(addr_width=AXIL_ADDR_BITS, data_width=64)),
             "work": Out(stream.Signature(RegisterOp)),
-            "work_running": In(1),
+            "work_pending": In(1),
             "settings": Out(settings_layout(params)),
         })
 
     def elaborate(self, platform):
         m = Module()
         p = self._params
-        m.submodules.bridge = bridge = Axi4LiteRegisterBridge(addr_width=AXIL_ADDR_BITS,
-                                                              data_width=64)
-        m.submodules.ops = ops = fifo.SyncFIFO(width=data.Layout.cast(RegisterOp).size,
-                                               depth=self._op_depth)
-        wiring.connect(m, wiring.flipped(self.axil), bridge.axil)
-        # A write address is taken only while the queue has room, so the one write in flight
-        # always finds it (the register bus cannot wait). Overrides the AW handshake above.
-        m.d.comb += [
-            bridge.axil.awvalid.eq(self.axil.awvalid & ops.w_rdy),
-            self.axil.awready.eq(bridge.axil.awready & ops.w_rdy),
-            self.work.valid.eq(ops.r_rdy),
-            self.work.payload.eq(ops.r_data),
-            ops.r_en.eq(self.work.ready),
-        ]
-        bus = bridge.regs
+        bus = self.bus
 
         enable_lpis = Signal()
         processor_sleep = Signal(init=1)
@@ -132,7 +117,7 @@ class GicrRegisters(wiring.Component):
         pendbaser = Signal(GicrPendbaser)
         ptz = Signal()
         busy = Signal()                 # GICR_SYNCR.Busy, GICR_CTLR.RWP
-        m.d.comb += busy.eq(ops.r_rdy | self.work_running)
+        m.d.comb += busy.eq(self.work_pending)
 
         # The LPI range: 8192 .. 2**id_bits - 1, id_bits = min(IDbits + 1, params.id_bits).
         settings = self.settings
@@ -206,11 +191,10 @@ class GicrRegisters(wiring.Component):
             m.d.sync += read_data.eq(read_value)
         m.d.comb += [bus.r_data.eq(read_data), bus.err.eq(0)]
 
-        queued = Signal(RegisterOp)
-        m.d.comb += ops.w_data.eq(queued)
+        queued = self.work.payload
 
         def queue(op, lpi=0, wide=0):
-            m.d.comb += [ops.w_en.eq(1), queued.op.eq(op), queued.lpi.eq(lpi),
+            m.d.comb += [self.work.valid.eq(1), queued.op.eq(op), queued.lpi.eq(lpi),
                          queued.wide.eq(wide)]
 
         strobe, value = written["GICR_CTLR"]

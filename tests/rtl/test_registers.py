@@ -1,5 +1,6 @@
-"""GicrRegisters: the GICR_* register block against the register table of docs/redistributor.md
-(offsets, reset values, read-only / write-only fields, the work a write queues)."""
+"""GicrRegisters: the GICR_* register block on its register bus against the register table of
+docs/redistributor.md (offsets, reset values, read-only / write-only fields, the work a write
+asks for)."""
 
 import gc
 
@@ -7,7 +8,7 @@ import pytest
 
 from gic.hw.gicr.registers import GicrRegisters, RdOp
 from gic.hw.its.params import ItsParams
-from gic.sim.rtlsim.harness import Axi4LiteMasterModel, run_sim
+from gic.sim.rtlsim.harness import run_sim
 
 PARAMS = ItsParams(device_bits=8, event_bits=8, id_bits=16, collection_bits=8, hcc=4,
                    num_redistributors=2)
@@ -19,19 +20,43 @@ SETLPIR, CLRLPIR, PROPBASER, PENDBASER = 0x0040, 0x0048, 0x0070, 0x0078
 INVLPIR, INVALLR, SYNCR, PIDR2 = 0x00A0, 0x00B0, 0x00C0, 0xFFE8
 
 
-def make(op_depth=4):
-    dut = GicrRegisters(PARAMS, typer=TYPER, op_depth=op_depth)
-    return dut, Axi4LiteMasterModel(dut.axil)
+class RegisterBus:
+    """Accesses on the register bus as the AXI4-Lite bridge makes them (one strobe cycle; a
+    32-bit access to the upper half has its data in [63:32] and ``w_strb == 0xF0``), and a
+    log of the work ``work`` puts out: ``(RdOp, lpi, wide)``."""
+
+    def __init__(self, dut):
+        self.dut = dut
+        self.work = []
+
+    async def _strobe(self, ctx, **fields):
+        bus = self.dut.bus
+        for name, value in fields.items():
+            ctx.set(getattr(bus, name), value)
+        if ctx.get(self.dut.work.valid):
+            head = ctx.get(self.dut.work.payload)
+            self.work.append((RdOp(head.op), head.lpi, head.wide))
+        await ctx.tick()
+        ctx.set(bus.w_stb, 0)
+        ctx.set(bus.r_stb, 0)
+
+    async def write(self, ctx, offset, value, size=8):
+        shift = (offset & 4) * 8
+        strb = ((1 << size) - 1) << (offset & 4)
+        await self._strobe(ctx, addr=offset & ~7, w_data=value << shift, w_strb=strb, w_stb=1)
+        await ctx.tick()
+
+    async def read(self, ctx, offset, size=8):
+        await self._strobe(ctx, addr=offset & ~7, r_stb=1)
+        assert not ctx.get(self.dut.bus.err)
+        value = ctx.get(self.dut.bus.r_data) >> (offset & 4) * 8
+        await ctx.tick()
+        return value & ((1 << 8 * size) - 1)
 
 
-async def pop(ctx, dut):
-    """Take the head of ``work``: (op, lpi, wide)."""
-    assert ctx.get(dut.work.valid)
-    head = ctx.get(dut.work.payload)
-    ctx.set(dut.work.ready, 1)
-    await ctx.tick()
-    ctx.set(dut.work.ready, 0)
-    return RdOp(head.op), head.lpi, head.wide
+def make():
+    dut = GicrRegisters(PARAMS, typer=TYPER)
+    return dut, RegisterBus(dut)
 
 
 def test_reset_values_and_read_only():
@@ -86,59 +111,51 @@ def test_table_bases_and_lpi_range():
                 assert s.scan_end == (1 << bits) // 64
         await axil.write(ctx, PROPBASER, 0x7000 | 15, 8)
         await axil.write(ctx, CTLR, 1, 4)                  # EnableLPIs: fixed now
-        assert await axil.read(ctx, CTLR, 4) & 0b1001 == 0b1001     # EnableLPIs, RWP
+        assert axil.work == [(RdOp.ENABLE, 0, 0)]
+        assert await axil.read(ctx, CTLR, 4) == 0b0111     # EnableLPIs, CES, IR; RWP = 0
         await axil.write(ctx, PROPBASER, 0x9000, 8)
         await axil.write(ctx, PENDBASER, 0x30000, 8)
         assert await axil.read(ctx, PROPBASER, 8) == 0x7000 | 15
         assert await axil.read(ctx, PENDBASER, 8) == pendbaser
-        assert await pop(ctx, dut) == (RdOp.ENABLE, 0, 0)
-        ctx.set(dut.work_running, 1)                       # the sequencer carries it out
+        ctx.set(dut.work_pending, 1)                       # the DISABLE queued or under way
         await axil.write(ctx, CTLR, 0, 4)
-        assert await pop(ctx, dut) == (RdOp.DISABLE, 0, 0)
-        assert await axil.read(ctx, CTLR, 4) == 0b1110      # RWP while work_running
+        assert axil.work[-1] == (RdOp.DISABLE, 0, 0)
+        assert await axil.read(ctx, CTLR, 4) == 0b1110      # RWP
         await axil.write(ctx, PROPBASER, 0x9000, 8)        # RWP = 1: ignored
         assert await axil.read(ctx, PROPBASER, 8) == 0x7000 | 15
-        ctx.set(dut.work_running, 0)
+        ctx.set(dut.work_pending, 0)
         await axil.write(ctx, PROPBASER, 0x9000, 8)
         assert await axil.read(ctx, PROPBASER, 8) == 0x9000
 
     run_sim(dut, testbench)
 
 
-def test_work_queue_and_busy():
-    """SETLPIR, CLRLPIR, INVLPIR, INVALLR and EnableLPIs changes queue work in order (an
-    INTID with bits above 15 set is marked wide); SYNCR.Busy reads 1 while any is queued;
-    a full queue holds the write address back."""
-    dut, axil = make(op_depth=2)
+def test_work_and_busy():
+    """SETLPIR, CLRLPIR, INVLPIR, INVALLR and EnableLPIs changes put out work, one item per
+    write, in the write's strobe cycle (an INTID with bits above 15 set is marked wide);
+    other writes put out none; SYNCR.Busy and CTLR.RWP read ``work_pending``."""
+    dut, axil = make()
 
     async def testbench(ctx):
         await axil.write(ctx, CTLR, 1, 4)
         await axil.write(ctx, SETLPIR, 0x2001, 8)
-        assert await axil.read(ctx, SYNCR, 4) == 1
-        assert await pop(ctx, dut) == (RdOp.ENABLE, 0, 0)
-        assert await pop(ctx, dut) == (RdOp.SET, 0x2001, 0)
-        assert await axil.read(ctx, SYNCR, 4) == 0
-        await axil.write(ctx, CTLR, 1, 4)                 # no change: nothing queued
-        assert not ctx.get(dut.work.valid)
+        assert axil.work == [(RdOp.ENABLE, 0, 0), (RdOp.SET, 0x2001, 0)]
+        await axil.write(ctx, CTLR, 1, 4)                 # no change: nothing
+        await axil.write(ctx, WAKER, 0, 4)
+        await axil.write(ctx, PIDR2, 0, 4)
+        assert len(axil.work) == 2
         for offset, value, want in ((CLRLPIR, 0x1_2002, (RdOp.CLEAR, 0x2002, 1)),
                                     (INVLPIR, 0x2003, (RdOp.INV, 0x2003, 0)),
                                     (INVALLR, 0x1, (RdOp.INVALL, 0, 0)),
                                     (SETLPIR + 4, 0x1, (RdOp.SET, 0, 0))):   # [63:32]: not INTID
             await axil.write(ctx, offset, value, 4 if offset % 8 else 8)
-            assert await pop(ctx, dut) == want
-        await axil.write(ctx, SETLPIR, 0x2004, 8)
-        await axil.write(ctx, SETLPIR, 0x2005, 8)
-        ctx.set(dut.axil.awvalid, 1)                       # the queue is full
-        for _ in range(3):
-            await ctx.tick()
-            assert not ctx.get(dut.axil.awready)
-        ctx.set(dut.axil.awvalid, 0)
-        assert await pop(ctx, dut) == (RdOp.SET, 0x2004, 0)
-        await axil.write(ctx, SETLPIR, 0x2006, 8)
-        assert [await pop(ctx, dut) for _ in range(2)] == [(RdOp.SET, 0x2005, 0),
-                                                            (RdOp.SET, 0x2006, 0)]
+            assert axil.work[-1] == want
         await axil.write(ctx, CTLR, 0, 4)
-        assert await pop(ctx, dut) == (RdOp.DISABLE, 0, 0)
+        assert axil.work[-1] == (RdOp.DISABLE, 0, 0) and len(axil.work) == 7
+        for pending in (1, 0):
+            ctx.set(dut.work_pending, pending)
+            assert await axil.read(ctx, SYNCR, 4) == pending
+            assert (await axil.read(ctx, CTLR, 4) >> 3) & 1 == pending
 
     run_sim(dut, testbench)
 
