@@ -263,7 +263,8 @@ def run_waves(test, *, policy="skip", seed=1, console=None):
         _say(console, str(failure))
         status = 1
     fst, save = test_dir / "its.fst", test_dir / "its.gtkw"
-    signals = sum(1 for line in save.read_text().splitlines() if line.startswith("its."))
+    from gic.tb.common.gtkw import read_save_file
+    signals = len(read_save_file(save).aliases)
     _say(console, f"waves: {fst} ({fst.stat().st_size // 1024} KiB), "
                   f"save file {save} ({signals} signals)")
     _say(console, f"gtkwave {fst} {save}")

@@ -17,6 +17,7 @@ Usage, in a testbench (``sim/rtlsim/harness.py`` provides the bus models)::
 """
 
 import types
+from pathlib import Path
 
 from amaranth.hdl import Module, Signal
 from amaranth.lib import wiring
@@ -29,7 +30,7 @@ from gic.hw.its.top import Its
 from gic.sim.driver.bus import ItsBus, Taken
 from .gicsink import GicStreamSink
 from gic.sim.models.memory import Memory
-from .harness import Axi4LiteMasterModel, Axi4SlaveModel, run_sim
+from .harness import BUILD_DIR, Axi4LiteMasterModel, Axi4SlaveModel, run_sim
 
 __all__ = ["AmaranthItsBus", "AmaranthGicBus", "run_on_rtl", "run_on_gic"]
 
@@ -268,4 +269,11 @@ def run_on_gic(params, script, *, memory=None, mem_latency=4, vcd=None, lpi_cach
               *(cpu.cpu for cpu in cpus), *(cpu.record for cpu in cpus), gic.error_irq]
     run_sim(top, testbench, processes=[slave.run, records], vcd=vcd, max_cycles=max_cycles,
             traces=traces)
+    if vcd is not None:
+        # Amaranth's save file shows the traces' interfaces zoomed to 0..1 fs: replace it.
+        from gic.sim.rtlsim.waves import write_gic_save_file
+        path = Path(vcd)
+        if path.parent == Path("."):
+            path = BUILD_DIR / path.with_suffix(".vcd").name
+        write_gic_save_file(path, params.num_redistributors)
     return outcome["result"], outcome["cycles"]

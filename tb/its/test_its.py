@@ -1134,7 +1134,7 @@ def run_cocotb(policy, testcase, seed, *, waves=False, test_dir=None):
                                     random=testcase in RANDOM, all_policies=True),
         waves=waves,
         save_file=lambda folder: write_its_save_file(folder, build_dir / "its.v",
-                                                     params.num_redistributors))
+                                                     params.num_redistributors, params))
 
 
 def test_directed(testcase, policy, seed):
