@@ -72,10 +72,11 @@ def test_demo_save_file(tmp_path):
     assert parsed.filters                                  # enum fields of payloads by name
 
 
-@pytest.mark.skipif(shutil.which("iverilog") is None or shutil.which("fst2vcd") is None,
-                    reason="needs Icarus Verilog and GTKWave's fst2vcd")
 def test_cocotb_save_file(tmp_path):
-    """One short cocotb test with waves: the ITS's save file against its FST."""
+    """One short cocotb test with waves: the ITS's save file against its FST (Icarus and
+    GTKWave's fst2vcd come with `make setup`)."""
+    assert shutil.which("iverilog") and shutil.which("fst2vcd"), \
+        "needs Icarus Verilog and GTKWave's fst2vcd: make setup installs them"
     from gic.tb.its.test_its import run_cocotb
     folder = run_cocotb("skip", "run_discard", 1, waves=True, test_dir=tmp_path / "run")
     parsed = _check(folder / "its.gtkw",
