@@ -8,7 +8,6 @@ cocotb part one short ITS test with waves (needs Icarus and GTKWave's ``fst2vcd`
 
 import shutil
 
-import pytest
 from amaranth.lib import enum
 
 from gic.sim.cli import main
