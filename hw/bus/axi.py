@@ -22,9 +22,10 @@ from amaranth.lib import enum, fifo, wiring
 from amaranth.lib.wiring import In, Out
 
 from .fifo import HeadRegisteredFIFO
-from .mem import ADDR_BITS, MemReadSignature, MemWriteSignature
+from .mem import ADDR_BITS, MemAttributes, MemReadSignature, MemWriteSignature
 
-__all__ = ["AxiResp", "AxiBurst", "Axi4LiteSignature", "Axi4Signature", "RegisterBusSignature",
+__all__ = ["AxiResp", "AxiBurst", "GIC_CACHE_NAMES", "ARCACHE", "AWCACHE", "gic_memory_type",
+           "axi_cache", "axi_prot", "Axi4LiteSignature", "Axi4Signature", "RegisterBusSignature",
            "Axi4LiteRegisterBridge", "Axi4MemoryMaster"]
 
 
@@ -41,6 +42,59 @@ class AxiBurst(enum.Enum, shape=2):
     FIXED = 0  #: every beat at the same address
     INCR  = 1  #: incrementing address (the only type the memory master issues)
     WRAP  = 2  #: incrementing, wrapping at the burst-size boundary
+
+
+GIC_CACHE_NAMES = ("Device-nGnRnE", "Normal Non-cacheable", "Normal RaWt", "Normal RaWb",
+                   "Normal WaWt", "Normal WaWb", "Normal RaWaWt", "Normal RaWaWb")
+"""The GIC's cacheability encodings (GITS_CBASER/GITS_BASERn/GICR_PROPBASER/GICR_PENDBASER
+InnerCache; OuterCache is the same except that 0 means "as InnerCache"), by value."""
+
+ARCACHE = (0b0000, 0b0011, 0b1110, 0b1111, 0b1010, 0b1011, 0b1110, 0b1111)
+"""``ARCACHE`` for each GIC cacheability value, from AMBA AXI4 (IHI 0022) Table A4-5: Device
+Non-bufferable, Normal Non-cacheable Bufferable, Write-through Read-allocate, Write-back
+Read-allocate, Write-through Write-allocate, Write-back Write-allocate, Write-through
+Read and Write-allocate, Write-back Read and Write-allocate (the table's first encoding
+where it gives two)."""
+
+AWCACHE = (0b0000, 0b0011, 0b0110, 0b0111, 0b1110, 0b1111, 0b1110, 0b1111)
+"""``AWCACHE`` for each GIC cacheability value, the same memory types as :data:`ARCACHE`."""
+
+
+def gic_memory_type(inner_cache, outer_cache):
+    """The GIC cacheability value an access is issued with: the outer one (the one the
+    interconnect and the memory beyond the ITS see), ``inner_cache`` when ``outer_cache``
+    is 0 ("as InnerCache"), and Device-nGnRnE (0) whenever ``inner_cache`` is, since
+    Device memory has no separate outer type. Works on integers and on Amaranth values."""
+    if isinstance(inner_cache, int) and isinstance(outer_cache, int):
+        if inner_cache == 0:
+            return 0
+        return outer_cache or inner_cache
+    return Mux(inner_cache == 0, 0, Mux(outer_cache == 0, inner_cache, outer_cache))
+
+
+def axi_cache(inner_cache, outer_cache, *, write):
+    """``AWCACHE`` (``write``) or ``ARCACHE`` for the GIC fields (integers)."""
+    return (AWCACHE if write else ARCACHE)[gic_memory_type(inner_cache, outer_cache)]
+
+
+def axi_prot(*, secure=False):
+    """``AxPROT`` of every ITS access: data (bit 2 = 0), non-secure unless ``secure``
+    (bit 1), privileged (bit 0 = 1)."""
+    return (0 if secure else 0b010) | 0b001
+
+
+def _axcache(m, attr, table, name):
+    """The ``AxCACHE`` (from ``table``, :data:`ARCACHE` or :data:`AWCACHE`) of ``attr``
+    (a :class:`~gic.hw.bus.mem.MemAttributes`), as a combinational signal."""
+    attr = MemAttributes(attr)
+    memory_type = Signal(3, name=f"{name}_memory_type")
+    cache = Signal(4, name=f"{name}_cache")
+    m.d.comb += memory_type.eq(gic_memory_type(attr.inner_cache, attr.outer_cache))
+    with m.Switch(memory_type):
+        for value, code in enumerate(table):
+            with m.Case(value):
+                m.d.comb += cache.eq(code)
+    return cache
 
 
 def _check_int(name, value, allowed, what):
@@ -131,8 +185,7 @@ class Axi4LiteSignature(_WidthSignature):
 
 
 class Axi4Signature(_WidthSignature):
-    """A full AXI4 bus (the subset the ITS uses: no lock, cache, prot, qos, region, user), seen
-    from the master.
+    """A full AXI4 bus (the subset the ITS uses: no region, user), seen from the master.
 
     Parameters
     ----------
@@ -145,14 +198,15 @@ class Axi4Signature(_WidthSignature):
 
     Members
     -------
-    awid, awaddr, awlen, awsize, awburst(AxiBurst), awvalid : Out
-        Write address channel (``awlen`` = beats - 1, ``awsize`` = log2(bytes per beat));
-        ``awready`` : In.
+    awid, awaddr, awlen, awsize, awburst(AxiBurst), awlock, awcache, awprot, awqos, awvalid : Out
+        Write address channel (``awlen`` = beats - 1, ``awsize`` = log2(bytes per beat);
+        ``awlock`` 1 bit, ``awcache`` 4, ``awprot`` 3, ``awqos`` 4, as AMBA AXI4 defines
+        them); ``awready`` : In.
     wdata, wstrb, wlast, wvalid : Out
         Write data channel; ``wready`` : In.
     bid, bresp(AxiResp), bvalid : In
         Write response channel; ``bready`` : Out.
-    arid, araddr, arlen, arsize, arburst(AxiBurst), arvalid : Out
+    arid, araddr, arlen, arsize, arburst(AxiBurst), arlock, arcache, arprot, arqos, arvalid : Out
         Read address channel; ``arready`` : In.
     rid, rdata, rresp(AxiResp), rlast, rvalid : In
         Read data channel; ``rready`` : Out.
@@ -173,6 +227,10 @@ class Axi4Signature(_WidthSignature):
             "awlen":   Out(8),
             "awsize":  Out(3),
             "awburst": Out(AxiBurst),
+            "awlock":  Out(1),
+            "awcache": Out(4),
+            "awprot":  Out(3),
+            "awqos":   Out(4),
             "awvalid": Out(1),
             "awready": In(1),
             "wdata":   Out(data_width),
@@ -189,6 +247,10 @@ class Axi4Signature(_WidthSignature):
             "arlen":   Out(8),
             "arsize":  Out(3),
             "arburst": Out(AxiBurst),
+            "arlock":  Out(1),
+            "arcache": Out(4),
+            "arprot":  Out(3),
+            "arqos":   Out(4),
             "arvalid": Out(1),
             "arready": In(1),
             "rid":     In(id_width),
@@ -448,6 +510,31 @@ class Axi4MemoryMaster(wiring.Component):
     (combinational path from ``bvalid`` to the client streams and from the clients'
     ``ready`` to ``bready``).
 
+    Memory attributes (docs/axi-attributes.md): each request's ``attr`` (the InnerCache and
+    OuterCache fields of the register describing what it accesses) gives its ``AxCACHE``,
+    from the outer cacheability (:func:`gic_memory_type`), by AMBA AXI4 Table A4-5:
+
+    =================================  ===========  ===========
+    GIC cacheability (outer, or inner  ``ARCACHE``  ``AWCACHE``
+    when OuterCache is 0b000)
+    =================================  ===========  ===========
+    0b000 Device-nGnRnE                0b0000       0b0000
+    0b001 Normal Non-cacheable         0b0011       0b0011
+    0b010 Read-allocate Write-through  0b1110       0b0110
+    0b011 Read-allocate Write-back     0b1111       0b0111
+    0b100 Write-allocate Write-through 0b1010       0b1110
+    0b101 Write-allocate Write-back    0b1011       0b1111
+    0b110 RaWa Write-through           0b1110       0b1110
+    0b111 RaWa Write-back              0b1111       0b1111
+    =================================  ===========  ===========
+
+    InnerCache 0b000 (Device-nGnRnE) makes the access Device Non-bufferable whatever
+    OuterCache says. ``AxCACHE`` is a register loaded with the address (reads: from the
+    client's slot, where the code is computed when the request is taken; writes: computed
+    from the granted client's request), so it adds no latency and no path from the bus.
+    ``AxPROT`` is :func:`axi_prot` (data, privileged, non-secure unless ``secure``),
+    ``AxQOS`` is ``qos``, ``AxLOCK`` is 0 (normal access): constants.
+
     Parameters
     ----------
     read_clients : int
@@ -460,6 +547,10 @@ class Axi4MemoryMaster(wiring.Component):
         AXI ID bits, 1..16.
     max_outstanding : int
         Read requests in flight per client, 1..256.
+    secure : bool
+        Issue secure accesses (``AxPROT[1]`` = 0); default non-secure (``AxPROT`` = 0b011).
+    qos : int
+        ``AxQOS`` of every access, 0..15 (default 0: no QoS scheme).
 
     Members
     -------
@@ -477,7 +568,7 @@ class Axi4MemoryMaster(wiring.Component):
     """
 
     def __init__(self, *, read_clients, write_clients, data_width=64, id_width=4,
-                 max_outstanding=4):
+                 max_outstanding=4, secure=False, qos=0):
         _check_data_width(data_width, (64, 128, 256))
         _check_int("id_width", id_width, range(1, 17), "an integer in 1..16")
         ids = range(0, (1 << id_width) + 1)
@@ -488,6 +579,11 @@ class Axi4MemoryMaster(wiring.Component):
         if read_clients + write_clients == 0:
             raise ValueError("Axi4MemoryMaster needs at least one read or write client")
         _check_int("max_outstanding", max_outstanding, range(1, 257), "an integer in 1..256")
+        if not isinstance(secure, bool):
+            raise ValueError(f"secure must be a bool, not {secure!r}")
+        _check_int("qos", qos, range(16), "an integer in 0..15")
+        self._prot = axi_prot(secure=secure)
+        self._qos = qos
         self._data_width = data_width
         self._id_width = id_width
         self._read_clients = read_clients
@@ -518,6 +614,12 @@ class Axi4MemoryMaster(wiring.Component):
             axi.awburst.eq(AxiBurst.INCR),
             axi.awlen.eq(0),
             axi.wlast.eq(1),
+            axi.arprot.eq(self._prot),
+            axi.awprot.eq(self._prot),
+            axi.arqos.eq(self._qos),
+            axi.awqos.eq(self._qos),
+            axi.arlock.eq(0),
+            axi.awlock.eq(0),
         ]
         if self._read_clients:
             self._elaborate_reads(m, lanes, lane_bits)
@@ -550,27 +652,32 @@ class Axi4MemoryMaster(wiring.Component):
             slot_valid = Signal(name=f"read{index}_slot_valid")
             slot_addr = Signal(ADDR_BITS, name=f"read{index}_slot_addr")
             slot_count = Signal(count_bits, name=f"read{index}_slot_count")
+            slot_cache = Signal(4, name=f"read{index}_slot_cache")
             m.d.comb += client.req.ready.eq(~slot_valid)
             with m.If(client.req.valid & ~slot_valid):
                 m.d.sync += [slot_valid.eq(1), slot_addr.eq(client.req.payload.addr),
-                             slot_count.eq(client.req.payload.count)]
-            slots.append((slot_valid, slot_addr, slot_count))
+                             slot_count.eq(client.req.payload.count),
+                             slot_cache.eq(_axcache(m, client.req.payload.attr, ARCACHE,
+                                                    f"read{index}"))]
+            slots.append((slot_valid, slot_addr, slot_count, slot_cache))
 
         grant, any_request, advance = _round_robin(
             m, "read", [slot_valid & descriptor.w_rdy
-                        for (slot_valid, _, _), descriptor in zip(slots, descriptors)])
+                        for (slot_valid, *_), descriptor in zip(slots, descriptors)])
         accept = Signal()
         m.d.comb += [accept.eq(ar_free & any_request), advance.eq(accept)]
 
         req_addr = Signal(ADDR_BITS)
         req_count = Signal(count_bits)
+        req_cache = Signal(4)
         req_id = grant
         with m.Switch(grant):
-            for index, (slot_valid, slot_addr, slot_count) in enumerate(slots):
+            for index, (slot_valid, slot_addr, slot_count, slot_cache) in enumerate(slots):
                 with m.Case(index):
                     m.d.comb += [
                         req_addr.eq(slot_addr),
                         req_count.eq(slot_count),
+                        req_cache.eq(slot_cache),
                         descriptors[index].w_en.eq(accept),
                     ]
                     with m.If(accept):
@@ -590,6 +697,7 @@ class Axi4MemoryMaster(wiring.Component):
                 ar_valid.eq(1),
                 axi.arid.eq(req_id),
                 axi.araddr.eq(req_addr),
+                axi.arcache.eq(req_cache),
                 axi.arlen.eq(Mux(crosses, first_len, total_len)),
                 ar_second.eq(crosses),
                 second_len.eq(total_len - first_len - 1),
@@ -673,11 +781,16 @@ class Axi4MemoryMaster(wiring.Component):
         m.d.comb += [accept.eq(free & any_request), advance.eq(accept)]
         addr = Signal(ADDR_BITS)
         data = Signal(64)
+        cache = Signal(4)
+        # Each client's AWCACHE is looked up before the grant mux (beside the arbiter).
+        caches = [_axcache(m, client.req.payload.attr, AWCACHE, f"write{index}")
+                  for index, client in enumerate(clients)]
         with m.Switch(grant):
             for index, client in enumerate(clients):
                 with m.Case(index):
                     m.d.comb += [addr.eq(client.req.payload.addr),
                                  data.eq(client.req.payload.data),
+                                 cache.eq(caches[index]),
                                  client.req.ready.eq(accept)]
         lane = addr[3:3 + lane_bits]
         with m.If(accept):
@@ -685,6 +798,7 @@ class Axi4MemoryMaster(wiring.Component):
                 aw_valid.eq(1), w_valid.eq(1),
                 axi.awid.eq(grant),
                 axi.awaddr.eq(addr),
+                axi.awcache.eq(cache),
                 axi.wdata.eq(data.replicate(self._data_width // 64)),
                 axi.wstrb.eq(Const(0xFF, 8) << (lane * 8) if lane_bits else 0xFF),
             ]

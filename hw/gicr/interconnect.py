@@ -15,8 +15,8 @@ from ..bus.mem import ADDR_BITS
 
 __all__ = ["Axi4Join", "Axi4LiteDecoder"]
 
-_AR_FIELDS = ("araddr", "arlen", "arsize", "arburst")
-_AW_FIELDS = ("awaddr", "awlen", "awsize", "awburst")
+_AR_FIELDS = ("araddr", "arlen", "arsize", "arburst", "arlock", "arcache", "arprot", "arqos")
+_AW_FIELDS = ("awaddr", "awlen", "awsize", "awburst", "awlock", "awcache", "awprot", "awqos")
 
 
 def _check(name, value, allowed, what):
@@ -34,6 +34,8 @@ class Axi4Join(wiring.Component):
     each input keeps the AXI ordering of its own IDs. Write data follows the order in
     which the ``AW`` of each input were taken (a FIFO of ``max_writes`` owners): an
     input's ``W`` beats pass once its ``AW`` is held, until ``WLAST``.
+
+    The attributes (``AxLOCK``, ``AxCACHE``, ``AxPROT``, ``AxQOS``) are held with the address.
 
     Latency: one cycle on ``AR`` and ``AW``; ``R``, ``B`` and ``W`` pass combinationally.
 

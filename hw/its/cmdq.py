@@ -4,7 +4,7 @@ from amaranth.hdl import Module, Mux, ResetInserter, Signal, unsigned
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..bus.mem import MemReadSignature
+from ..bus.mem import MemReadSignature, mem_attributes
 from .layouts import CBASER_PAGE, COMMAND_BYTES, Command, GitsCbaser, GitsCreadr
 
 __all__ = ["FetchedCommand", "CommandQueue"]
@@ -136,6 +136,7 @@ class CommandQueue(wiring.Component):
                 self.mem.req.valid.eq(1),
                 self.mem.req.payload.addr.eq(ring_base + fetch_slot * COMMAND_BYTES),
                 self.mem.req.payload.count.eq(COMMAND_BYTES // 8 - 1),
+                self.mem.req.payload.attr.eq(mem_attributes(self.cbaser)),
                 fetch_slot.eq(wrap_next(fetch_slot)),
             ]
 

@@ -35,7 +35,7 @@ from amaranth.hdl import Const, Module, Mux, Signal
 from amaranth.lib import data, enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..bus.mem import ADDR_BITS, MemReadSignature, MemWriteSignature
+from ..bus.mem import ADDR_BITS, MemReadSignature, MemWriteSignature, mem_attributes
 from .cmdq import FetchedCommand
 from .collections import CollectionWrite, RD_BITS
 from .layouts import (
@@ -561,8 +561,13 @@ class Executor(wiring.Component):
             encoder.cte_addr.eq(s.cmd_cte_addr),
         ]
         s.write_addr = encoder.addr
+        # The collection table's attributes for a CTE, the device table's for a DTE and an
+        # ITE (the ITT has no register of its own: docs/axi-attributes.md).
         m.d.comb += [self.mem_write.req.payload.addr.eq(s.write_addr[:ADDR_BITS]),
-                     self.mem_write.req.payload.data.eq(encoder.data)]
+                     self.mem_write.req.payload.data.eq(encoder.data),
+                     self.mem_write.req.payload.attr.eq(
+                         Mux(s.recipe.write == Write.COLLECTION, mem_attributes(self.baser_coll),
+                             mem_attributes(self.baser_dev)))]
 
     def _elaborate_decisions(self, m, s):
         """The decoder, the field checks, the packet, the invalidation and the error report."""
@@ -765,11 +770,15 @@ class _Steps:
             ("WAIT_PACKET", s.packet_wanted),
         ]
 
-    def start_read(self, addr):
+    def start_read(self, addr, table=None):
+        """Read the entry at ``addr`` of the table ``table`` describes (a GITS_BASERn view;
+        the device table's, which also covers level-1 entries and the ITTs, when None)."""
         mem_read = self.e.mem_read
+        table = self.e.baser_dev if table is None else table
         self.m.d.sync += [mem_read.req.valid.eq(1),
                           mem_read.req.payload.addr.eq(addr[:ADDR_BITS]),
                           mem_read.req.payload.count.eq(0),
+                          mem_read.req.payload.attr.eq(mem_attributes(table)),
                           self.s.read_beyond.eq(addr[ADDR_BITS:].any())]
 
     def fail(self, code):
@@ -841,7 +850,7 @@ class _Steps:
                 m.d.sync += [mapped.eq(on_chip_mapped), rd.eq(on_chip_rd)]
                 self.checked([(~on_chip_mapped, code)], then)
             with m.Else():
-                self.start_read(cte_addr)
+                self.start_read(cte_addr, self.e.baser_coll)
                 m.next = wait_state
         with m.State(wait_state):
             with m.If(self.e.mem_read.resp.valid):

@@ -542,13 +542,13 @@ class GitsCbaser(data.Struct):
     size
         4 KiB pages - 1
     shareability
-        read back as written
+        read back as written (no AXI4 signal: docs/axi-attributes.md)
     pa
         ring physical address bits [51:12]
     outer_cache
-        read back as written
+        ARCACHE of the command fetch (0: as inner_cache; docs/axi-attributes.md)
     inner_cache
-        read back as written
+        ARCACHE of the command fetch when outer_cache is 0; 0 (Device-nGnRnE) makes it 0b0000
     """
     size:         8   # [7:0]
     _r0:          2
@@ -601,12 +601,19 @@ class GitsBaser(data.Struct):
     -------
     size
         pages - 1
+    shareability
+        read back as written (no AXI4 signal: docs/axi-attributes.md)
     pa
         table physical address bits [47:12]
     entry_size
         RO: entry bytes - 1
+    outer_cache
+        AxCACHE of the table's accesses (Devices: also level-2 pages and ITTs; 0: as
+        inner_cache; docs/axi-attributes.md)
     type
         RO
+    inner_cache
+        AxCACHE when outer_cache is 0; 0 (Device-nGnRnE) makes it 0b0000
     indirect
         two-level table (devices only)
     """

@@ -2,11 +2,11 @@
 
 from types import SimpleNamespace
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import data, enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..bus.mem import ADDR_BITS, MemReadSignature
+from ..bus.mem import ADDR_BITS, MemReadSignature, mem_attributes
 from .collections import CollectionReadSignature, RD_BITS
 from .geometry import (collection_exists, device_in_range, flat_entry_address, ite_address,
                        level1_entry_address, level2_entry_address, table_geometry)
@@ -231,7 +231,7 @@ class Walker(wiring.Component):
 
         self._elaborate_fsm(m, SimpleNamespace(
             request=request, dte=dte, dte_read=dte_read, pintid=pintid, status=status, rd=rd,
-            read_addr=read_addr, finish_with=finish_with, check_device=check_device,
+            read_addr=read_addr, table=table, finish_with=finish_with, check_device=check_device,
             check_event=check_event, check_data=check_data, act_on_decision=act_on_decision))
         return m
 
@@ -242,6 +242,7 @@ class Walker(wiring.Component):
             s.request, s.dte, s.dte_read, s.pintid, s.status, s.rd, s.read_addr)
         finish_with, check_device, check_event = s.finish_with, s.check_device, s.check_event
         check_data, act_on_decision = s.check_data, s.act_on_decision
+        table = s.table
 
         m.d.comb += [
             self.result.payload.status.eq(status),
@@ -263,18 +264,29 @@ class Walker(wiring.Component):
                         dte_read.eq(0),
                     ]
                     m.next = "CHECK"
+            # The attributes of the read each state may make, from registers only: the
+            # device table's (level-1 entries, DTEs, ITEs) but for a CTE, the collection
+            # table's. CHECK reads a level-1 entry, a DTE or an ITE; WAIT_READ_DATA the
+            # entry after ``table``'s (a CTE after an ITE); WAIT_READ_READY ``table``'s.
+            dev_attr = mem_attributes(self.baser_dev)
+            coll_attr = mem_attributes(self.baser_coll)
             with m.State("CHECK"):
+                m.d.comb += self.mem.req.payload.attr.eq(dev_attr)
                 with m.If(request.dte_cached):
                     check_event(dte.itt_addr, dte.size)
                 with m.Else():
                     check_device()
                 act_on_decision()
             with m.State("WAIT_READ_READY"):
-                m.d.comb += [self.mem.req.valid.eq(1), self.mem.req.payload.addr.eq(read_addr)]
+                m.d.comb += [self.mem.req.valid.eq(1), self.mem.req.payload.addr.eq(read_addr),
+                             self.mem.req.payload.attr.eq(
+                                 Mux(table == _Table.COLLECTION, coll_attr, dev_attr))]
                 with m.If(self.mem.req.ready):
                     m.next = "WAIT_READ_DATA"
             with m.State("WAIT_READ_DATA"):
-                m.d.comb += self.mem.resp.ready.eq(1)
+                m.d.comb += [self.mem.resp.ready.eq(1),
+                             self.mem.req.payload.attr.eq(
+                                 Mux(table == _Table.ITT, coll_attr, dev_attr))]
                 with m.If(self.mem.resp.valid):
                     with m.If(self.mem.resp.payload.error):
                         finish_with(DropReason.MEMORY_ERROR)

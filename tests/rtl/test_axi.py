@@ -44,10 +44,16 @@ def test_axi4lite_member_names():
 def test_axi4_member_names():
     sig = Axi4Signature(data_width=128, id_width=3)
     assert [path[0] for path, _ in sig.members.flatten()] == [
-        "awid", "awaddr", "awlen", "awsize", "awburst", "awvalid", "awready",
+        "awid", "awaddr", "awlen", "awsize", "awburst", "awlock", "awcache", "awprot", "awqos",
+        "awvalid", "awready",
         "wdata", "wstrb", "wlast", "wvalid", "wready", "bid", "bresp", "bvalid", "bready",
-        "arid", "araddr", "arlen", "arsize", "arburst", "arvalid", "arready",
+        "arid", "araddr", "arlen", "arsize", "arburst", "arlock", "arcache", "arprot", "arqos",
+        "arvalid", "arready",
         "rid", "rdata", "rresp", "rlast", "rvalid", "rready"]
+    for name, width in (("lock", 1), ("cache", 4), ("prot", 3), ("qos", 4)):
+        for channel in ("aw", "ar"):
+            assert Shape.cast(sig.members[channel + name].shape).width == width
+            assert sig.members[channel + name].flow == Out
     assert Shape.cast(sig.members["araddr"].shape).width == 48
     assert Shape.cast(sig.members["wstrb"].shape).width == 16
     assert Shape.cast(sig.members["rid"].shape).width == 3
