@@ -18,9 +18,11 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "docs" / "examples"
 WAIVED = {"WIDTHEXPAND", "WIDTHTRUNC", "CASEINCOMPLETE", "ALWNEVER", "ASCRANGE"}
 """The rules docs/examples/wrappers.vlt waives, each with its reason there."""
-AXI4_MASTER = ["awid", "awaddr", "awlen", "awsize", "awburst", "awvalid", "awready", "wdata",
+AXI4_MASTER = ["awid", "awaddr", "awlen", "awsize", "awburst", "awlock", "awcache", "awprot",
+               "awqos", "awvalid", "awready", "wdata",
                "wstrb", "wlast", "wvalid", "wready", "bid", "bresp", "bvalid", "bready",
-               "arid", "araddr", "arlen", "arsize", "arburst", "arvalid", "arready", "rid",
+               "arid", "araddr", "arlen", "arsize", "arburst", "arlock", "arcache", "arprot",
+               "arqos", "arvalid", "arready", "rid",
                "rdata", "rresp", "rlast", "rvalid", "rready"]
 """AMBA AXI4 signal names (IHI 0022), the ones cocotbext-axi's from_prefix looks for."""
 AXI4_LITE = ["awaddr", "awprot", "awvalid", "awready", "wdata", "wstrb", "wvalid", "wready",
@@ -92,6 +94,12 @@ def test_example_soc_compiles_with_icarus(verilog, tmp_path):
                            str(verilog / "its_axi.v")], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "error" not in done.stderr.lower()
+    # The example connects every AXI4 master port of its_axi, attributes included.
+    example = (EXAMPLES / "soc_example.v").read_text()
+    ports = _ports((verilog / "its_axi.v").read_text(), "its_axi")
+    missing = {name for name in ports if name.startswith("m_axi_")
+               and not re.search(rf"\.{name}\(", example)}
+    assert not missing, f"docs/examples/soc_example.v leaves {sorted(missing)} unconnected"
 
 
 def _verilator():
@@ -134,3 +142,9 @@ def test_outputs_after_reset_follow_the_amba_reset_rules():
         assert reset[name] == 0, name
     outputs = {p.name for p in wrapper.port_table() if p.direction == "output"}
     assert set(reset) == outputs
+    # The attributes are constants or registers: 0 (Device, no QoS, normal) out of reset,
+    # AxPROT data, non-secure, privileged (docs/axi-attributes.md).
+    for name in ("m_axi_arcache", "m_axi_awcache", "m_axi_arqos", "m_axi_awqos",
+                 "m_axi_arlock", "m_axi_awlock"):
+        assert reset[name] == 0, name
+    assert reset["m_axi_arprot"] == reset["m_axi_awprot"] == 0b011
