@@ -63,7 +63,9 @@ class Its(wiring.Component):
     both -> :class:`~gic.hw.its.forwarder.Forwarder`; on-chip collections in
     :class:`~gic.hw.its.collections.CollectionTable`; the command queue, the
     executor and the translator read memory (AXI IDs 0, 1, 2) and the executor
-    writes it through :class:`~gic.hw.bus.axi.Axi4MemoryMaster`.
+    writes it through :class:`~gic.hw.bus.axi.Axi4MemoryMaster`, each access with the
+    ``AxCACHE`` of its ring's or table's GITS_CBASER / GITS_BASERn, ``AxPROT`` 0b011 (data,
+    non-secure, privileged), ``AxQOS`` 0 (docs/axi-attributes.md).
 
     A write address on ``axil`` is taken only while the GITS_TRANSLATER FIFO
     has room, so MSIs written there are never lost: the writer waits.
