@@ -171,9 +171,10 @@ class Gic(wiring.Component):
     Memory: the redistributors' read and write ports go through one
     :class:`~gic.hw.bus.axi.Axi4MemoryMaster` (redistributor ``n`` uses ID ``n``), joined with
     the ITS's AXI4 master by :class:`~gic.hw.gicr.interconnect.Axi4Join`: the top ID bit is
-    0 for the ITS, 1 for the redistributors. The redistributors' requests carry no memory
-    attributes yet: they go out as Device Non-bufferable (``AxCACHE`` 0b0000;
-    docs/axi-attributes.md).
+    0 for the ITS, 1 for the redistributors. The redistributors' requests carry the memory
+    attributes of their tables (GICR_PROPBASER / GICR_PENDBASER InnerCache and OuterCache),
+    which this master turns into ``ARCACHE`` / ``AWCACHE`` as the ITS's does
+    (docs/axi-attributes.md).
 
     Parameters
     ----------

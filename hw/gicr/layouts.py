@@ -97,23 +97,23 @@ class GicrPropbaser(data.Struct):
     """GICR_PROPBASER (0x0070, 64 bits): the LPI property table (one byte per LPI)."""
     id_bits:      5   # [4:0] LPI INTID bits - 1 (below 13: no LPIs)
     _r0:          2
-    inner_cache:  3   # [9:7] read back as written
-    shareability: 2   # [11:10] read back as written
+    inner_cache:  3   # [9:7] property-table ARCACHE if outer_cache = 0; 0 (Device) gives 0b0000
+    shareability: 2   # [11:10] read back as written (no AXI4 signal)
     pa:           40  # [51:12] table address bits [51:12]; byte (INTID - 8192) configures INTID
     _r1:          4
-    outer_cache:  3   # [58:56] read back as written
+    outer_cache:  3   # [58:56] property-table ARCACHE (0: as inner_cache; docs/axi-attributes.md)
     _r2:          5
 
 
 class GicrPendbaser(data.Struct):
     """GICR_PENDBASER (0x0078, 64 bits): the LPI pending table (one bit per INTID)."""
     _r0:          7
-    inner_cache:  3   # [9:7] read back as written
-    shareability: 2   # [11:10] read back as written
+    inner_cache:  3   # [9:7] pending-table AxCACHE if outer_cache = 0; 0 (Device) gives 0b0000
+    shareability: 2   # [11:10] read back as written (no AXI4 signal)
     _r1:          4
     pa:           36  # [51:16] table address bits [51:16]
     _r2:          4
-    outer_cache:  3   # [58:56] read back as written
+    outer_cache:  3   # [58:56] pending-table AxCACHE (0: as inner_cache; docs/axi-attributes.md)
     _r3:          3
     ptz:          1   # [62] WO (reads 0): the table is all zero, no scan at EnableLPIs
     _r4:          1

@@ -107,7 +107,9 @@ class Redistributor(wiring.Component):
         Pending LPIs arriving from other redistributors (taken as a SET).
     mem_read : Out(MemReadSignature())
     mem_write : Out(MemWriteSignature())
-        The property and pending tables; one access in flight at a time.
+        The property and pending tables; one access in flight at a time. Each request's
+        ``attr`` is the InnerCache/OuterCache of GICR_PROPBASER (property-table reads) or
+        GICR_PENDBASER (pending-table reads and writes): docs/axi-attributes.md.
     cpu : In(CpuInterfaceSignature())
         The CPU interface.
     sync_start : Out(1)
@@ -210,6 +212,8 @@ class Redistributor(wiring.Component):
             sequencer.table_config.eq(tables.config),
             tables.prop_base.eq(registers.settings.prop_base),
             tables.pend_base.eq(registers.settings.pend_base),
+            tables.prop_attr.eq(registers.settings.prop_attr),
+            tables.pend_attr.eq(registers.settings.pend_attr),
             tables.scan_end.eq(registers.settings.scan_end),
         ]
         wiring.connect(m, tables.mem_read, wiring.flipped(self.mem_read))

@@ -5,7 +5,7 @@ from amaranth.lib import data, enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..bus.axi import RegisterBusSignature
-from ..bus.mem import ADDR_BITS
+from ..bus.mem import ADDR_BITS, MemAttributes, mem_attributes
 from ..its.params import ItsParams
 from .layouts import (
     MIN_LPI_ID_BITS, PENDBASER_ALIGN, PROPBASER_ALIGN,
@@ -52,6 +52,8 @@ def settings_layout(params):
         "lpis_exist":  1,           # id_bits >= 14
         "prop_base":   ADDR_BITS,   # the property table
         "pend_base":   ADDR_BITS,   # the pending table
+        "prop_attr":   MemAttributes,   # GICR_PROPBASER.InnerCache/OuterCache
+        "pend_attr":   MemAttributes,   # GICR_PENDBASER.InnerCache/OuterCache
         # one past the last pending-table doubleword holding LPIs
         "scan_end":    max(1, params.id_bits - PENDING_DW_SHIFT + 1),
     })
@@ -85,8 +87,9 @@ class GicrRegisters(wiring.Component):
     work_pending : In(1)
         Work is queued or under way (Busy, RWP).
     settings : Out(settings_layout(params))
-        EnableLPIs, PTZ, the LPI range and the table bases: registers, with the LPI range
-        and the bases decoded from them without a register stage.
+        EnableLPIs, PTZ, the LPI range, the table bases and the tables' memory attributes
+        (the InnerCache/OuterCache fields, docs/axi-attributes.md): registers, with the LPI
+        range, the bases and the attributes decoded from them without a register stage.
 
     Latency
     -------
@@ -132,6 +135,8 @@ class GicrRegisters(wiring.Component):
             settings.ptz.eq(ptz),
             settings.prop_base.eq(Cat(Const(0, _PROP_SHIFT), propbaser.pa)[:ADDR_BITS]),
             settings.pend_base.eq(Cat(Const(0, _PEND_SHIFT), pendbaser.pa)[:ADDR_BITS]),
+            settings.prop_attr.eq(mem_attributes(propbaser)),
+            settings.pend_attr.eq(mem_attributes(pendbaser)),
         ]
         with m.Switch(id_bits):
             for bits in range(MIN_LPI_ID_BITS, p.id_bits + 1):

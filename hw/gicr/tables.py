@@ -4,7 +4,7 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..bus.mem import ADDR_BITS, MemReadSignature, MemWriteSignature
+from ..bus.mem import ADDR_BITS, MemAttributes, MemReadSignature, MemWriteSignature
 from ..its.layouts import LPI_BASE
 from .layouts import PENDING_BITS_PER_DW, LpiConfig
 from .lpi_cache import lowest_set
@@ -65,6 +65,10 @@ class TableEngine(wiring.Component):
         The property byte of the last CONFIG, held until the next one.
     prop_base, pend_base : In(ADDR_BITS)
         The tables' base addresses.
+    prop_attr, pend_attr : In(MemAttributes)
+        The tables' memory attributes (GICR_PROPBASER / GICR_PENDBASER InnerCache and
+        OuterCache): the ``attr`` of every property-table read, and of every pending-table
+        read and write (docs/axi-attributes.md).
     scan_end : In(scan_bits)
         One past the last pending-table doubleword of LPIs.
     mem_read : Out(MemReadSignature())
@@ -91,6 +95,8 @@ class TableEngine(wiring.Component):
             "config": Out(LpiConfig),
             "prop_base": In(ADDR_BITS),
             "pend_base": In(ADDR_BITS),
+            "prop_attr": In(MemAttributes),
+            "pend_attr": In(MemAttributes),
             "scan_end": In(scan_bits),
             "mem_read": Out(MemReadSignature()),
             "mem_write": Out(MemWriteSignature()),
@@ -119,6 +125,7 @@ class TableEngine(wiring.Component):
             rd.req.payload.count.eq(0),
             wr.req.payload.addr.eq(write_addr),
             wr.req.payload.data.eq(write_data),
+            wr.req.payload.attr.eq(self.pend_attr),     # every write is to the pending table
             done.payload.lpi.eq(Cat(lowest_set(m, "scan_bit", scan_dw), scan_index)),
             done.payload.was_set.eq(rmw_was_set),
         ]
@@ -126,9 +133,11 @@ class TableEngine(wiring.Component):
         def load_scan_dw(value):
             m.d.sync += [scan_dw.eq(value), scan_dw_any.eq(value != 0)]
 
-        def read(addr, then):
-            """Ask for the doubleword at ``addr``; go to ``then`` once the request is taken."""
-            m.d.comb += [rd.req.valid.eq(1), rd.req.payload.addr.eq(addr)]
+        def read(addr, then, attr=self.pend_attr):
+            """Ask for the doubleword at ``addr`` (of the table ``attr`` describes: the
+            pending table unless told); go to ``then`` once the request is taken."""
+            m.d.comb += [rd.req.valid.eq(1), rd.req.payload.addr.eq(addr),
+                         rd.req.payload.attr.eq(attr)]
             with m.If(rd.req.ready):
                 m.next = then
 
@@ -179,7 +188,7 @@ class TableEngine(wiring.Component):
 
             # -- the property table --------------------------------------------------------
             with m.State("CONFIG_READ"):
-                read(prop_dw_addr, "CONFIG_WAIT")
+                read(prop_dw_addr, "CONFIG_WAIT", self.prop_attr)
             with m.State("CONFIG_WAIT"):
                 m.d.comb += rd.resp.ready.eq(1)
                 with m.If(rd.resp.valid):
