@@ -2,7 +2,8 @@
 
 import sys
 
-from gic.hw.boards.build import BUILD_ROOT, boards, build
+from gic.hw.boards import build as board_build
+from gic.hw.boards.build import BUILD_ROOT, boards
 from gic.sim.cli.common import count, kib_power_of_two, output_dir, params_options
 
 __all__ = ["add_parser", "run", "met_mhz"]
@@ -44,11 +45,12 @@ def met_mhz(fmax):
 
 def run(args, params, console):
     output_dir(BUILD_ROOT / args.board)
-    report = build(args.board, params=params,
-                   mem_bytes=None if args.mem_kib is None else args.mem_kib * 1024,
-                   pending_window=None if args.pending_kib is None else args.pending_kib * 1024,
-                   lpi_cache=args.lpi_cache, baud=args.baud,
-                   seed=args.seed, clock_mhz=args.mhz, echo=console.print)
+    report = board_build.build(args.board, params=params,
+                               mem_bytes=None if args.mem_kib is None else args.mem_kib * 1024,
+                               pending_window=(None if args.pending_kib is None
+                                               else args.pending_kib * 1024),
+                               lpi_cache=args.lpi_cache, baud=args.baud,
+                               seed=args.seed, clock_mhz=args.mhz, echo=console.print)
     for line in report.lines():
         console.print(line)
     console.print(f"wrote {BUILD_ROOT / args.board / 'report.json'}")
