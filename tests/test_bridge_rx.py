@@ -13,17 +13,10 @@ import pytest
 from gic.hw.boards.bridge_rx import FrameReceiver
 from gic.sim.rtlsim.harness import run_sim
 
+from crc_reference import crc8_reference
+
 SOF = 0xA5
 TIMEOUT = 6
-
-
-def crc8_reference(data):
-    crc = 0
-    for byte in data:
-        for bit in range(7, -1, -1):
-            feedback = (crc >> 7 & 1) ^ (byte >> bit & 1)
-            crc = (crc << 1 & 0xFF) ^ (0x07 if feedback else 0)
-    return crc
 
 
 def frame(opcode, payload, *, crc=None):

@@ -11,14 +11,7 @@ import random
 from gic.hw.boards.bridge_tx import ResponseSender
 from gic.sim.rtlsim.harness import run_sim
 
-
-def crc8_reference(data):
-    crc = 0
-    for byte in data:
-        for bit in range(7, -1, -1):
-            feedback = (crc >> 7 & 1) ^ (byte >> bit & 1)
-            crc = (crc << 1 & 0xFF) ^ (0x07 if feedback else 0)
-    return crc
+from crc_reference import crc8_reference
 
 
 def test_reference_crc_is_the_protocols():
