@@ -10,7 +10,7 @@ TEST    ?=
 MHZ     ?=
 APT_PKGS := iverilog gtkwave
 
-.PHONY: setup demo test regress verilog waves docs bench bitstream program clean
+.PHONY: setup demo test regress verilog waves docs bench bitstream program formal clean
 
 setup: $(STAMP)
 
@@ -40,6 +40,9 @@ regress: setup
 
 verilog: setup
 	$(ITS) verilog
+
+formal: setup
+	$(ITS) formal
 
 waves: setup
 	$(ITS) waves $(if $(TEST),--test $(TEST))

@@ -193,7 +193,7 @@ def _verb_parsers():
 def test_every_verb_has_a_description():
     verbs = _verb_parsers()
     assert set(verbs) == {"demo", "query", "docs", "bitstream", "program", "host", "verilog",
-                          "resources", "bench", "regress", "waves"}
+                          "resources", "bench", "regress", "waves", "formal"}
     for name, sub in verbs.items():
         assert sub.description and len(sub.description) > 40, name
 

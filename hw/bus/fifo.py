@@ -57,3 +57,94 @@ class HeadRegisteredFIFO(wiring.Component):
             with m.Else():
                 m.d.sync += [head.eq(self.w_data), head_valid.eq(1)]
         return m
+
+
+# -- formal proofs (gic.hw.formal, docs/formal.md) ---------------------------------------
+
+def _fifo_top(*, width, depth, data, fault=None):
+    """The FIFO against a reference model: a list of ``depth`` entries and their count.
+
+    Always asserted: ``level`` is the count, ``w_rdy`` is ``count < depth``, ``r_rdy`` is
+    ``count > 0``, and the output rule (``r_rdy`` stays high and ``r_data`` stable until
+    ``r_en``). With ``data``: ``r_data`` is the model's head whenever ``r_rdy`` is high, so
+    what goes in comes out in order, nothing lost or duplicated. ``fault`` builds a broken
+    FIFO instead (the mutants)."""
+    from amaranth.hdl import Assert, Signal
+    from gic.hw.formal import FormalTop, assert_stable
+
+    dut = (fault or HeadRegisteredFIFO)(width=width, depth=depth)
+
+    def build(m):
+        m.submodules.dut = dut
+        count = Signal(range(depth + 1), name="model_count")
+        entries = [Signal(width, name=f"model_entry{i}") for i in range(depth)]
+        do_write = dut.w_en & dut.w_rdy
+        do_read = dut.r_en & dut.r_rdy
+        m.d.sync += count.eq(count + do_write - do_read)
+        with m.If(do_read):
+            m.d.sync += [entries[i].eq(entries[i + 1]) for i in range(depth - 1)]
+        with m.If(do_write):
+            with m.Switch(count - do_read):
+                for i in range(depth):
+                    with m.Case(i):
+                        m.d.sync += entries[i].eq(dut.w_data)
+        m.d.comb += [
+            Assert(dut.level == count, "level is the number of entries held"),
+            Assert(dut.w_rdy == (count < depth), "w_rdy: room for one more"),
+            Assert(dut.r_rdy == (count > 0), "r_rdy: an entry is held"),
+        ]
+        if data:
+            with m.If(dut.r_rdy):
+                m.d.comb += Assert(dut.r_data == entries[0], "r_data is the oldest entry")
+        assert_stable(m, dut.r_rdy, dut.r_en, dut.r_data, name="r")
+
+    return FormalTop(build, dut=dut)
+
+
+class _LosesWritesWhenFull(HeadRegisteredFIFO):
+    """Mutant: ``w_rdy`` always high, so a write to a full FIFO is lost."""
+
+    def elaborate(self, platform):
+        m = super().elaborate(platform)
+        m.d.comb += self.w_rdy.eq(1)
+        return m
+
+
+class _CorruptsTheRest(HeadRegisteredFIFO):
+    """Mutant: the entries behind the head are stored inverted (control intact)."""
+
+    def elaborate(self, platform):
+        m = super().elaborate(platform)
+        m.d.comb += m.submodules.rest.w_data.eq(~self.w_data)
+        return m
+
+
+def _fifo_control():
+    """HeadRegisteredFIFO(width=2, depth=3): level, w_rdy and r_rdy follow the model's
+    count; r_rdy stays high with r_data stable until r_en. k-induction closes."""
+    return _fifo_top(width=2, depth=3, data=False)
+
+
+def _fifo_order():
+    """HeadRegisteredFIFO(width=2, depth=3): every r_data is the oldest entry written and
+    not read (in order, nothing lost or duplicated), with the control properties.
+    Bounded: k-induction does not close, since the SyncFIFO behind the head keeps its
+    entries in a memory the properties cannot see."""
+    return _fifo_top(width=2, depth=3, data=True)
+
+
+def _proofs():
+    from gic.hw.formal import Proof
+    return [
+        Proof("fifo_control", "HeadRegisteredFIFO(width=2, depth=3)", _fifo_control,
+              mode="prove", depth=6,
+              mutant=lambda: _fifo_top(width=2, depth=3, data=False,
+                                       fault=_LosesWritesWhenFull)),
+        Proof("fifo_order", "HeadRegisteredFIFO(width=2, depth=3)", _fifo_order,
+              mode="bmc", depth=14,
+              mutant=lambda: _fifo_top(width=2, depth=3, data=True, fault=_CorruptsTheRest)),
+    ]
+
+
+PROOFS = _proofs()
+"""This module's formal proofs (gic.sim.tools.formal)."""

