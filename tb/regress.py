@@ -9,7 +9,21 @@
     line ``coverage: NN.N% of M bins``. Detail goes to ``build/regress/``:
     ``summary.txt``, ``coverage.yml`` (merged), ``uncovered.txt``, ``junit.xml``,
     ``pytest.log``, ``tests.log`` (a line per finished test) and each run's folder under
-    ``runs/``.
+    ``runs/``. Each run writes what it checked (``counts.json`` beside its
+    ``coverage.yml``: commands, MSIs, injected memory faults, mismatches); the summary
+    sums them (``counts.json``) and prints ``checked: N commands, N MSIs, N memory faults,
+    N mismatches``.
+``its regress --long [COMMANDS]``
+    The ITS's random mix only, on both error policies and every seed, long: together
+    at least COMMANDS (default 100,000) commands, rings with illegal commands mixed in,
+    MSIs to random devices, memory errors and latency spikes
+    (:data:`gic.tb.common.counts.LONG_VARIABLE`).
+``its regress --shard I/N``
+    Only the I-th of N slices of the test list (the sorted test IDs, one in N from the
+    I-th): N machines with I = 1..N run each test once.
+``its regress --merge DIR [DIR ...]``
+    Merges the coverage and the counts of several output folders (of shards) into one
+    summary (``build/regress-merged/`` by default).
 ``its waves --test run_ring_wrap [--policy stall] [--seed 3]``
     Runs one cocotb test with FST waves and writes a GTKWave save file beside them
     (register bus, command fetch, executor, translation path, caches, memory, query
@@ -27,10 +41,16 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["run_regress", "run_waves", "measure_speed", "check_jobs", "waves_tests", "main", "REGRESS_DIR"]
+__all__ = ["run_regress", "merge_regress", "run_waves", "measure_speed", "check_jobs",
+           "parse_shard", "shard_of", "collect_tests", "waves_tests", "main", "REGRESS_DIR",
+           "MERGE_DIR", "LONG_COMMANDS"]
 
 REGRESS_DIR = Path("build") / "regress"
 """Where the regression writes, under the current directory."""
+MERGE_DIR = Path("build") / "regress-merged"
+"""Where ``its regress --merge`` writes, under the current directory."""
+LONG_COMMANDS = 100_000
+"""Commands ``its regress --long`` runs at least, over all its runs."""
 TEST_FILES = tuple(str(Path(__file__).resolve().parent / name)
                    for name in ("its/test_its.py", "gic/test_gic.py"))
 """The cocotb testbenches the regression runs (wherever the package is installed)."""
@@ -66,7 +86,69 @@ def check_jobs(jobs):
     return jobs
 
 
-def run_regress(seeds, jobs, *, out=REGRESS_DIR, directed=True, console=None):
+def parse_shard(text):
+    """``"I/N"`` as ``(I, N)``, 1 <= I <= N.
+
+    Raises
+    ------
+    ValueError
+        Anything else (``3/2``, ``x``, ``0/2``).
+    """
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", str(text))
+    if match is None:
+        raise ValueError(f"--shard {text!r}: give I/N, the I-th of N slices (1 <= I <= N)")
+    index, count = int(match[1]), int(match[2])
+    if not 1 <= index <= count:
+        raise ValueError(f"--shard {text}: I must be from 1 to N={count}, not {index}")
+    return index, count
+
+
+def _shard_key(test_id):
+    # The file's name and the test, wherever the package or the work tree is.
+    path, sep, rest = test_id.partition("::")
+    return f"{Path(path).name}{sep}{rest}"
+
+
+def shard_of(test_ids, shard):
+    """The tests of ``shard`` ``(I, N)``: of the test IDs sorted (by file name and test),
+    the I-th, the (I+N)-th, ... The same IDs give the same slices anywhere; every test is
+    in exactly one of the N slices, and they differ in size by at most one."""
+    index, count = shard
+    ordered = sorted(set(test_ids), key=_shard_key)
+    return [test_id for position, test_id in enumerate(ordered)
+            if position % count == index - 1]
+
+
+def collect_tests(files, options):
+    """The test IDs pytest collects from ``files`` with ``options`` (``--seeds``, ``-k``),
+    as ``<file>::<test>[<id>]`` with the files as given."""
+    done = subprocess.run([sys.executable, "-m", "pytest", *files, "--collect-only", "-q",
+                           "-p", "no:cacheprovider", "-p", "no:xdist", *options],
+                          capture_output=True, text=True)
+    by_name = {Path(file).name: file for file in files}
+    tests = []
+    for line in done.stdout.splitlines():
+        path, sep, rest = line.strip().partition("::")
+        if sep and Path(path).name in by_name:
+            tests.append(f"{by_name[Path(path).name]}::{rest}")
+    if done.returncode != 0 or not tests:
+        raise ValueError(f"pytest collected no tests (status {done.returncode}):\n"
+                           f"{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    return tests
+
+
+def _check_long(commands):
+    if commands is None or commands is False:
+        return 0
+    if commands is True:
+        return LONG_COMMANDS
+    if not isinstance(commands, int) or commands < 1:
+        raise ValueError(f"--long must be at least 1 command, not {commands!r}")
+    return commands
+
+
+def run_regress(seeds, jobs, *, out=REGRESS_DIR, directed=True, console=None, shard=None,
+                long=None):
     """Run the cocotb regression and merge its coverage.
 
     Every argument is checked before ``out`` is emptied. On a terminal a progress bar shows
@@ -83,6 +165,13 @@ def run_regress(seeds, jobs, *, out=REGRESS_DIR, directed=True, console=None):
         Where the runs, the merged coverage and the summary go (emptied first).
     directed : bool
         Run the directed tests too (their coverage is most of the bins).
+    shard : (int, int) or str, or None
+        Only the I-th of N slices of the test list (:func:`shard_of`; ``"I/N"`` too).
+    long : int, True or None
+        The ITS's random mix only, long: this many commands (True: :data:`LONG_COMMANDS`)
+        over every run together (each run its share, :data:`~gic.tb.common.counts.
+        LONG_VARIABLE`); the share is of the whole test list, so the shards of a long run
+        together run them all.
 
     Returns
     -------
@@ -92,32 +181,54 @@ def run_regress(seeds, jobs, *, out=REGRESS_DIR, directed=True, console=None):
     Raises
     ------
     ValueError
-        A bad ``seeds`` or ``jobs`` (nothing has been removed or run).
+        A bad ``seeds``, ``jobs``, ``shard`` or ``long``, or a shard without tests
+        (nothing has been removed or run).
     """
-    from cocotb_coverage.coverage import merge_coverage
+    from gic.tb.common.counts import LONG_VARIABLE
 
     console = console or _Console()
     option, described = _seed_option(seeds)     # bad values fail before anything is removed
     check_jobs(jobs)
+    if isinstance(shard, str):
+        shard = parse_shard(shard)
+    elif shard is not None:
+        parse_shard(f"{shard[0]}/{shard[1]}")
+    long = _check_long(long)
+    files = TEST_FILES[:1] if long else TEST_FILES
+    options = ["--all-policies", *option] + ([] if directed and not long else
+                                             ["-k", "test_random"])
+    selected, share = list(files), 0
+    if shard is not None or long:
+        tests = collect_tests(files, options)
+        if long:
+            share = -(-long // len(tests))
+        if shard is not None:
+            selected = shard_of(tests, shard)
+            if not selected:
+                raise ValueError(f"--shard {shard[0]}/{shard[1]}: that slice of the "
+                                 f"{len(tests)} tests is empty")
     out = Path(out)
     if out.exists():
         for path in sorted(out.rglob("*"), reverse=True):
             path.rmdir() if path.is_dir() else path.unlink()
     out.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "pytest", *TEST_FILES, "-v", "-p", "no:cacheprovider",
-               "-n", str(jobs), f"--junitxml={out / 'junit.xml'}", "--all-policies", *option]
-    if not directed:
-        command += ["-k", "test_random"]
-    _say(console, f"regress: {'directed tests and ' if directed else ''}the random mixes with "
-                  f"{described}, the ITS on both error policies and the Gic, {jobs} workers; "
-                  f"log {out / 'tests.log'}")
+    command = [sys.executable, "-m", "pytest", *selected, "-v", "-p", "no:cacheprovider",
+               "-n", str(jobs), f"--junitxml={out / 'junit.xml'}", *options]
+    what = (f"the ITS's random mix with {described} on both error policies, long: "
+            f"{share:,} commands a run" if long else
+            f"{'directed tests and ' if directed else ''}the random mixes with "
+            f"{described}, the ITS on both error policies and the Gic")
+    where = "" if shard is None else f", shard {shard[0]}/{shard[1]} ({len(selected)} tests)"
+    _say(console, f"regress: {what}{where}, {jobs} workers; log {out / 'tests.log'}")
     started = time.monotonic()
     env = dict(os.environ, ITS_TB_OUT=str(out / "runs"))
     env.pop("SEED", None)
+    env.pop(LONG_VARIABLE, None)
+    if long:
+        env[LONG_VARIABLE] = str(share)
     status = _run_with_progress(command, env, out, console, started)
     elapsed = time.monotonic() - started
     results = _results(out / "junit.xml")
-    files = sorted(str(path) for path in (out / "runs").rglob("coverage.yml"))
     lines = [f"{len(results)} tests in {elapsed:.0f} s: "
              f"{sum(ok for _, ok, _ in results)} passed, "
              f"{sum(not ok for _, ok, _ in results)} failed"]
@@ -126,19 +237,97 @@ def run_regress(seeds, jobs, *, out=REGRESS_DIR, directed=True, console=None):
             lines.append(f"FAILED {name}" + (f"\n  reproduce: {reproduce}" if reproduce else ""))
     if status not in (0, 1):
         lines.append(f"pytest ended with status {status}: see {out / 'pytest.log'}")
+    _summarize(out, lines, _found(out / "runs", "coverage.yml"),
+               _found(out / "runs", "counts.json"), console)
+    return status
+
+
+def _found(folder, name):
+    return sorted(str(path) for path in Path(folder).rglob(name))
+
+
+def _summarize(out, lines, coverage_files, counts_files, console):
+    """Merge the coverage files and sum the counts files into ``out`` (``coverage.yml``,
+    ``uncovered.txt``, ``counts.json``, ``summary.txt``); print the summary: ``lines``,
+    the coverage per cover point, the ``checked:`` and the ``coverage:`` lines."""
+    from cocotb_coverage.coverage import merge_coverage
+    from gic.tb.common.counts import format_counts, sum_counts
+
     coverage_lines, covered, size = [], 0, 0
-    if files:
-        merge_coverage(lambda message: None, str(out / "coverage.yml"), *files)
-        coverage_lines, covered, size, uncovered = _coverage_summary(out / "coverage.yml")
+    merged = out / "coverage.yml"
+    if coverage_files:
+        merge_coverage(lambda message: None, str(merged), *coverage_files)
+        coverage_lines, covered, size, uncovered = _coverage_summary(merged)
         (out / "uncovered.txt").write_text("\n".join(uncovered) + "\n")
         coverage_lines.append(f"({len(uncovered)} bins uncovered: {out / 'uncovered.txt'}; "
-                              f"{len(files)} runs merged into {out / 'coverage.yml'})")
+                              f"{len(coverage_files)} runs merged into {merged})")
+    counts = sum_counts(counts_files)
+    (out / "counts.json").write_text(json.dumps(counts) + "\n")
     percent = 100.0 * covered / size if size else 0.0
-    summary = lines + coverage_lines + [f"coverage: {percent:.1f}% of {size} bins"]
+    summary = lines + coverage_lines + [
+        f"{format_counts(counts)} ({len(counts_files)} runs)",
+        f"coverage: {percent:.1f}% of {size} bins"]
     (out / "summary.txt").write_text("\n".join(summary) + "\n")
     for line in summary:
         _say(console, line)
-    return status
+
+
+def _results_of(folder):
+    """The coverage files and counts files of an output folder of :func:`run_regress`
+    (its merged ``coverage.yml`` and summed ``counts.json``, else its runs')."""
+    folder = Path(folder)
+    found = []
+    for name in ("coverage.yml", "counts.json"):
+        found.append([str(folder / name)] if (folder / name).is_file() else
+                     _found(folder / "runs", name))
+    return found
+
+
+def merge_regress(folders, *, out=MERGE_DIR, console=None):
+    """Merge the coverage and the counts of several output folders of :func:`run_regress`
+    (of shards, of machines) into ``out``: ``coverage.yml``, ``uncovered.txt``,
+    ``counts.json``, ``summary.txt``; print the summary as :func:`run_regress` does.
+
+    Every folder is checked before anything is written.
+
+    Returns
+    -------
+    int
+        0 when every test of the folders' ``junit.xml`` passed, else 1.
+
+    Raises
+    ------
+    ValueError
+        No folder, or a folder with neither coverage nor counts.
+    """
+    from gic.tb.common.counts import read_counts
+
+    console = console or _Console()
+    folders = [Path(folder) for folder in folders]
+    if not folders:
+        raise ValueError("--merge: give at least one output folder")
+    coverage_files, counts_files, results = [], [], []
+    for folder in folders:
+        if not folder.is_dir():
+            raise ValueError(f"--merge: {folder} is not a folder")
+        coverage, counts = _results_of(folder)
+        if not coverage and not counts:
+            raise ValueError(f"--merge: {folder} holds no results (no coverage.yml nor "
+                             f"counts.json, nor runs/ with them)")
+        for path in counts:
+            read_counts(path)           # a bad file fails before anything is written
+        coverage_files += coverage
+        counts_files += counts
+        results += _results(folder / "junit.xml")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    failed = sum(not ok for _, ok, _ in results)
+    lines = [f"{len(results)} tests from {len(folders)} folders: "
+             f"{len(results) - failed} passed, {failed} failed"]
+    lines += [f"FAILED {name}" + (f"\n  reproduce: {reproduce}" if reproduce else "")
+              for name, ok, reproduce in results if not ok]
+    _summarize(out, lines, coverage_files, counts_files, console)
+    return 1 if failed else 0
 
 
 _ITEMS = re.compile(r"(\d+) workers? \[(\d+) items?\]")

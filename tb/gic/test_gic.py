@@ -40,6 +40,7 @@ from gic.tb.common.build import build, reproduce_command, run_folder, run_testca
 from gic.tb.common.itsbus import CocotbItsBus, RegisterAccessError
 from gic.tb.common.monitors import cycle_now, high
 from gic.tb.common.pause import cycle_pause, heavy_pause, random_pause
+from gic.tb.common.counts import record_counts
 from gic.tb.common.scoreboard import ScoreboardError
 from gic.tb.common.testbench import BaseTB, TIMEOUT_US, params_of_run, seed_of_run
 from gic.tb.gic.coverage import GicCoverage
@@ -215,6 +216,11 @@ class TB(BaseTB):
                 await gicr.disable_lpis()
         await self.wait_idle()
         self.coverage.export("coverage.yml")
+        record_counts(commands=len(self.scoreboard.its.commands),
+                      msis=sum(self.scoreboard.its.msis.values()),
+                      faults=len(self.axi_memory.errors),
+                      mismatches=len(self.scoreboard.mismatches)
+                      + len(self.scoreboard.its.mismatches))
         problems = []
         for rd in range(self.params.num_redistributors):
             rtl, model = self.pending_in_table(rd), self.pending_in_table(rd, self.model_memory)

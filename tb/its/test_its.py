@@ -38,6 +38,7 @@ from gic.hw.its.regmap import REG
 from gic.sim.models.commands import encode_command, pack, unpack
 from gic.sim.driver.its import ItsStalled
 
+from gic.tb.common.counts import long_of_run, record_counts
 from gic.tb.common.itsbus import CocotbItsBus
 from gic.tb.common.monitors import cycle_now
 from gic.tb.common.pause import cycle_pause, heavy_pause, random_pause
@@ -149,6 +150,10 @@ class TB(BaseTB):
             await driver.read_msi_error()
         self.coverage.finish()
         export("coverage.yml")
+        record_counts(commands=len(self.scoreboard.commands),
+                      msis=sum(self.scoreboard.msis.values()),
+                      faults=len(self.axi_memory.errors),
+                      mismatches=len(self.scoreboard.mismatches))
         self.scoreboard.check(packets_at_least=packets_at_least)
         self.check_memory()
         self.log.info("cycles simulated: %d", cycle_now())
@@ -912,12 +917,113 @@ def _random_error(world, rng, params):
     ])
 
 
-@cocotb.test(timeout_time=4 * TIMEOUT_US, timeout_unit="us")
+def _long_error(world, rng, params):
+    """An illegal command of the long mix (``its regress --long``): an out-of-range or
+    unmapped DeviceID, EventID, ICID or pINTID, an unmapped collection, a bad ITT size
+    (the model knows the error of each); else one of :func:`_random_error`'s."""
+    device_id, event_id = world.event()
+    unmapped = rng.choice([d for d in range(1 << params.device_bits) if d not in world.devices]
+                          or [device_id])
+    far_device = (1 << params.device_bits) + rng.randrange(1 << 12)
+    far_icid = (1 << params.collection_bits) + rng.randrange(64)
+    loose_icid = rng.choice([i for i in range(params.hcc, 1 << params.collection_bits)
+                             if i not in world.collections] or [far_icid])
+    return rng.choice([
+        (Cmd.MAPTI, dict(device_id=unmapped, event_id=event_id, pintid=world.lpi(), icid=0)),
+        (Cmd.MAPTI, dict(device_id=far_device, event_id=0, pintid=world.lpi(), icid=0)),
+        (Cmd.MAPTI, dict(device_id=device_id, event_id=event_id, pintid=world.lpi(),
+                         icid=far_icid)),
+        (Cmd.MAPTI, dict(device_id=device_id, event_id=event_id,
+                         pintid=(1 << params.id_bits) + rng.randrange(1 << 10), icid=0)),
+        (Cmd.MAPTI, dict(device_id=device_id, event_id=(1 << world.devices[device_id])
+                         + rng.randrange(16), pintid=world.lpi(), icid=0)),
+        (rng.choice([Cmd.INT, Cmd.CLEAR, Cmd.INV, Cmd.DISCARD]),
+         dict(device_id=rng.choice([unmapped, far_device]), event_id=event_id)),
+        (Cmd.MOVI, dict(device_id=device_id, event_id=event_id, icid=far_icid)),
+        (Cmd.MOVI, dict(device_id=unmapped, event_id=event_id, icid=0)),
+        (Cmd.INVALL, dict(icid=rng.choice([far_icid, loose_icid]))),
+        (Cmd.MAPC, dict(icid=far_icid, rdbase=0, valid=rng.randrange(2))),
+        (Cmd.MAPD, dict(device_id=far_device, size=rng.randrange(params.event_bits),
+                        valid=1)),
+        (Cmd.MAPD, dict(device_id=unmapped, size=rng.randrange(params.event_bits, 32),
+                        valid=1)),
+        _random_error(world, rng, params),
+    ])
+
+
+def _ring(world, rng, params):
+    """A ring's worth of commands for the long mix: legal ones on what the test believes
+    mapped, about a quarter illegal (:func:`_long_error`)."""
+    n = params.num_redistributors
+    commands = []
+    for _ in range(rng.randint(20, 100)):
+        device_id, event_id = world.mapped()
+        kind = rng.random()
+        if kind < 0.25:
+            commands.append(_long_error(world, rng, params))
+        elif kind < 0.55:
+            commands.append((rng.choice([Cmd.INT, Cmd.INV, Cmd.CLEAR]),
+                             dict(device_id=device_id, event_id=event_id)))
+        elif kind < 0.7:
+            commands.append((Cmd.MOVI, dict(device_id=device_id, event_id=event_id,
+                                            icid=rng.choice(world.collections))))
+        elif kind < 0.85:
+            device_id, event_id = world.event()
+            lpi, icid = world.lpi(), rng.choice(world.collections)
+            commands.append((Cmd.MAPTI, dict(device_id=device_id, event_id=event_id,
+                                             pintid=lpi, icid=icid)))
+            world.events[(device_id, event_id)] = (lpi, icid)
+        elif kind < 0.9:
+            commands.append((Cmd.DISCARD, dict(device_id=device_id, event_id=event_id)))
+            world.events.pop((device_id, event_id), None)
+        elif kind < 0.95:
+            commands.append((Cmd.SYNC, dict(rdbase=rng.randrange(n))))
+        else:
+            commands.append((Cmd.INVALL, dict(icid=rng.choice(world.collections))))
+    return commands
+
+
+class _LatencySpikes:
+    """Now and then the memory's latency jumps for a while (the long mix)."""
+
+    def __init__(self, tb, rng):
+        self.tb, self.rng, self.running, self.spikes = tb, rng, True, 0
+        self.base = tb.axi_memory.latency
+        self.task = cocotb.start_soon(self._run())
+
+    async def _run(self):
+        memory, clock = self.tb.axi_memory, self.tb.dut.clk
+        while self.running:
+            await ClockCycles(clock, self.rng.randint(200, 4000))
+            if not self.running:
+                break
+            memory.latency = self.rng.randint(40, 400)
+            self.spikes += 1
+            await ClockCycles(clock, self.rng.randint(20, 1500))
+            memory.latency = self.base
+
+    def stop(self):
+        self.running = False
+        self.tb.axi_memory.latency = self.base
+
+
+LONG = long_of_run()
+"""Commands the random mix runs at least (``its regress --long``, through
+:data:`gic.tb.common.counts.LONG_VARIABLE`); 0: its usual 50 to 80 steps."""
+
+
+@cocotb.test(timeout_time=4 * TIMEOUT_US * max(1, LONG // 2000), timeout_unit="us")
 async def run_random_mix(dut):
     """A seeded mix: a random table format, ring, memory latency and reordering, pauses
     and redistributor delays; many devices; background MSI traffic (stream and
     GITS_TRANSLATER, mapped and stray) while random commands remap, move, discard,
-    invalidate and fail, with memory errors and disable windows in between."""
+    invalidate and fail, with memory errors and disable windows in between.
+
+    Long (``LONG`` commands, ``its regress --long``): it keeps going until that many
+    commands retired, with rings of commands a quarter of them illegal
+    (:func:`_ring`, :func:`_long_error`), more illegal single commands and memory
+    errors, MSIs to random DeviceIDs too (mapped and not) and latency spikes on the
+    memory."""
     seed = seed_of_run()
     rng = random.Random(f"random_mix-{seed}")
     params = params_of_run()
@@ -952,6 +1058,10 @@ async def run_random_mix(dut):
 
     stop = cocotb.triggers.Event()
     pairs = sorted(world.events) + [world.stray() for _ in range(len(world.events) // 4 + 1)]
+    if LONG:
+        pairs += [(rng.randrange(1 << params.device_bits), rng.randrange(32))
+                  for _ in range(len(world.events) // 4 + 1)]
+        spikes = _LatencySpikes(tb, random.Random(rng.random()))
     traffic = cocotb.start_soon(_traffic(tb, pairs, stop, gap=config["gap"],
                                          translater_share=config["translater_share"]))
     sent = 0
@@ -971,7 +1081,11 @@ async def run_random_mix(dut):
     operations = ["mapti"] * 4 + ["movi"] * 3 + ["discard", "int", "clear", "inv", "invall",
                   "movall", "sync", "mapd", "mapc", "batch", "query", "cache", "error",
                   "error", "memory", "disable"]
-    for step in range(config["steps"]):
+    if LONG:
+        operations += ["ring"] * 6 + ["long_error"] * 3 + ["memory"] * 2
+    step = 0
+    while (len(tb.scoreboard.commands) < LONG) if LONG else step < config["steps"]:
+        step += 1
         operation = rng.choice(operations)
         device_id, event_id = world.mapped()
         if operation == "mapti":
@@ -1030,6 +1144,12 @@ async def run_random_mix(dut):
         elif operation == "error":
             cmd, fields = _random_error(world, rng, params)
             await tb.post(driver, cmd, expect=None, **fields)
+        elif operation == "long_error":
+            cmd, fields = _long_error(world, rng, params)
+            await tb.post(driver, cmd, expect=None, **fields)
+        elif operation == "ring":
+            await tb.post_batch(driver, _ring(world, rng, params))
+            await driver.clear_errors()
         elif operation == "memory":
             # A memory error on an entry a command reads; MSIs wait, since the model
             # decides them when they are taken and the RTL reads memory later.
@@ -1052,6 +1172,10 @@ async def run_random_mix(dut):
             await ClockCycles(dut.clk, rng.randint(5, 60))
             await _enable(tb)
     await pause_traffic()
+    if LONG:
+        spikes.stop()
+        tb.log.info("long mix: %d steps, %d commands, %d latency spikes", step,
+                    len(tb.scoreboard.commands), spikes.spikes)
     await tb.bus.write_reg(REG["GITS_CACHE_CTL"], pack(CacheCtl, disable=0), 4)
     await tb.msis(sorted(world.events)[:20])
     tb.log.info("%d MSIs of background traffic", sent)
