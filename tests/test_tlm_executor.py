@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from gic.hw.its.executor import RECIPES
+from gic.hw.its.recipes import RECIPES
 from gic.hw.its.layouts import COMMAND_LAYOUTS, CmdError
 from gic.sim.models.commands import command_fields, decode_command, encode_command, field_width
 from gic.sim.tlm.executor import _RECIPES, _Command, _decode_command

@@ -1,7 +1,8 @@
 """The command executor: runs the ITS commands the fetch engine hands it, one at a time.
 
-Every command is described by a :class:`Recipe`, a row of constants in
-:data:`RECIPES`: which look-ups it makes, which check gives which error code,
+Every command is described by a :class:`~gic.hw.its.recipes.Recipe`, a row of constants
+in :data:`~gic.hw.its.recipes.RECIPES` (``hw/its/recipes.py``, shared with the
+transaction-level model): which look-ups it makes, which check gives which error code,
 what it writes, whether it invalidates the translation caches and which
 packet it sends. The executor's state machine runs the steps below, in this
 order, skipping the ones a command's recipe leaves out. The order is the order
@@ -25,14 +26,14 @@ code, and no later memory access is made.
    the translator, so the packet is ordered after every MSI accepted before.
 8. ``WAIT_SYNC_ACK``: a SYNC retires only after its redistributor acknowledged.
 
-A GICv4 command (docs/gicv4.md) is a new row of :data:`RECIPES` plus, where it
+A GICv4 command (docs/gicv4.md) is a new row of :data:`~gic.hw.its.recipes.RECIPES` plus, where it
 needs one, a new step (the vPE table behind GITS_BASER2) in the same chain.
 """
 
 from types import SimpleNamespace
 
 from amaranth.hdl import Const, Module, Mux, Signal
-from amaranth.lib import data, enum, stream, wiring
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..bus.mem import ADDR_BITS, MemReadSignature, MemWriteSignature, mem_attributes
@@ -40,12 +41,13 @@ from .cmdq import FetchedCommand
 from .collections import CollectionWrite, RD_BITS
 from .layouts import (
     COMMAND_BYTES, LPI_BASE,
-    Cmd, CmdError, CollectionTableEntry, Command, DeviceTableEntry, GicOp, GitsBaser,
+    CmdError, CollectionTableEntry, Command, DeviceTableEntry, GicOp, GitsBaser,
     IttEntry, InvalKind, InvalRequest, Level1Entry, RoutedPacket,
 )
 from .geometry import (collection_exists, device_in_range, flat_entry_address, ite_address,
                        level1_entry_address, level2_entry_address, table_geometry)
 from .params import ItsParams
+from .recipes import INVALIDATION, RECIPES, PacketRd, PacketWhen, RdCheck, Recipe, Write
 
 __all__ = ["CommandFailure", "Write", "PacketWhen", "PacketRd", "RdCheck", "Recipe", "RECIPES",
            "CommandDecoder", "FieldChecks", "EntryEncoder", "Executor"]
@@ -60,120 +62,6 @@ class CommandFailure(data.Struct):
     code:   CmdError
     offset: 20   # ring byte offset of the command
     cmd:    8    # its command number (0 when it could not be fetched)
-
-
-class Write(enum.Enum, shape=3):
-    """The one table entry a command writes."""
-    NONE        = 0  #: no write
-    DTE         = 1  #: MAPD: the DTE (all zero for V=0)
-    ITE_MAP     = 2  #: MAPTI, MAPI: a valid ITE (pINTID, ICID)
-    ITE_MOVE    = 3  #: MOVI: the ITE with the new ICID
-    ITE_DISCARD = 4  #: DISCARD: an all-zero ITE
-    COLLECTION  = 5  #: MAPC: the on-chip collection, or the CTE (all zero for V=0)
-
-
-INVALIDATION = {
-    Write.DTE: InvalKind.DEVICE,
-    Write.ITE_MAP: InvalKind.EVENT,
-    Write.ITE_MOVE: InvalKind.EVENT,
-    Write.ITE_DISCARD: InvalKind.EVENT,
-    Write.COLLECTION: InvalKind.ALL,
-}
-"""What the translation caches forget after each kind of write."""
-
-
-class PacketWhen(enum.Enum, shape=2):
-    """Whether a command that passed its checks sends its packet."""
-    NEVER          = 0  #: no packet
-    ALWAYS         = 1  #: always
-    RD_CHANGES     = 2  #: MOVI: the old collection is mapped and its RD differs from the new one
-    RDBASES_DIFFER = 3  #: MOVALL: RDbase1 differs from RDbase2
-
-
-class PacketRd(enum.Enum, shape=2):
-    """Which redistributor the packet goes to."""
-    ITE_COLLECTION = 0  #: the RD of the ITE's collection (INT, CLEAR, INV, DISCARD, MOVI's old one)
-    CMD_COLLECTION = 1  #: the RD of the collection the command names (INVALL)
-    RDBASE         = 2  #: DW2[50:16] of the command (SYNC, MOVALL's RDbase1)
-
-
-class RdCheck(enum.Enum, shape=2):
-    """Which RDbase fields must name a redistributor."""
-    NONE             = 0  #: none
-    RDBASE           = 1  #: DW2[50:16] (SYNC)
-    RDBASE_IF_VALID  = 2  #: DW2[50:16] when DW2[63] V = 1 (MAPC)
-    RDBASE_BOTH      = 3  #: DW2[50:16] and DW3[50:16] (MOVALL)
-
-
-class Recipe(data.Struct):
-    """How the executor runs one command. An error code of NONE leaves its check out."""
-    device_oor:        CmdError     # DeviceID not in range (looks up the device)
-    dte_invalid:       CmdError     # DTE not valid (reads the DTE)
-    ittsize_oor:       CmdError     # MAPD V=1 with Size+1 > event_bits
-    event_oor:         CmdError     # EventID beyond the DTE's ITT size
-    ite_invalid:       CmdError     # ITE not valid (reads the ITE)
-    pintid_oor:        CmdError     # pINTID not an LPI of id_bits
-    pintid_is_event:   1            # MAPI: pINTID = EventID
-    collection_oor:    CmdError     # the command's ICID does not exist
-    rd_check:          RdCheck
-    rd_oor:            CmdError     # RDbase not a redistributor
-    cmd_collection:    CmdError     # the command's collection is not mapped (looks it up)
-    ite_collection:    1            # look up the ITE's collection
-    ite_collection_unmapped: CmdError  # the ITE's collection is not mapped
-    write:             Write
-    packet_when:       PacketWhen
-    packet_op:         GicOp
-    packet_rd:         PacketRd
-
-
-def _recipe(**fields):
-    return Recipe.const(fields)
-
-
-def _mapped_event(code, op, **fields):
-    """INT, CLEAR, INV, DISCARD: find the ITE and its mapped collection, or fail with ``code``."""
-    return _recipe(device_oor=code, dte_invalid=code, event_oor=code, ite_invalid=code,
-                   ite_collection=1, ite_collection_unmapped=code,
-                   packet_when=PacketWhen.ALWAYS, packet_op=op,
-                   packet_rd=PacketRd.ITE_COLLECTION, **fields)
-
-
-def _map_event(**fields):
-    """MAPTI, MAPI."""
-    code = E.MAPTI_UNMAPPED_DEVICE
-    return _recipe(device_oor=code, dte_invalid=code, event_oor=E.MAPTI_ID_OOR,
-                   pintid_oor=E.MAPTI_PHYSICALID_OOR, collection_oor=E.MAPC_COLLECTION_OOR,
-                   write=Write.ITE_MAP, **fields)
-
-
-RECIPES = {
-    Cmd.MAPD: _recipe(device_oor=E.MAPD_DEVICE_OOR, ittsize_oor=E.MAPD_ITTSIZE_OOR,
-                      write=Write.DTE),
-    Cmd.MAPC: _recipe(collection_oor=E.MAPC_COLLECTION_OOR, rd_check=RdCheck.RDBASE_IF_VALID,
-                      rd_oor=E.MAPC_PROCNUM_OOR, write=Write.COLLECTION),
-    Cmd.MAPTI: _map_event(),
-    Cmd.MAPI: _map_event(pintid_is_event=1),
-    Cmd.MOVI: _recipe(device_oor=E.MOVI_UNMAPPED_INTERRUPT, dte_invalid=E.MOVI_UNMAPPED_INTERRUPT,
-                      event_oor=E.MOVI_UNMAPPED_INTERRUPT, ite_invalid=E.MOVI_UNMAPPED_INTERRUPT,
-                      cmd_collection=E.MOVI_UNMAPPED_COLLECTION, ite_collection=1,
-                      write=Write.ITE_MOVE, packet_when=PacketWhen.RD_CHANGES,
-                      packet_op=GicOp.MOVLPI, packet_rd=PacketRd.ITE_COLLECTION),
-    Cmd.INT: _mapped_event(E.INT_UNMAPPED_INTERRUPT, GicOp.SET),
-    Cmd.CLEAR: _mapped_event(E.CLEAR_UNMAPPED_INTERRUPT, GicOp.CLEAR),
-    Cmd.INV: _mapped_event(E.INV_UNMAPPED_INTERRUPT, GicOp.INV),
-    Cmd.DISCARD: _mapped_event(E.DISCARD_UNMAPPED_INTERRUPT, GicOp.CLEAR,
-                               write=Write.ITE_DISCARD),
-    Cmd.INVALL: _recipe(cmd_collection=E.INVALL_UNMAPPED_COLLECTION,
-                        packet_when=PacketWhen.ALWAYS, packet_op=GicOp.INVALL,
-                        packet_rd=PacketRd.CMD_COLLECTION),
-    Cmd.MOVALL: _recipe(rd_check=RdCheck.RDBASE_BOTH, rd_oor=E.MOVALL_PROCNUM_OOR,
-                        packet_when=PacketWhen.RDBASES_DIFFER, packet_op=GicOp.MOVALL,
-                        packet_rd=PacketRd.RDBASE),
-    Cmd.SYNC: _recipe(rd_check=RdCheck.RDBASE, rd_oor=E.SYNC_PROCNUM_OOR,
-                      packet_when=PacketWhen.ALWAYS, packet_op=GicOp.SYNC,
-                      packet_rd=PacketRd.RDBASE),
-}
-"""The recipe of each command the executor runs; any other number is UNSUPPORTED_COMMAND."""
 
 
 class CommandDecoder(wiring.Component):

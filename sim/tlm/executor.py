@@ -1,5 +1,5 @@
 """The command executor (``hw/its/executor.py``): one command at a time, step by step as
-the RTL's :data:`~gic.hw.its.executor.RECIPES` say.
+the shared :data:`~gic.hw.its.recipes.RECIPES` say (``hw/its/recipes.py``).
 
 Models in cycles: the executor's states (DECODE, the table reads with their memory
 timing, CHECK, the collection look-ups, holding the translator until it is idle, the
@@ -11,12 +11,12 @@ the tables (the TLM checks the error its steps predicted against the model's).
 
 from amaranth.lib import data
 
-from gic.hw.its.executor import INVALIDATION, RECIPES, PacketWhen, RdCheck, Write
 from gic.hw.its.geometry import ite_address_int, level2_entry_address_int
 from gic.hw.its.layouts import (
     COMMAND_BYTES, COMMAND_LAYOUTS, ENTRY_BYTES, LPI_BASE, CmdError, CommandHeader, GicOp,
     InvalKind,
 )
+from gic.hw.its.recipes import INVALIDATION, RECIPES, PacketWhen, RdCheck, Write
 
 from .common import EXECUTOR_CLIENT, _decoder
 from .kernel import In, Module
@@ -49,7 +49,7 @@ def _decode_command(raw):
 
 
 class _Recipe:
-    """A :class:`gic.hw.its.executor.Recipe` constant as plain Python values."""
+    """A :class:`gic.hw.its.recipes.Recipe` constant as plain Python values."""
 
     def __init__(self, const):
         for name in ("device_oor", "dte_invalid", "ittsize_oor", "event_oor", "ite_invalid",
@@ -89,7 +89,7 @@ class _Failed(Exception):
 class Executor(Module):
     """Runs the fetched commands one at a time (``hw/its/executor.Executor``).
 
-    Each command goes through the steps of its :data:`~gic.hw.its.executor.RECIPES` row with
+    Each command goes through the steps of its :data:`~gic.hw.its.recipes.RECIPES` row with
     the RTL's cycle counts: taken in cycle *c*; a table read offered the cycle after its
     state is entered, the next state the cycle after its data; before a write it raises
     ``hold`` and waits for the translator to be idle; then the write (or the on-chip

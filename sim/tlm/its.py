@@ -10,8 +10,8 @@ timing in cycles:
 * :class:`~gic.sim.tlm.cmdq.CommandFetch` (:mod:`gic.sim.tlm.cmdq`, ``hw/its/cmdq.py``):
   reads 32-byte commands from the ring.
 * :class:`~gic.sim.tlm.executor.Executor` (:mod:`gic.sim.tlm.executor`,
-  ``hw/its/executor.py``): runs them step by step as the RTL's
-  :data:`~gic.hw.its.executor.RECIPES` say (table reads, hold the translator, write,
+  ``hw/its/executor.py``): runs them step by step as the shared
+  :data:`~gic.hw.its.recipes.RECIPES` say (table reads, hold the translator, write,
   invalidate, packet, SYNC acknowledge).
 * :class:`~gic.sim.tlm.translator.Translator` (:mod:`gic.sim.tlm.translator`,
   ``hw/its/translator.py``) with its :class:`~gic.sim.tlm.tcache.Cache` pair
