@@ -3,7 +3,8 @@
 :class:`TlmBus` lets :class:`gic.sim.driver.its.ItsDriver` (and any script written against
 an ``ItsBus``) run unchanged on :class:`gic.sim.tlm.its.TlmIts`, with time passing as on
 the RTL under :class:`gic.sim.rtlsim.bus.AmaranthItsBus`: a register access takes the AXI4-Lite
-bridge's cycles (``hw/bus/axi.Axi4LiteRegisterBridge``), ``idle`` lets
+bridge's cycles (``bus/axi.Axi4LiteRegisterBridge``; :class:`~gic.sim.tlm.timing.Timing`'s
+``reg_*`` fields, from ``TlmIts.timing``), ``idle`` lets
 ``poll_cycles`` cycles pass, and, as on the RTL bus, every register access first waits
 until the MSIs signalled so far have left the translator.
 
@@ -23,21 +24,27 @@ Usage::
 from gic.sim.driver.bus import ItsBus
 
 from .kernel import Wait
+from .timing import Timing
 
 __all__ = ["TlmBus", "WRITE_STROBE", "WRITE_CYCLES", "READ_STROBE", "READ_CYCLES",
            "FORWARD_CYCLES"]
 
-WRITE_STROBE = 2
-"""A register write takes effect at the end of the 2nd cycle after its AW/W handshake."""
-WRITE_CYCLES = 5
-"""A register write's B handshake is 4 cycles after its AW/W handshake: 5 cycles in all."""
-READ_STROBE = 1
-"""A register read samples the register in the cycle after its AR handshake."""
-READ_CYCLES = 4
-"""A register read's R handshake is 3 cycles after its AR handshake: 4 cycles in all."""
-FORWARD_CYCLES = 4
+WRITE_STROBE = Timing.default("reg_write_strobe")
+"""A register write takes effect at the end of the 2nd cycle after its AW/W handshake
+(the default of :class:`Timing.reg_write_strobe <gic.sim.tlm.timing.Timing>`)."""
+WRITE_CYCLES = Timing.default("reg_write_cycles")
+"""A register write's B handshake is 4 cycles after its AW/W handshake: 5 cycles in all
+(``Timing.reg_write_cycles``)."""
+READ_STROBE = Timing.default("reg_read_strobe")
+"""A register read samples the register in the cycle after its AR handshake
+(``Timing.reg_read_strobe``)."""
+READ_CYCLES = Timing.default("reg_read_cycles")
+"""A register read's R handshake is 3 cycles after its AR handshake: 4 cycles in all
+(``Timing.reg_read_cycles``)."""
+FORWARD_CYCLES = Timing.default("forward_cycles")
 """A packet out of the translator is on its redistributor's stream within 4 cycles
-(forwarder arbitration and FIFO) when the redistributors are ready."""
+(forwarder arbitration and FIFO) when the redistributors are ready
+(``Timing.forward_cycles``)."""
 
 
 class TlmBus(ItsBus):
@@ -68,6 +75,7 @@ class TlmBus(ItsBus):
         self.kernel = its.kernel
         self.memory = its.memory.memory
         self.poll_cycles = poll_cycles
+        self.timing = getattr(its, "timing", None) or Timing()
 
     async def _settle(self):
         await Wait(self.its.translator.drained())
@@ -78,17 +86,17 @@ class TlmBus(ItsBus):
     async def read_reg(self, offset, size=8):
         await self._settle()
         start = self.kernel.now
-        await self._until(start + READ_STROBE)
+        await self._until(start + self.timing.reg_read_strobe)
         value = self.its.regs.read(offset, size)
-        await self._until(start + READ_CYCLES)
+        await self._until(start + self.timing.reg_read_cycles)
         return value
 
     async def write_reg(self, offset, value, size=8):
         await self._settle()
         start = self.kernel.now
-        await self._until(start + WRITE_STROBE)
+        await self._until(start + self.timing.reg_write_strobe)
         self.its.regs.write(offset, value, size)
-        await self._until(start + WRITE_CYCLES)
+        await self._until(start + self.timing.reg_write_cycles)
 
     async def read_mem(self, addr, length):
         return self.memory.read(addr, length)
@@ -108,7 +116,7 @@ class TlmBus(ItsBus):
         the MSIs signalled so far have left the translator and crossed the forwarder
         (FORWARD_CYCLES later; the TLM's redistributors are always ready)."""
         await self._settle()
-        await self._until(self.kernel.now + FORWARD_CYCLES)
+        await self._until(self.kernel.now + self.timing.forward_cycles)
         return self.its.redistributors[rd].take()
 
     def run(self, coroutine):

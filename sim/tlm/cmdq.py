@@ -1,4 +1,4 @@
-"""The command queue's fetch (``hw/its/cmdq.py``): 32-byte commands read from the ring in
+"""The command queue's fetch (``its/cmdq.py``): 32-byte commands read from the ring in
 memory, from GITS_CREADR up to GITS_CWRITER, ahead of the executor.
 
 Models in cycles: when a fetch is offered (the cycle after it can be, at most one every
@@ -15,14 +15,13 @@ from gic.hw.its.regmap import REG
 
 from .common import FETCH_CLIENT, _decoder
 from .kernel import Module, Out
+from .timing import Timing
 
 __all__ = ["CommandFetch", "FETCH_DEPTH"]
 
-FETCH_DEPTH = 4
-"""Commands the command queue fetches ahead (``CommandQueue(depth=4)``)."""
-_FIFO_LATENCY = 2
-"""Cycles from the last doubleword of a command to the executor seeing it
-(``SyncFIFOBuffered``: one cycle into its memory, one into its output register)."""
+FETCH_DEPTH = Timing.default("fetch_depth")
+"""Commands the command queue fetches ahead by default (``CommandQueue(depth=4)``):
+:class:`Timing.fetch_depth <gic.sim.tlm.timing.Timing>`."""
 
 _CBASER = _decoder(GitsCbaser, "valid", "pa", "size")
 _CWRITER = _decoder(GitsCwriter, "offset")
@@ -30,7 +29,7 @@ _CREADR = _decoder(GitsCreadr, "offset", "stalled")
 
 
 class _Fetched(NamedTuple):
-    """A command fetched from the ring (``hw/its/cmdq.FetchedCommand``)."""
+    """A command fetched from the ring (``its/cmdq.FetchedCommand``)."""
     sequence: int
     generation: int
     slot: int
@@ -39,7 +38,7 @@ class _Fetched(NamedTuple):
 
 
 class CommandFetch(Module):
-    """Fetches commands from CREADR up to CWRITER (``hw/its/cmdq.CommandQueue``).
+    """Fetches commands from CREADR up to CWRITER (``its/cmdq.CommandQueue``).
 
     While enabled, ``CBASER.Valid``, not stalled and behind CWRITER: one four-doubleword
     read a command, offered the cycle after it can fetch, at most one every two cycles and
@@ -47,14 +46,21 @@ class CommandFetch(Module):
     the executor two cycles after its last doubleword. A stall or a GITS_CBASER write
     throws the prefetched commands away.
 
+    The depth and the costs are :class:`~gic.sim.tlm.timing.Timing`'s (``fetch_depth``,
+    ``fetch_offer_cycles``, ``fetch_fifo_cycles``), the defaults when ``timing`` is None.
+
     Members
     -------
     cmd : Out
         To the executor.
     """
 
-    def __init__(self, kernel, model, memory, *, parent=None):
+    def __init__(self, kernel, model, memory, *, timing=None, parent=None):
         super().__init__(kernel, "cmdq", parent)
+        timing = timing or Timing()
+        self._depth = timing.fetch_depth
+        self._offer = timing.fetch_offer_cycles
+        self._fifo = timing.fetch_fifo_cycles
         self.model = model
         self.memory = memory
         self.cmd = Out("cmd")
@@ -123,15 +129,15 @@ class CommandFetch(Module):
                 yield self._changed
                 continue
             cycle = max(self._visible_from, self._next_fetch, kernel.now)
-            if self._sequence >= FETCH_DEPTH:
-                earlier = self._sequence - FETCH_DEPTH
+            if self._sequence >= self._depth:
+                earlier = self._sequence - self._depth
                 if earlier not in self.taken:
                     self._took = kernel.event()
                     yield self._took
                     continue
                 cycle = max(cycle, self.taken[earlier] + 1)
             generation = self.generation
-            yield kernel.at(cycle + 1)
+            yield kernel.at(cycle + self._offer)
             if generation != self.generation or not self.fetchable():
                 continue
             result = yield self.memory.read(FETCH_CLIENT,
@@ -141,6 +147,6 @@ class CommandFetch(Module):
             if generation != self.generation:
                 continue                # flushed while in flight: the answer is dropped
             self.cmd.nb_put(_Fetched(self._sequence, generation, self._slot,
-                                     result.last + _FIFO_LATENCY, result.error))
+                                     result.last + self._fifo, result.error))
             self._sequence += 1
             self._slot = (self._slot + 1) % self.ring_slots

@@ -1,4 +1,4 @@
-"""The command executor (``hw/its/executor.py``): one command at a time, step by step as
+"""The command executor (``its/executor.py``): one command at a time, step by step as
 the shared :data:`~gic.hw.its.recipes.RECIPES` say (``hw/its/recipes.py``).
 
 Models in cycles: the executor's states (DECODE, the table reads with their memory
@@ -21,6 +21,7 @@ from gic.hw.its.recipes import INVALIDATION, RECIPES, PacketWhen, RdCheck, Write
 from .common import EXECUTOR_CLIENT, _decoder
 from .kernel import In, Module
 from .tables import _DTE, _ITE, _LEVEL1, _cte_target
+from .timing import Timing
 
 __all__ = ["Executor"]
 
@@ -87,7 +88,7 @@ class _Failed(Exception):
 
 
 class Executor(Module):
-    """Runs the fetched commands one at a time (``hw/its/executor.Executor``).
+    """Runs the fetched commands one at a time (``its/executor.Executor``).
 
     Each command goes through the steps of its :data:`~gic.hw.its.recipes.RECIPES` row with
     the RTL's cycle counts: taken in cycle *c*; a table read offered the cycle after its
@@ -107,10 +108,20 @@ class Executor(Module):
         checkers that replay MSIs and commands in the TLM's order.
     cmd : In
         From the command fetch.
+
+    The costs are :class:`~gic.sim.tlm.timing.Timing`'s ``exec_*`` fields (the defaults
+    when ``timing`` is None).
     """
 
-    def __init__(self, kernel, its, *, parent=None):
+    def __init__(self, kernel, its, *, timing=None, parent=None):
         super().__init__(kernel, "executor", parent)
+        timing = timing or Timing()
+        self._decode_cycles = timing.exec_decode_cycles
+        self._step_cycles = timing.exec_step_cycles
+        self._write_cycles = timing.exec_write_cycles
+        self._collection_write_cycles = timing.exec_collection_write_cycles
+        self._invalidate_cycles = timing.exec_invalidate_cycles
+        self._retire_cycles = timing.exec_retire_cycles
         self.its = its
         self.params = its.params
         self.model = its.model
@@ -178,7 +189,7 @@ class Executor(Module):
             retire = yield from self._command(item, take)
             yield kernel.at(retire)
             self.busy = False
-            self.free = retire + 1
+            self.free = retire + self._retire_cycles
             self.retired.append(retire)
             self._check_retired()
             self.its.regs.command_retired(retire)
@@ -211,25 +222,25 @@ class Executor(Module):
         when ``check(word)`` is false, with ``code``, in the cycle after the data."""
         arrival, word = yield from self._read(cycle, addr)
         if word is None:
-            raise _Failed(CmdError.TABLE_READ_ERROR, arrival + 1)
+            raise _Failed(CmdError.TABLE_READ_ERROR, arrival + self._step_cycles)
         if not check(word) and code is not CmdError.NONE:
-            raise _Failed(code, arrival + 1)
+            raise _Failed(code, arrival + self._step_cycles)
         return arrival, word
 
     def _collection(self, cycle, icid, code):
         """LOOKUP_*_COLLECTION in ``cycle``: ``(cycle it goes on, target or None)``."""
-        tables = self.its.tables
+        tables, step = self.its.tables, self._step_cycles
         if not tables.collection_exists(icid):
             if code is not CmdError.NONE:
-                raise _Failed(code, cycle + 1)
+                raise _Failed(code, cycle + step)
             return cycle, None
         if icid < self.params.hcc:
             target = tables.on_chip(icid)
             if target is None and code is not CmdError.NONE:
-                raise _Failed(code, cycle + 1)
+                raise _Failed(code, cycle + step)
             return cycle, target
         arrival, word = yield from self._checked_read(
-            cycle + 1, tables.cte_address(icid), code,
+            cycle + step, tables.cte_address(icid), code,
             lambda word: _cte_target(self.params, word) is not None)
         return arrival, _cte_target(self.params, word)
 
@@ -262,9 +273,9 @@ class Executor(Module):
 
     def _steps(self, item, take):
         """The command's states from DECODE (the cycle after ``take``); its retire cycle."""
-        command = self._decode(item, take + 1)
+        command = self._decode(item, take + self._decode_cycles)
         recipe = command.recipe
-        state = take + 1
+        state = take + self._decode_cycles
         if recipe.device_oor is not CmdError.NONE:
             state = yield from self._device(command, state)     # DEVICE .. WAIT_DTE
         self._check(command, state)                             # CHECK
@@ -298,22 +309,22 @@ class Executor(Module):
     def _device(self, command, state):
         """DEVICE, WAIT_LEVEL1, WAIT_DTE from ``state``: the DTE's ``itt_addr`` and ``size``
         into ``command``; the cycle CHECK is in."""
-        recipe = command.recipe
+        recipe, step = command.recipe, self._step_cycles
         entry = self.its.tables.device(command.device_id)
         if entry is None:
-            raise _Failed(recipe.device_oor, state + 1)
+            raise _Failed(recipe.device_oor, state + step)
         addr = entry.addr
         if entry.level1:
             arrival, word = yield from self._checked_read(
-                state + 1, addr, recipe.device_oor, lambda word: _LEVEL1(word)[0])
+                state + step, addr, recipe.device_oor, lambda word: _LEVEL1(word)[0])
             addr = level2_entry_address_int(_LEVEL1(word)[1], entry.slot)
             state = arrival
         if recipe.dte_invalid is not CmdError.NONE:
             arrival, word = yield from self._checked_read(
-                state + 1, addr, recipe.dte_invalid, lambda word: _DTE(word)[0])
+                state + step, addr, recipe.dte_invalid, lambda word: _DTE(word)[0])
             _, command.itt_addr, command.size = _DTE(word)
             state = arrival
-        return state + 1
+        return state + step
 
     def _check(self, command, state):
         """CHECK in ``state``: the recipe's range checks, each failing in the cycle after."""
@@ -335,7 +346,7 @@ class Executor(Module):
                 (not self.its.tables.collection_exists(command.icid), recipe.collection_oor),
                 (rd_bad, recipe.rd_oor)):
             if failing and code is not CmdError.NONE:
-                raise _Failed(code, state + 1)
+                raise _Failed(code, state + self._step_cycles)
 
     def _ite(self, command, state):
         """WAIT_ITE after CHECK in ``state``: ``(the cycle of the step that goes on, the
@@ -344,7 +355,7 @@ class Executor(Module):
         if recipe.ite_invalid is CmdError.NONE:
             return state, 0
         arrival, word = yield from self._checked_read(
-            state + 1, ite_address_int(command.itt_addr, command.event_id),
+            state + self._step_cycles, ite_address_int(command.itt_addr, command.event_id),
             recipe.ite_invalid, lambda word: _ITE(word)[0])
         return arrival, _ITE(word)[1]
 
@@ -354,10 +365,10 @@ class Executor(Module):
         recipe = command.recipe
         new_rd = old_rd = None
         if recipe.cmd_collection is not CmdError.NONE:
-            step, new_rd = yield from self._collection(step + 1, command.icid,
+            step, new_rd = yield from self._collection(step + self._step_cycles, command.icid,
                                                        recipe.cmd_collection)
         if recipe.ite_collection:
-            step, old_rd = yield from self._collection(step + 1, ite_icid,
+            step, old_rd = yield from self._collection(step + self._step_cycles, ite_icid,
                                                        recipe.ite_collection_unmapped)
         return step, new_rd, old_rd
 
@@ -366,24 +377,27 @@ class Executor(Module):
         tables while the translator is held and idle. ``(the invalidation's cycle, False)``,
         or ``(the retire cycle, True)`` when the write fails."""
         its, recipe, translator = self.its, command.recipe, self.its.translator
-        waiting = step + 1
+        waiting = step + self._step_cycles
         yield self.kernel.at(waiting)
         translator.hold(waiting + 1)
         idle = yield translator.quiesce(waiting)
         yield self.kernel.at(idle)
         if recipe.write is Write.COLLECTION and command.icid < self.params.hcc:
             self._step(CmdError.NONE)
-            invalidate = idle + 2       # WAIT_COLLECTION_WRITE, then WAIT_INVALIDATE
+            # WAIT_COLLECTION_WRITE, then WAIT_INVALIDATE
+            invalidate = idle + self._collection_write_cycles
         else:
             address = self._written_address(command)
             faulty = its.memory.memory.fault(address, ENTRY_BYTES) is not None
             self._step(CmdError.TABLE_WRITE_ERROR if faulty else CmdError.NONE)
-            yield self.kernel.at(idle + 1)
-            done = its.memory.write(idle + 1, address)
+            write = idle + self._write_cycles
+            yield self.kernel.at(write)
+            done = its.memory.write(write, address)
             if done.error:
-                translator.release(done.done + 2)
-                return done.done + 1, True
-            invalidate = done.done + 1
+                failed = done.done + self._step_cycles
+                translator.release(failed + 1)
+                return failed, True
+            invalidate = done.done + self._invalidate_cycles
         translator.invalidate(invalidate, INVALIDATION[recipe.write], command.device_id,
                               command.event_id)
         return invalidate, False
@@ -400,7 +414,7 @@ class Executor(Module):
         }[command.recipe.packet_when]
         retire = step
         if wanted:
-            offered = step + 1
+            offered = step + self._step_cycles
             offers = [its.forwarder.offer(rd, offered, packet)
                       for rd in range(self.params.num_redistributors)
                       for packet in self.model.take_packets(rd)]

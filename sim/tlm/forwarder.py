@@ -1,4 +1,4 @@
-"""The forwarder (``hw/its/forwarder.py``) and the redistributors at the far end of its
+"""The forwarder (``its/forwarder.py``) and the redistributors at the far end of its
 GIC streams.
 
 Models in cycles: the lpi FIFO (its depth, its head competing from the cycle after a packet
@@ -12,9 +12,8 @@ modelled.
 import bisect
 import collections
 
-from gic.hw.its.forwarder import LPI_FIFO_DEPTH
-
 from .kernel import Module
+from .timing import Timing
 
 __all__ = ["Forwarder", "Redistributor"]
 
@@ -77,29 +76,30 @@ class Forwarder(Module):
 
     Each redistributor's FIFO takes one packet a cycle, which leaves the next cycle (the
     redistributors are always ready). The translator's packets first go into the lpi FIFO
-    (:data:`~gic.hw.its.forwarder.LPI_FIFO_DEPTH` entries, :meth:`put`), whose head competes
+    (:class:`Timing.lpi_fifo_depth <gic.sim.tlm.timing.Timing>` entries, :meth:`put`), whose head competes
     from the cycle after. When the translator and the executor offer a packet
     for the same redistributor in the same cycle, they take turns (one tie-breaker for
-    all redistributors, as ``hw/its/forwarder.Forwarder``); the loser offers again the
+    all redistributors, as ``its/forwarder.Forwarder``); the loser offers again the
     next cycle. The executor announces its packet (:meth:`offer`) as soon as it knows the
     cycle, before the translator decides that cycle's packets; it learns the cycle its
     packet went in with :meth:`settle` once that cycle is over.
     """
 
-    def __init__(self, kernel, redistributors, *, parent=None):
+    def __init__(self, kernel, redistributors, *, timing=None, parent=None):
         super().__init__(kernel, "forwarder", parent)
+        self._lpi_depth = (timing or Timing()).lpi_fifo_depth
         self.redistributors = redistributors
         self._taken = [collections.deque() for _ in redistributors]  # recent accept cycles
         self._latest = [-1] * len(redistributors)
         self._commands = [None] * len(redistributors)
         self._command_first = False     # who wins the next tie
-        self._lpi_taken = collections.deque(maxlen=LPI_FIFO_DEPTH)   # of the lpi FIFO
+        self._lpi_taken = collections.deque(maxlen=self._lpi_depth)   # of the lpi FIFO
 
     def put(self, rd, cycle, packet):
         """The translator hands ``packet`` for ``rd`` over from ``cycle`` on; the cycle it
-        goes into the lpi FIFO (once the packet LPI_FIFO_DEPTH before it left the FIFO)."""
+        goes into the lpi FIFO (once the packet lpi_fifo_depth before it left the FIFO)."""
         taken = self._lpi_taken
-        if len(taken) == LPI_FIFO_DEPTH:
+        if len(taken) == self._lpi_depth:
             cycle = max(cycle, taken[0] + 1)
         # Its head competes from the next cycle, once the packet before it left.
         competes = max(cycle + 1, taken[-1] + 1) if taken else cycle + 1

@@ -5,22 +5,22 @@ the reference model's state.
 :class:`~gic.sim.tlm.kernel.Module` in a module of its own that models its RTL counterpart's
 timing in cycles:
 
-* :class:`~gic.sim.tlm.regs.RegisterBlock` (:mod:`gic.sim.tlm.regs`, ``hw/its/regs.py``):
+* :class:`~gic.sim.tlm.regs.RegisterBlock` (:mod:`gic.sim.tlm.regs`, ``its/regs.py``):
   the GITS_* registers.
-* :class:`~gic.sim.tlm.cmdq.CommandFetch` (:mod:`gic.sim.tlm.cmdq`, ``hw/its/cmdq.py``):
+* :class:`~gic.sim.tlm.cmdq.CommandFetch` (:mod:`gic.sim.tlm.cmdq`, ``its/cmdq.py``):
   reads 32-byte commands from the ring.
 * :class:`~gic.sim.tlm.executor.Executor` (:mod:`gic.sim.tlm.executor`,
-  ``hw/its/executor.py``): runs them step by step as the shared
+  ``its/executor.py``): runs them step by step as the shared
   :data:`~gic.hw.its.recipes.RECIPES` say (table reads, hold the translator, write,
   invalidate, packet, SYNC acknowledge).
 * :class:`~gic.sim.tlm.translator.Translator` (:mod:`gic.sim.tlm.translator`,
-  ``hw/its/translator.py``) with its :class:`~gic.sim.tlm.tcache.Cache` pair
+  ``its/translator.py``) with its :class:`~gic.sim.tlm.tcache.Cache` pair
   (:mod:`gic.sim.tlm.tcache`: device and translation caches, the same replacement policy
-  as ``hw/its/tcache.py``) and the :class:`~gic.sim.tlm.walker.Walker`
-  (:mod:`gic.sim.tlm.walker`, ``hw/its/walker.py``): MSIs in, SET packets or drops out,
+  as ``its/tcache.py``) and the :class:`~gic.sim.tlm.walker.Walker`
+  (:mod:`gic.sim.tlm.walker`, ``its/walker.py``): MSIs in, SET packets or drops out,
   in decision order, hits under one miss.
 * :class:`~gic.sim.tlm.forwarder.Forwarder` (:mod:`gic.sim.tlm.forwarder`,
-  ``hw/its/forwarder.py``) and one :class:`~gic.sim.tlm.forwarder.Redistributor` per
+  ``its/forwarder.py``) and one :class:`~gic.sim.tlm.forwarder.Redistributor` per
   processor, which takes a packet a cycle and acknowledges SYNCs.
 * :class:`~gic.sim.tlm.memory.MemoryTarget`: the AXI memory, fixed latency, one beat a cycle.
 
@@ -37,7 +37,9 @@ recorded through :meth:`~gic.sim.models.its.ItsModel.msi`, which must agree); ev
 disagreement (a translation, a command's predicted error) is kept in
 :attr:`TlmIts.mismatches`.
 
-Timing follows the RTL's docstrings and state machines (cycle *n* is the cycle of a
+Timing follows the RTL's docstrings and state machines, with every cost and depth a field
+of :class:`~gic.sim.tlm.timing.Timing` (``TlmIts(..., timing=Timing())``, the RTL's
+by default) (cycle *n* is the cycle of a
 handshake): an MSI accepted in cycle *n* is looked up in *n* + 1, a hit leaves the
 translator in *n* + 2 and reaches its redistributor in *n* + 3; a miss walks (one walk at
 a time, each read offered in the cycle the previous one's data arrives) and leaves the
@@ -59,10 +61,11 @@ from .memory import MemoryTarget
 from .regs import RegisterBlock
 from .tables import _Tables
 from .tcache import Cache
+from .timing import Timing
 from .translator import QUEUE_DEPTH, MsiOutcome, Translator, _Item
 
 __all__ = ["TlmIts", "RegisterBlock", "CommandFetch", "Executor", "Translator", "Cache",
-           "Forwarder", "Redistributor", "MsiOutcome", "QUEUE_DEPTH", "FETCH_DEPTH"]
+           "Forwarder", "Redistributor", "MsiOutcome", "Timing", "QUEUE_DEPTH", "FETCH_DEPTH"]
 
 
 class TlmIts(Module):
@@ -80,10 +83,14 @@ class TlmIts(Module):
         ``GicStreamSink(ack_delay=...)``).
     kernel : Kernel or None
         The kernel to run in (a new one by default).
+    timing : Timing
+        Every latency and depth the blocks use (:mod:`gic.sim.tlm.timing`); the defaults
+        are the RTL's (``its calibrate`` measures them).
 
     Members
     -------
     kernel : Kernel
+    timing : Timing
     model : gic.sim.models.its.ItsModel
         The architectural state (registers, records, counters, collections).
     memory : MemoryTarget
@@ -95,31 +102,37 @@ class TlmIts(Module):
     Raises
     ------
     TypeError
-        If ``params`` is not an :class:`ItsParams`.
+        If ``params`` is not an :class:`ItsParams`, or ``timing`` not a :class:`Timing`.
     ValueError
         If ``mem_latency`` or ``ack_delay`` is out of range.
     """
 
-    def __init__(self, params, memory, *, mem_latency=4, ack_delay=3, kernel=None):
+    def __init__(self, params, memory, *, mem_latency=4, ack_delay=3, kernel=None,
+                 timing=None):
         if not isinstance(params, ItsParams):
             raise TypeError(f"params must be an ItsParams, not {params!r}")
+        timing = Timing() if timing is None else timing
+        if not isinstance(timing, Timing):
+            raise TypeError(f"timing must be a Timing, not {timing!r}")
         if not isinstance(ack_delay, int) or ack_delay < 1:
             raise ValueError(f"ack_delay must be an integer >= 1, not {ack_delay!r}")
         kernel = kernel or Kernel()
         super().__init__(kernel, "its")
         self.params = params
+        self.timing = timing
         self.mismatches = []
         self.model = ItsModel(params, memory, auto_execute=False)
         self.memory = MemoryTarget(kernel, memory, latency=mem_latency, read_clients=3,
-                                   parent=self)
+                                   timing=timing, parent=self)
         self.tables = _Tables(params, self.model)
         self.redistributors = [Redistributor(kernel, rd, ack_delay=ack_delay, parent=self)
                                for rd in range(params.num_redistributors)]
-        self.forwarder = Forwarder(kernel, self.redistributors, parent=self)
+        self.forwarder = Forwarder(kernel, self.redistributors, timing=timing, parent=self)
         self.translator = Translator(kernel, params, self.model, self.tables, self.memory,
-                                     self.forwarder, self.mismatches, parent=self)
-        self.cmdq = CommandFetch(kernel, self.model, self.memory, parent=self)
-        self.executor = Executor(kernel, self, parent=self)
+                                     self.forwarder, self.mismatches, timing=timing,
+                                     parent=self)
+        self.cmdq = CommandFetch(kernel, self.model, self.memory, timing=timing, parent=self)
+        self.executor = Executor(kernel, self, timing=timing, parent=self)
         self.regs = RegisterBlock(kernel, self, parent=self)
         self.translator.msi.bind(Fifo(kernel, None, name="its.msi"))
         commands = Fifo(kernel, None, name="its.cmd")

@@ -4,17 +4,18 @@ A transaction is one function call (TLM-2.0 ``b_transport``) that does the acces
 the shared :class:`gic.sim.models.memory.Memory` at once and returns the cycles at which it
 completes, as annotated times; the caller waits for them (or not). The timing is the
 testbenches. (``gic.sim.rtlsim.harness.Axi4SlaveModel`` behind
-:class:`gic.hw.bus.axi.Axi4MemoryMaster`):
+``bus/axi.Axi4MemoryMaster``):
 
 * a read offered in cycle *t* is accepted into its client's slot in *t* (a client
   offers again only after its read was granted) and competes for the address channel
   from *t* + 1: one read (AR) is granted a cycle, round robin among the slots from the
-  client after the last one granted (``hw/bus/axi._round_robin``), the others wait; a
+  client after the last one granted (``bus/axi._round_robin``), the others wait; a
   write (AW + W) is accepted in the first cycle >= *t* its channel is free, one a cycle;
 * the first doubleword of a read arrives ``latency + 3`` cycles after its acceptance
   when it is granted at once (one cycle in the slot, one in the master's AR register,
   ``latency`` in the slave, one in its R beat FIFO), a write's response
-  ``latency + 1`` cycles after its acceptance;
+  ``latency + 1`` cycles after its acceptance (the 3 and the 1 are
+  :class:`~gic.sim.tlm.timing.Timing`'s ``mem_read_cycles`` and ``mem_write_cycles``);
 * the read data channel carries ``bandwidth`` doublewords a cycle (the master hands its
   clients one doubleword a cycle), in acceptance order across all clients: a command
   fetch of four doublewords keeps it busy four cycles, and a table read behind it waits.
@@ -23,14 +24,19 @@ testbenches. (``gic.sim.rtlsim.harness.Axi4SlaveModel`` behind
 from typing import NamedTuple
 
 from .kernel import Module
+from .timing import Timing
 
-__all__ = ["MemoryTarget", "ReadResult", "WriteResult", "READ_REGISTERS"]
+__all__ = ["MemoryTarget", "ReadResult", "WriteResult", "READ_REGISTERS", "ADDR_BITS"]
 
 _DOUBLEWORD = 8
-READ_REGISTERS = 3
+READ_REGISTERS = Timing.default("mem_read_cycles")
 """Cycles a read granted at once spends in the AXI master besides the slave's latency
-(``hw/bus/axi.Axi4MemoryMaster``: its client's slot and the AR register before the
-slave, the R beat FIFO after it)."""
+(``bus/axi.Axi4MemoryMaster``: its client's slot and the AR register before the
+slave, the R beat FIFO after it): :attr:`Timing.mem_read_cycles
+<gic.sim.tlm.timing.Timing>`'s default."""
+ADDR_BITS = 48
+"""Address bits of the ITS's memory bus: a table address needing more is answered DECERR
+(as ``bus/mem.ADDR_BITS``, which ``tests/test_tlm_timing.py`` checks)."""
 
 
 class ReadResult(NamedTuple):
@@ -80,6 +86,8 @@ class MemoryTarget(Module):
         Read doublewords delivered a cycle, >= 1.
     read_clients : int
         Read requesters, numbered from 0 (their AXI IDs), >= 1.
+    timing : Timing or None
+        ``mem_read_cycles`` and ``mem_write_cycles`` (the defaults when None).
     name : str
     parent : Module or None
 
@@ -97,7 +105,7 @@ class MemoryTarget(Module):
     """
 
     def __init__(self, kernel, memory, *, latency=4, bandwidth=1, read_clients=1,
-                 name="memory", parent=None):
+                 timing=None, name="memory", parent=None):
         if not isinstance(latency, int) or latency < 1:
             raise ValueError(f"latency must be an integer >= 1, not {latency!r}")
         if not isinstance(bandwidth, int) or bandwidth < 1:
@@ -108,6 +116,9 @@ class MemoryTarget(Module):
         self.memory = memory
         self.latency = latency
         self.bandwidth = bandwidth
+        timing = timing or Timing()
+        self._read_cycles = timing.mem_read_cycles
+        self._write_cycles = timing.mem_write_cycles
         self.reads = self.writes = self.read_doublewords = self.busy_cycles = 0
         self._read_address_free = 0    # first cycle the AR channel can accept
         self._read_data_free = 0       # first cycle the R channel is free
@@ -166,7 +177,7 @@ class MemoryTarget(Module):
         """The read accepted into its slot in cycle ``accepted`` and granted in cycle
         ``granted``: its data and when it arrives."""
         self._read_address_free = granted + 1
-        first = max(granted + READ_REGISTERS - 1 + self.latency, self._read_data_free)
+        first = max(granted + self._read_cycles - 1 + self.latency, self._read_data_free)
         occupied = -(-count // self.bandwidth)
         last = first + occupied - 1
         self._read_data_free = last + 1
@@ -194,7 +205,7 @@ class MemoryTarget(Module):
         """
         accepted = max(cycle, self._write_address_free)
         self._write_address_free = accepted + 1
-        done = max(accepted + 1 + self.latency, self._write_response_free)
+        done = max(accepted + self._write_cycles + self.latency, self._write_response_free)
         self._write_response_free = done + 1
         self.writes += 1
         error = self.memory.fault(addr, _DOUBLEWORD) is not None

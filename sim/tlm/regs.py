@@ -1,4 +1,4 @@
-"""The register block (``hw/its/regs.py``): the GITS_* registers, as software reads and
+"""The register block (``its/regs.py``): the GITS_* registers, as software reads and
 writes them.
 
 Models in cycles only the register strobe: an access happens in the current cycle and
@@ -28,7 +28,7 @@ _WORD = (1 << 32) - 1
 
 
 class RegisterBlock(Module):
-    """The GITS_* registers (``hw/its/regs.Registers``), held by the reference model.
+    """The GITS_* registers (``its/regs.Registers``), held by the reference model.
 
     An access happens at the current cycle and takes effect at its end (seen from the
     next cycle), as a register-bus strobe; :class:`gic.sim.tlm.bus.TlmBus` adds the AXI4-Lite

@@ -1,8 +1,8 @@
 """Where the ITS's tables are in memory, and their entries as integers.
 
 Not a block of its own: the geometry of GITS_BASER0/1 (device table flat or two-level,
-collection table), as the table walker (``hw/its/walker.py``) and the executor
-(``hw/its/executor.py``) find their entries, through the integer forms of
+collection table), as the table walker (``its/walker.py``) and the executor
+(``its/executor.py``) find their entries, through the integer forms of
 :mod:`gic.hw.its.geometry` (the RTL's own address arithmetic); and decoders of the
 entries they read. No timing: the blocks that read the tables count the cycles.
 """

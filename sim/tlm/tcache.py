@@ -1,4 +1,4 @@
-"""The device and translation caches (``hw/its/tcache.py``) as a plain-Python cache.
+"""The device and translation caches (``its/tcache.py``) as a plain-Python cache.
 
 Models the RTL cache's contents and replacement exactly (fill, reservation, round-robin
 eviction, invalidation by kind), not its timing: no cycles are counted here. The
@@ -12,7 +12,7 @@ __all__ = ["Cache"]
 
 
 class Cache:
-    """A fully associative cache with the replacement policy of ``hw/its/tcache.Cache``.
+    """A fully associative cache with the replacement policy of ``its/tcache.Cache``.
 
     A fill of a key already present overwrites it; otherwise it takes the lowest-numbered
     empty entry; when none is empty it evicts the entry under a round-robin pointer, which

@@ -1,4 +1,4 @@
-"""The translator (``hw/its/translator.py``): MSIs and queries in, SET packets, drops and
+"""The translator (``its/translator.py``): MSIs and queries in, SET packets, drops and
 query answers out, through the device and translation caches and the table walker.
 
 Models in cycles: acceptance (one MSI a cycle while the look-up stage is free and the
@@ -18,12 +18,14 @@ from gic.sim.models.its import Packet
 
 from .kernel import In, Module
 from .tcache import Cache
+from .timing import Timing
 from .walker import Walker, _Walk
 
 __all__ = ["Translator", "MsiOutcome", "QUEUE_DEPTH"]
 
-QUEUE_DEPTH = 8
-"""Entries of the translator's decision queue (``Translator(queue_depth=8)``)."""
+QUEUE_DEPTH = Timing.default("queue_depth")
+"""Entries of the translator's decision queue by default (``Translator(queue_depth=8)``):
+:class:`Timing.queue_depth <gic.sim.tlm.timing.Timing>`."""
 _COUNTER_MODULUS = 1 << 32
 _NEVER = float("inf")
 
@@ -81,7 +83,7 @@ class _Decision:
 class Translator(Module):
     """MSIs and queries -> SET packets, drops and answers, through the caches and the walker.
 
-    Timing of ``hw/its/translator.Translator`` (see its docstring): accepted in cycle *a*
+    Timing of ``its/translator.Translator`` (see its docstring): accepted in cycle *a*
     (when the look-up stage is free and ``hold`` is low), looked up from *a* + 1. A hit
     (or DISABLED) advances into the decision queue when the queue has room and is decided
     the cycle after; a miss advances when the walker is free, and its walk starts then (a
@@ -92,6 +94,10 @@ class Translator(Module):
     on a tie), one a cycle, each at the earliest in its decision cycle; a walk's result is
     taken when it leaves, and the walker takes the next request the cycle after. Fills
     and invalidations are seen by look-ups from the next cycle.
+
+    The costs and the queue's depth are :class:`~gic.sim.tlm.timing.Timing`'s
+    (``lookup_cycles``, ``decide_cycles``, ``queue_depth``, ``walk_start_cycles``,
+    ``walker_free_cycles``; the walker's own are its), the defaults when ``timing`` is None.
 
     Members
     -------
@@ -104,8 +110,15 @@ class Translator(Module):
     """
 
     def __init__(self, kernel, params, model, tables, memory, forwarder, mismatches, *,
-                 parent=None):
+                 timing=None, parent=None):
         super().__init__(kernel, "translator", parent)
+        timing = timing or Timing()
+        self._timing = timing
+        self._lookup = timing.lookup_cycles
+        self._decide = timing.decide_cycles
+        self._pipeline = timing.lookup_cycles + timing.decide_cycles
+        self._queue_depth = timing.queue_depth
+        self._walker_free_cycles = timing.walker_free_cycles
         self.params = params
         self.mismatches = mismatches
         self.model = model
@@ -115,7 +128,7 @@ class Translator(Module):
         self.msi = In("msi")
         self.tcache = Cache(params.tcache_entries, event=True)
         self.dcache = Cache(params.dcache_entries, event=False)
-        self.walker = Walker(kernel, params, tables, memory, parent=self)
+        self.walker = Walker(kernel, params, tables, memory, timing=timing, parent=self)
         self.outcomes = []
         self.walks = 0
         self._inbox = None
@@ -231,26 +244,26 @@ class Translator(Module):
             self._check_quiesce()
             self._check_drain()
             if not len(inbox):
-                self._expect(self._accept_free + 2, moves=True)
+                self._expect(self._accept_free + self._pipeline, moves=True)
                 yield inbox.data_written()
                 continue
             item = inbox.peek()
             accept = self._held_until(max(item.offer, self._accept_free))
             if accept is None:
-                self._expect(self._accept_free + 2, moves=True)
+                self._expect(self._accept_free + self._pipeline, moves=True)
                 self._release = self._release or kernel.event()
                 yield self._release
                 continue
             if accept > kernel.horizon():
-                self._expect(accept + 2)
+                self._expect(accept + self._pipeline)
                 yield kernel.at(accept)
                 continue
             inbox.nb_get()
             self._in_lookup = True
             decision = _Decision(item, accept)
-            yield from self._look_up(decision, accept + 1)
+            yield from self._look_up(decision, accept + self._lookup)
             self._in_lookup = False
-            self._expect(decision.advance + 2)
+            self._expect(decision.advance + self._pipeline)
 
     def _look_up(self, decision, cycle):
         """The look-up stage from ``cycle`` until ``decision`` advances (a process part)."""
@@ -262,7 +275,7 @@ class Translator(Module):
         while True:
             # This one, if it is decided at look-up now; so a walk decided before this cycle
             # leaves now, and its fills are known.
-            self._expect(cycle + 1)
+            self._expect(cycle + self._decide)
             walk = self._walk
             if walk is not None:
                 if walk.result is None and cycle > walk.bound:
@@ -321,7 +334,7 @@ class Translator(Module):
     def _room(self, cycle):
         """The first cycle >= ``cycle`` the decision queue has room in (a process part)."""
         recent = self._recent
-        if len(recent) < QUEUE_DEPTH:
+        if len(recent) < self._queue_depth:
             return cycle
         oldest = recent[0]
         while oldest.out is None:       # it waits for a walk's outcome decided before it
@@ -330,14 +343,14 @@ class Translator(Module):
         return oldest.out + 1
 
     def _queue_up(self, decision, cycle):
-        if len(self._recent) == QUEUE_DEPTH:
+        if len(self._recent) == self._queue_depth:
             self._recent.popleft()
         self._recent.append(decision)
         self._queue.append(decision)
         decision.advance = cycle
 
     def _start_walk(self, decision, cycle, dte, device_cacheable, translation_cacheable):
-        walk = _Walk(cycle, self.kernel, decision)
+        walk = _Walk(cycle, self.kernel, decision, self._timing)
         walk.fill_device = device_cacheable
         walk.fill_translation = translation_cacheable
         if device_cacheable:
@@ -396,11 +409,11 @@ class Translator(Module):
         queue = self._queue
         walk = self._walk
         head = queue[0] if queue else None
-        if walk is None or (head is not None and head.advance + 1 < (
+        if walk is None or (head is not None and head.advance + self._decide < (
                 walk.bound if walk.result is None else walk.result[3])):
             if head is None:
                 return False
-            self._leave(queue.popleft(), head.advance + 1)
+            self._leave(queue.popleft(), head.advance + self._decide)
             return True
         if walk.result is None:
             return False
@@ -408,10 +421,10 @@ class Translator(Module):
         if head is None:
             frontier = self._frontier
             if self._frontier_moves:
-                frontier = max(frontier, self.kernel.now + 2)
+                frontier = max(frontier, self.kernel.now + self._pipeline)
             if frontier < decided:
                 if self._frontier_moves:    # from decided - 2 on, nothing can come before
-                    self.kernel.at(decided - 2).callbacks.append(lambda _: self._resolve())
+                    self.kernel.at(decided - self._pipeline).callbacks.append(lambda _: self._resolve())
                 return False
         self._leave(walk.decision, decided)
         return True
@@ -441,8 +454,8 @@ class Translator(Module):
             self._walk = None
             # The RTL fills the caches from registers in the cycle after (seen from the
             # next); the walker takes no request until then.
-            self._walker_free = out + 2
-            self._fill = (out + 2, walk, decision)
+            self._walker_free = out + self._walker_free_cycles
+            self._fill = (out + self._walker_free_cycles, walk, decision)
             walk.left.succeed()
 
     def _record_drop(self, item, status):

@@ -1,35 +1,41 @@
-"""The table walker (``hw/its/walker.py``): one translation's reads of the device table
+"""The table walker (``its/walker.py``): one translation's reads of the device table
 (flat or two-level), the ITT and the collection table.
 
 Models in cycles: the walk's reads in the RTL's order, each offered in the cycle the
 previous one's data arrives (the first the cycle after the walk starts), at the memory's
 timing (:class:`~gic.sim.tlm.memory.MemoryTarget`); the result is decided the cycle after
-the last data (the cycle after the start when no read is needed). Addresses are those of
+the last data (the cycle after the start when no read is needed). The costs are
+:class:`~gic.sim.tlm.timing.Timing`'s ``walk_start_cycles``, ``walk_step_cycles`` and
+``walk_decide_cycles``. Addresses are those of
 :mod:`gic.hw.its.geometry`'s integer forms. Not modelled: the request and result
 handshakes (the translator starts a walk and takes its result, :mod:`gic.sim.tlm.translator`,
 which also decides when the walker is free again and fills the caches).
 """
 
-from gic.hw.bus.mem import ADDR_BITS
 from gic.hw.its.geometry import ite_address_int, level2_entry_address_int
 from gic.hw.its.layouts import DropReason
 
 from .common import TRANSLATOR_CLIENT
 from .kernel import Module
+from .memory import ADDR_BITS
 from .tables import _DTE, _ITE, _LEVEL1, _cte_target
+from .timing import Timing
 
 __all__ = ["Walker"]
+
+_DEFAULT = Timing()
 
 
 class _Walk:
     """One walk: its start, the cycles known so far, its result and events."""
     __slots__ = ("start", "bound", "cycle", "result", "done", "left", "decision",
-                 "fill_device", "fill_translation", "dte_read", "dte")
+                 "fill_device", "fill_translation", "dte_read", "dte", "reads")
 
-    def __init__(self, start, kernel, decision):
+    def __init__(self, start, kernel, decision, timing=None):
+        timing = timing or _DEFAULT
         self.start = start
-        self.bound = start + 2      # earliest cycle the result can be offered
-        self.cycle = start + 1      # the cycle the next read is offered in
+        self.cycle = start + timing.walk_start_cycles   # the cycle the next read is offered in
+        self.bound = self.cycle + timing.walk_decide_cycles  # earliest cycle of the result
         self.result = None          # (status, pintid, rd, result cycle = decision cycle)
         self.done = kernel.event()  # the result is known
         self.left = kernel.event()  # its outcome left the translator
@@ -37,6 +43,7 @@ class _Walk:
         self.fill_device = self.fill_translation = False
         self.dte_read = False
         self.dte = None
+        self.reads = 0
 
 
 class _Drop(Exception):
@@ -48,7 +55,7 @@ class _Drop(Exception):
 
 
 class Walker(Module):
-    """Walks the tables for one (DeviceID, EventID) at a time (``hw/its/walker.Walker``).
+    """Walks the tables for one (DeviceID, EventID) at a time (``its/walker.Walker``).
 
     Parameters
     ----------
@@ -58,13 +65,19 @@ class Walker(Module):
         Where the tables are.
     memory : MemoryTarget
         Read as the translator's client.
+    timing : Timing or None
+        ``walk_step_cycles`` and ``walk_decide_cycles`` (the walk's start is the
+        translator's, :class:`_Walk`); the defaults when None.
     """
 
-    def __init__(self, kernel, params, tables, memory, *, parent=None):
+    def __init__(self, kernel, params, tables, memory, *, timing=None, parent=None):
         super().__init__(kernel, "walker", parent)
         self.params = params
         self.tables = tables
         self.memory = memory
+        timing = timing or Timing()
+        self._step = timing.walk_step_cycles
+        self._decide = timing.walk_decide_cycles
 
     def run(self, walk, device_id, event_id, dte):
         """Walk (a process part) from ``walk.start``; the CHECK state offers the first read
@@ -78,16 +91,19 @@ class Walker(Module):
             status = DropReason.OK
         except _Drop as drop:
             status, pintid, rd = drop.status, 0, 0
-        walk.result = (status, pintid, rd, walk.cycle + 1)
+        walk.result = (status, pintid, rd, walk.cycle + self._decide)
 
     def _read(self, walk, addr):
         """The entry at ``addr``, read in ``walk.cycle``, which moves to its data's cycle."""
         if addr >> ADDR_BITS:
             raise _Drop(DropReason.MEMORY_ERROR)    # beyond the bus: it would answer DECERR
+        if walk.reads:
+            walk.cycle += self._step    # a read after another: the step from its data
+        walk.reads += 1
         yield self.kernel.at(walk.cycle)
         result = yield self.memory.read(TRANSLATOR_CLIENT, addr)
         walk.cycle = result.first
-        walk.bound = walk.cycle + 1
+        walk.bound = walk.cycle + self._decide
         word = result.data[0]
         if word is None:
             raise _Drop(DropReason.MEMORY_ERROR)
