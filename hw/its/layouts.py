@@ -19,6 +19,7 @@ __all__ = [
     "InvCmd", "InvallCmd", "MovallCmd", "DiscardCmd",
     "GitsCtlr", "GitsIidr", "GitsTyper", "GitsCbaser", "GitsCwriter", "GitsCreadr", "GitsBaser",
     "GitsPidr2", "ErrCmdRecord", "ErrMsiRecord", "QueryRequest", "QueryResponse", "CacheCtl",
+    "CacheId", "ErrParityRecord", "ParityInject",
     "DeviceTableEntry", "Level1Entry", "IttEntry", "CollectionTableEntry",
     "MsiRequest", "GicPacket", "GicAck", "RoutedPacket", "InvalKind", "InvalRequest", "DropReport",
     "LPI_BASE", "COMMAND_BYTES", "ENTRY_BYTES", "ITT_ALIGN", "CBASER_PAGE", "PAGE_BYTES",
@@ -731,6 +732,71 @@ class CacheCtl(data.Struct):
     invalidate: 1  # [0]
     disable:    1  # [1]
     _r0:        30
+
+
+class CacheId(enum.Enum, shape=2):
+    """Which cache of the translation path a parity error record or injection names.
+
+    Members
+    -------
+    NONE
+        no cache (an injection naming it does nothing)
+    TRANSLATION
+        the translation cache: (DeviceID, EventID) -> pINTID, redistributor
+    DEVICE
+        the device cache: DeviceID -> ITT address and size
+    """
+    NONE        = 0
+    TRANSLATION = 1
+    DEVICE      = 2
+
+
+class ErrParityRecord(data.Struct):
+    """GITS_ERR_PARITY (implementation defined, 32 bits): the first unread cache parity error.
+
+    An entry with a parity error is never used (its look-up misses and refetches from
+    memory) and is dropped when the caches' scrub finds it; writing any value clears the
+    record; every error is counted in GITS_STAT_PARITY_ERRORS.
+
+    Members
+    -------
+    cache
+        the CacheId of the cache
+    valid
+        a parity error is recorded
+    index
+        the entry's index in that cache
+    overflow
+        another parity error happened while valid
+    """
+    cache:    CacheId  # [1:0]
+    _r0:      5
+    valid:    1    # [7]
+    index:    8    # [15:8]
+    _r1:      15
+    overflow: 1    # [31]
+
+
+class ParityInject(data.Struct):
+    """GITS_PARITY_INJECT (implementation defined, 32 bits, debug): flip one stored bit.
+
+    A write flips bit ``bit`` of entry ``index`` of cache ``cache`` (its stored word is
+    the key, then the value, then the parity bit, from bit 0); a bit or index beyond
+    the cache, or ``cache`` NONE, does nothing. Reads as zero.
+
+    Members
+    -------
+    bit
+        the bit of the entry's stored word
+    index
+        the entry
+    cache
+        the CacheId of the cache
+    """
+    bit:   8    # [7:0]
+    index: 8    # [15:8]
+    cache: CacheId  # [17:16]
+    _r0:   14
 
 
 # ---------------------------------------------------------------------------

@@ -34,6 +34,7 @@ STAT_COUNTERS = (
     ("TCACHE_MISS", "translations that walked the tables"),
     *((f"DROP_{reason.name}", f"MSIs dropped as {reason.name}")
       for reason in L.DropReason if reason is not L.DropReason.OK),
+    ("PARITY_ERRORS", "cache entries dropped for a parity error (see GITS_ERR_PARITY)"),
 )
 """Implementation-defined 32-bit statistics counters, in register order.
 
@@ -101,6 +102,10 @@ REGISTERS = (
              "Answer to GITS_QUERY: done, status, target, pINTID."),
     Register("GITS_CACHE_CTL", 0xC020, 32, "RW", L.CacheCtl,
              "Invalidate [0] every cache; Disable [1] bypasses them."),
+    Register("GITS_ERR_PARITY", 0xC040, 32, "RW", L.ErrParityRecord,
+             "First unread cache parity error: cache, entry index. Write to clear."),
+    Register("GITS_PARITY_INJECT", 0xC048, 32, "WO", L.ParityInject,
+             "Debug: a write flips one stored bit of a cache entry (cache, index, bit)."),
     *(Register(f"GITS_STAT_{name}", stat_offset(name), 32, "RW", None,
                f"Counter: {doc}. Write to clear.") for name, doc in STAT_COUNTERS),
     Register("GITS_PIDR2", 0xFFE8, 32, "RO", L.GitsPidr2, "ArchRev [7:4] = 3 (GICv3)."),

@@ -9,7 +9,7 @@ from .cmdq import SLOT_BITS, SLOTS_PER_PAGE
 from .executor import CommandFailure
 from .layouts import (
     COMMAND_BYTES, ENTRY_BYTES,
-    BaserType, CacheCtl, CmdError, DropReason, DropReport, ErrCmdRecord, ErrMsiRecord, GitsBaser, GitsCbaser,
+    BaserType, CacheCtl, CacheId, CmdError, ErrParityRecord, ParityInject, DropReason, DropReport, ErrCmdRecord, ErrMsiRecord, GitsBaser, GitsCbaser,
     GitsCreadr, GitsCtlr, GitsCwriter, MsiRequest, PageSize, QueryRequest, QueryResponse,
 )
 from .params import ItsParams
@@ -42,8 +42,14 @@ class Registers(wiring.Component):
     entries; ``translater_room`` says it can take one more. A write while
     that FIFO is full is refused with ``bus.err`` (SLVERR) and the MSI is lost.
 
-    ``error_irq`` pulses once for each command error, CWRITER_OOR and dropped
-    MSI; errors in the same cycle pulse in the following cycles, one a cycle.
+    Cache parity errors (``tcache_parity``, ``dcache_parity``) are recorded in
+    GITS_ERR_PARITY (the translation cache's first when both report in one
+    cycle) and counted in GITS_STAT_PARITY_ERRORS; a GITS_PARITY_INJECT write
+    goes out on ``parity_inject`` in the next cycle (from a register).
+
+    ``error_irq`` pulses once for each command error, CWRITER_OOR, dropped
+    MSI and cache parity error; errors in the same cycle pulse in the
+    following cycles, one a cycle.
 
     Latency: reads answer in the cycle after ``r_stb``; a write takes effect
     at the end of its ``w_stb`` cycle.
@@ -97,6 +103,10 @@ class Registers(wiring.Component):
         The GITS_TRANSLATER FIFO is not full.
     idle : In(1)
         Nothing in flight elsewhere in the ITS (for GITS_CTLR.Quiescent).
+    tcache_parity, dcache_parity : In(stream.Signature(8, always_ready=True))
+        Parity errors found in the translation and device caches (the entry's index).
+    parity_inject : Out(stream.Signature(ParityInject, always_ready=True))
+        GITS_PARITY_INJECT writes.
     error_irq : Out(1)
         The error interrupt.
     """
@@ -136,6 +146,9 @@ class Registers(wiring.Component):
             "translater_device_id": In(32),
             "translater_room": Out(1),
             "idle": In(1),
+            "tcache_parity": In(stream.Signature(8, always_ready=True)),
+            "dcache_parity": In(stream.Signature(8, always_ready=True)),
+            "parity_inject": Out(stream.Signature(ParityInject, always_ready=True)),
             "error_irq": Out(1),
         })
 
@@ -147,6 +160,7 @@ class Registers(wiring.Component):
         written, bus_err = self._bus(m, values)
         cwriter_oor, new_cwriter = self._queue_registers(m, written, state)
         dropped = self._error_records(m, written, state, cwriter_oor, new_cwriter)
+        self._parity_registers(m, written, state)
         self._counters(m, written, state, dropped, cwriter_oor)
         self._error_irq(m, cwriter_oor, dropped)
         self._query_registers(m, written, state)
@@ -196,6 +210,7 @@ class Registers(wiring.Component):
             "GITS_QUERY": state.query_request,
             "GITS_QUERY_RESULT": state.query_result,
             "GITS_CACHE_CTL": cache_ctl,
+            "GITS_ERR_PARITY": state.err_parity,
             **{f"GITS_STAT_{name}": counter for name, counter in state.counters.items()},
             "GITS_PIDR2": Const(PIDR2_VALUE, 32),
         }
@@ -326,6 +341,7 @@ class Registers(wiring.Component):
             "TCACHE_MISS": [self.tcache_miss],
             **{f"DROP_{reason.name}": [dropped & (self.drop.payload.reason == reason)]
                for reason in DropReason if reason is not DropReason.OK},
+            "PARITY_ERRORS": [self.tcache_parity.valid, self.dcache_parity.valid],
         }
         # Events from the other blocks are registered first (they come from deep logic there:
         # the executor's retirement, the translator's hand-off) and counted a cycle later; a
@@ -346,10 +362,22 @@ class Registers(wiring.Component):
 
     def _error_irq(self, m, cwriter_oor, dropped):
         """The error interrupt: one pulse per error, one a cycle."""
-        errors = self.failure.valid + cwriter_oor + dropped
+        errors = (self.failure.valid + cwriter_oor + dropped +
+                  self.tcache_parity.valid + self.dcache_parity.valid)
         owed = Signal(4)
         m.d.comb += self.error_irq.eq(owed != 0)
         m.d.sync += owed.eq(owed + errors - self.error_irq)
+
+    def _parity_registers(self, m, written, state):
+        """GITS_ERR_PARITY (cache parity errors) and GITS_PARITY_INJECT (sent from a register)."""
+        _first_record(m, state.err_parity, written["GITS_ERR_PARITY"][0], [
+            (self.tcache_parity.valid, {"cache": CacheId.TRANSLATION,
+                                        "index": self.tcache_parity.payload}),
+            (self.dcache_parity.valid, {"cache": CacheId.DEVICE,
+                                        "index": self.dcache_parity.payload}),
+        ])
+        strobe, value = written["GITS_PARITY_INJECT"]
+        m.d.sync += [self.parity_inject.valid.eq(strobe), self.parity_inject.payload.eq(value)]
 
     def _query_registers(self, m, written, state):
         """GITS_QUERY / GITS_QUERY_RESULT.
@@ -411,6 +439,7 @@ class _State:
         self.basers = {BASER_DEVICES: regs.baser_dev, BASER_COLLECTIONS: regs.baser_coll}
         self.err_cmd = Signal(ErrCmdRecord, name="err_cmd")
         self.err_msi = Signal(ErrMsiRecord, name="err_msi")
+        self.err_parity = Signal(ErrParityRecord, name="err_parity")
         self.query_request = Signal(QueryRequest, name="query_request")
         self.query_result = Signal(QueryResponse, name="query_result")
         self.counters = {name: Signal(32, name=f"stat_{name.lower()}")

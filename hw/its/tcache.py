@@ -9,11 +9,14 @@
 
 Only successful look-ups are cached (a valid DTE; a translation that gives an
 LPI); a drop is decided again from memory each time.
+
+Each entry carries an even-parity bit over its key and value (GIC-600AE-style RAS):
+an entry found with a parity error is never used, see :class:`Cache`.
 """
 
 from functools import reduce
 
-from amaranth.hdl import Const, Module, Mux, Signal, Value
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -21,7 +24,7 @@ from .collections import RD_BITS
 from .layouts import DeviceTableEntry, InvalKind, InvalRequest
 from .params import ItsParams
 
-__all__ = ["CacheLookupSignature", "CacheFill", "Cache", "DeviceCache", "TranslationCache",
+__all__ = ["CacheLookupSignature", "CacheFill", "CacheInject", "Cache", "DeviceCache", "TranslationCache",
            "device_key", "translation_key", "DeviceCacheValue", "TranslationCacheValue"]
 
 _INVAL_FIELDS = ("device_id", "event_id")
@@ -51,6 +54,10 @@ class CacheLookupSignature(wiring.Signature):
 def CacheFill(key_layout, value_layout):
     """Payload layout of a :class:`Cache` fill: ``key`` now maps to ``value``."""
     return data.StructLayout({"key": key_layout, "value": value_layout})
+
+
+CacheInject = data.StructLayout({"index": 8, "bit": 8})
+"""Payload layout of a :class:`Cache` parity injection: flip bit ``bit`` of entry ``index``."""
 
 
 class Cache(wiring.Component):
@@ -83,6 +90,26 @@ class Cache(wiring.Component):
     the reservation. This is exact for one outstanding miss per cache, which is
     how the translator uses it.
 
+    Parity: each entry stores an even-parity bit over its key and value,
+    computed at the fill. A checker recomputes every entry's parity from its
+    stored bits into a register (``bad``, sticky until the entry is filled
+    again), so the check is off the look-up path: the look-up and the fill
+    only treat an entry as valid if it is also not ``bad``, one more input of
+    the AND that already qualifies the key comparison with ``valid``. A bad
+    entry therefore never hits (its look-up misses and the user refetches from
+    memory) and is never overwritten in place by a fill of its key. Every
+    cycle the lowest valid bad entry is dropped (invalid from the next cycle)
+    and ``parity_error`` reports its index in the next cycle: the error is
+    found by this scrub, not by a look-up, since a flipped key bit makes the
+    entry answer no look-up of its own key. An injection (``inject``, the
+    debug path) flips one stored bit (key, then value, then the parity bit,
+    from bit 0) and marks the entry bad at once, so from the next cycle it
+    misses, and the cycle after that it is reported (if it was valid). An
+    upset of a stored bit is seen by the checker from the cycle after it (a
+    look-up in the cycle of the upset itself may still hit). One parity bit
+    detects an odd number of flipped bits in an entry; with no error every
+    output is what it was without parity, in the same cycle.
+
     Parameters
     ----------
     key_layout : data.StructLayout
@@ -102,6 +129,11 @@ class Cache(wiring.Component):
         Always ready; kept only if reserved and not invalidated since.
     inval : In(stream.Signature(InvalRequest))
         Always ready.
+    inject : In(stream.Signature(CacheInject, always_ready=True))
+        Flip one stored bit (an index or bit beyond the cache does nothing).
+    parity_error : Out(stream.Signature(8, always_ready=True))
+        The index of a valid entry dropped for a parity error (at most one a
+        cycle; two cycles after an injection into it).
 
     Raises
     ------
@@ -126,6 +158,8 @@ class Cache(wiring.Component):
             "reserve": In(1),
             "fill": In(stream.Signature(CacheFill(key_layout, value_layout))),
             "inval": In(stream.Signature(InvalRequest)),
+            "inject": In(stream.Signature(CacheInject, always_ready=True)),
+            "parity_error": Out(stream.Signature(8, always_ready=True)),
         })
 
     @property
@@ -141,15 +175,19 @@ class Cache(wiring.Component):
         valid = Signal(n)
         keys = [Signal(self._key_layout, name=f"key{i}") for i in range(n)]
         values = [Signal(self._value_layout, name=f"value{i}") for i in range(n)]
+        parity = Signal(n)
+        bad = Signal(n)         # the entry's parity check failed (registered, sticky)
+        live = Signal(n)        # valid and usable
         reserved = Signal()
         victim = Signal(range(n))
+        m.d.comb += live.eq(valid & ~bad)
 
-        # Look-up: at most one entry matches (a fill of a present key overwrites it),
+        # Look-up: at most one live entry matches (a fill of a present key overwrites it),
         # so the matching value is the OR of every entry masked by its match.
         lookup_match = Signal(n)
         for i in range(n):
-            m.d.comb += lookup_match[i].eq(valid[i] & (Value.cast(keys[i]) ==
-                                                       Value.cast(self.lookup.key)))
+            m.d.comb += lookup_match[i].eq(live[i] & (Value.cast(keys[i]) ==
+                                                      Value.cast(self.lookup.key)))
         m.d.comb += [
             self.lookup.hit.eq(lookup_match.any()),
             self.lookup.value.eq(reduce(lambda a, b: a | b, (
@@ -159,7 +197,7 @@ class Cache(wiring.Component):
         # Fill: where it goes.
         fill_match = Signal(n)
         for i in range(n):
-            m.d.comb += fill_match[i].eq(valid[i] & (Value.cast(keys[i]) ==
+            m.d.comb += fill_match[i].eq(live[i] & (Value.cast(keys[i]) ==
                                                      Value.cast(self.fill.payload.key)))
         slot = Signal(range(n))
         free = Signal(range(n))
@@ -176,6 +214,31 @@ class Cache(wiring.Component):
         with m.Else():
             m.d.comb += [slot.eq(victim), evict.eq(1)]
 
+        # Parity: checked into ``bad`` from the stored bits (a register, off the look-up
+        # path); the lowest valid bad entry is dropped and reported, one a cycle.
+        # (Before the fill below: a fill into the slot in the same cycle wins.)
+        width = len(Value.cast(keys[0])) + len(Value.cast(values[0])) + 1
+        flip = Signal(width)
+        with m.If(self.inject.payload.bit < width):
+            m.d.comb += flip.eq(Const(1, width) << self.inject.payload.bit)
+        for i in range(n):
+            stored = Cat(keys[i], values[i], parity[i])
+            injected = self.inject.valid & (self.inject.payload.index == i) & flip.any()
+            m.d.sync += bad[i].eq(bad[i] | stored.xor() | injected)
+            with m.If(injected):
+                m.d.sync += stored.eq(stored ^ flip)
+        failed = Signal(n)
+        scrubbed = Signal(range(n))
+        m.d.comb += failed.eq(valid & bad)
+        for i in reversed(range(n)):
+            with m.If(failed[i]):
+                m.d.comb += scrubbed.eq(i)
+        m.d.sync += [self.parity_error.valid.eq(failed.any()),
+                     self.parity_error.payload.eq(scrubbed)]
+        for i in range(n):
+            with m.If(failed[i] & (scrubbed == i)):
+                m.d.sync += valid[i].eq(0)
+
         m.d.comb += [self.fill.ready.eq(1), self.inval.ready.eq(1)]
         with m.If(self.fill.valid & reserved & ~self.inval.valid):
             for i in range(n):
@@ -184,6 +247,8 @@ class Cache(wiring.Component):
                         valid[i].eq(1),
                         keys[i].eq(self.fill.payload.key),
                         values[i].eq(self.fill.payload.value),
+                        parity[i].eq(Value.cast(self.fill.payload).xor()),
+                        bad[i].eq(0),
                     ]
             with m.If(evict):
                 m.d.sync += victim.eq(Mux(victim == n - 1, 0, victim + 1))

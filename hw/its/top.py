@@ -94,7 +94,7 @@ class Its(wiring.Component):
     gic : Out(stream.Signature(GicPacket)).array(num_redistributors)
     ack : In(stream.Signature(GicAck)).array(num_redistributors)
     error_irq : Out(1)
-        Pulses once per command error, CWRITER_OOR and dropped MSI.
+        Pulses once per command error, CWRITER_OOR, dropped MSI and cache parity error.
     """
 
     def __init__(self, params):
@@ -205,6 +205,9 @@ class Its(wiring.Component):
             regs.tcache_hit.eq(translator.tcache_hit),
             regs.tcache_miss.eq(translator.tcache_miss),
         ]
+        wiring.connect(m, regs.parity_inject, translator.parity_inject)
+        wiring.connect(m, translator.tcache_parity, regs.tcache_parity)
+        wiring.connect(m, translator.dcache_parity, regs.dcache_parity)
 
         # On-chip collections.
         wiring.connect(m, executor.coll_write, collections.write)

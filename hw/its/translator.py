@@ -9,8 +9,8 @@ from amaranth.lib.wiring import In, Out
 from ..bus.fifo import HeadRegisteredFIFO
 from ..bus.mem import MemReadSignature
 from .collections import CollectionReadSignature, RD_BITS
-from .layouts import (DropReason, DropReport, GicOp, GitsBaser, InvalKind, InvalRequest,
-                      MsiRequest, QueryResponse, RoutedPacket)
+from .layouts import (CacheId, DropReason, DropReport, GicOp, GitsBaser, InvalKind, InvalRequest,
+                      MsiRequest, ParityInject, QueryResponse, RoutedPacket)
 from .params import ItsParams
 from .tcache import DeviceCache, TranslationCache
 from .walker import Walker
@@ -130,6 +130,14 @@ class Translator(wiring.Component):
         Nothing accepted is still in flight (every outcome has been handed over).
     tcache_hit, tcache_miss : Out(1)
         One-cycle pulse per MSI looked up while enabled (queries do not count).
+    parity_inject : In(stream.Signature(ParityInject, always_ready=True))
+        GITS_PARITY_INJECT: flip a stored bit of a cache entry.
+    tcache_parity, dcache_parity : Out(stream.Signature(8, always_ready=True))
+        The index of a translation-cache or device-cache entry dropped for a parity
+        error (:class:`~gic.hw.its.tcache.Cache`: found by the caches' scrub, two cycles
+        after an injection into a valid entry). A look-up never uses an entry with
+        a parity error: it misses in that cache, walks and refills as any miss, so
+        a hit without error has the latency it had.
 
     Raises
     ------
@@ -155,6 +163,9 @@ class Translator(wiring.Component):
     idle: Out(1)
     tcache_hit: Out(1)
     tcache_miss: Out(1)
+    parity_inject: In(stream.Signature(ParityInject, always_ready=True))
+    tcache_parity: Out(stream.Signature(8, always_ready=True))
+    dcache_parity: Out(stream.Signature(8, always_ready=True))
 
     def __init__(self, params, *, queue_depth=8):
         if not isinstance(params, ItsParams):
@@ -213,6 +224,18 @@ class Translator(wiring.Component):
         ]
         with m.If(flush):
             m.d.comb += inval.kind.eq(InvalKind.ALL)
+
+        # Parity: injections to the cache they name; errors out as the caches report them.
+        for cache, cache_id, report in ((tcache, CacheId.TRANSLATION, self.tcache_parity),
+                                        (dcache, CacheId.DEVICE, self.dcache_parity)):
+            m.d.comb += [
+                cache.inject.valid.eq(self.parity_inject.valid &
+                                      (self.parity_inject.payload.cache == cache_id)),
+                cache.inject.payload.index.eq(self.parity_inject.payload.index),
+                cache.inject.payload.bit.eq(self.parity_inject.payload.bit),
+                report.valid.eq(cache.parity_error.valid),
+                report.payload.eq(cache.parity_error.payload),
+            ]
         return s
 
     def _elaborate_accept(self, m, s):

@@ -292,7 +292,7 @@ def test_error_records_counters_and_irq():
         expected = {"MSI_TRANSLATED": 3, "MSI_DROPPED": 2, "CMD_EXECUTED": 3, "CMD_ERRORS": 2,
                     "TCACHE_HIT": 3, "TCACHE_MISS": 1, "DROP_DISABLED": 1, "DROP_DEVICE_OOR": 0,
                     "DROP_UNMAPPED_DEVICE": 0, "DROP_EVENT_OOR": 1, "DROP_UNMAPPED_INTERRUPT": 0,
-                    "DROP_UNMAPPED_COLLECTION": 0, "DROP_MEMORY_ERROR": 0}
+                    "DROP_UNMAPPED_COLLECTION": 0, "DROP_MEMORY_ERROR": 0, "PARITY_ERRORS": 0}
         assert {name for name, _ in STAT_COUNTERS} == set(expected)
         for name, _ in STAT_COUNTERS:
             assert await bus.read(ctx, stat_offset(name), 4) == expected[name], name
