@@ -916,7 +916,8 @@ def test_query_has_no_side_effects(device_id, event_id, expected):
     assert no_packets(its) and its.drops == [] and its.error_pulses == 0
     assert its.stats == {"MSI_TRANSLATED": 0, "MSI_DROPPED": 0, "CMD_EXECUTED": 4,
                          "CMD_ERRORS": 0, "TCACHE_HIT": 0, "TCACHE_MISS": 0,
-                         **{f"DROP_{reason.name}": 0 for reason in DropReason if reason.value}}
+                         **{f"DROP_{reason.name}": 0 for reason in DropReason if reason.value},
+                         "PARITY_ERRORS": 0}
     assert its.read(ERR_MSI) == 0 and mem.writes == writes
 
 
@@ -946,3 +947,25 @@ def test_query_registers():
     assert its.read(QUERY_RESULT) == 0x11                # DISABLED
     assert no_packets(its) and its.drops == [] and its.error_pulses == 0
     assert its.stats["MSI_TRANSLATED"] == 0 and its.stats["MSI_DROPPED"] == 0
+
+
+def test_parity_registers():
+    """GITS_PARITY_INJECT changes no translation; GITS_ERR_PARITY and
+    GITS_STAT_PARITY_ERRORS read 0 until told of an error (parity_error), as the RTL's."""
+    from gic.hw.its.layouts import CacheId, ErrParityRecord, ParityInject
+    from gic.hw.its.regmap import stat_offset
+    its, _ = baseline()
+    before = its.query(1, 2)
+    its.write(REG["GITS_PARITY_INJECT"], pack(ParityInject, cache=CacheId.DEVICE, index=1,
+                                              bit=3), 4)
+    assert its.parity_injections == [(CacheId.DEVICE, 1, 3)]
+    assert its.read(REG["GITS_PARITY_INJECT"], 4) == 0
+    assert its.query(1, 2) == before
+    assert its.read(REG["GITS_ERR_PARITY"], 4) == 0 and its.error_pulses == 0
+    its.parity_error(CacheId.TRANSLATION, 5)
+    its.parity_error(CacheId.DEVICE, 1)
+    assert unpack(ErrParityRecord, its.read(REG["GITS_ERR_PARITY"], 4)) == {
+        "cache": CacheId.TRANSLATION, "valid": 1, "index": 5, "overflow": 1}
+    assert its.read(stat_offset("PARITY_ERRORS"), 4) == 2 and its.error_pulses == 2
+    its.write(REG["GITS_ERR_PARITY"], 0, 4)
+    assert its.read(REG["GITS_ERR_PARITY"], 4) == 0

@@ -11,6 +11,13 @@ from :data:`gic.hw.its.regmap.REG`.
 Everything happens at once: a command retires as soon as it is fetched (a SYNC
 needs no acknowledge), ``GITS_CTLR.Quiescent`` is 1 whenever the ITS is
 disabled, and there are no caches (``GITS_STAT_TCACHE_*`` stay 0).
+
+Cache parity (docs/behaviour.md, "Cache parity"): a parity error only makes a cache
+look-up miss, so no translation depends on it and the model has nothing to do for
+a GITS_PARITY_INJECT write but remember it (:attr:`ItsModel.parity_injections`).
+Which look-up finds an injected error depends on what the RTL's caches hold, which
+the model does not know: GITS_ERR_PARITY and GITS_STAT_PARITY_ERRORS read 0 until
+a user that knows tells it (:meth:`ItsModel.parity_error`).
 """
 
 import collections
@@ -22,8 +29,8 @@ from amaranth.lib import data
 from gic.hw.its.layouts import (
     CBASER_PAGE, COMMAND_BYTES, ENTRY_BYTES, LPI_BASE, PAGE_BYTES,
     BaserType, CacheCtl, Cmd, CmdError, CollectionTableEntry, DeviceTableEntry, DropReason,
-    ErrCmdRecord, ErrMsiRecord, GicOp, GicPacket, GitsBaser, GitsCbaser, GitsCreadr, GitsCtlr,
-    GitsCwriter, IttEntry, Level1Entry, PageSize, QueryRequest, QueryResponse,
+    CacheId, ErrCmdRecord, ErrMsiRecord, ErrParityRecord, GicOp, GicPacket, GitsBaser, GitsCbaser, GitsCreadr, GitsCtlr,
+    GitsCwriter, IttEntry, Level1Entry, PageSize, ParityInject, QueryRequest, QueryResponse,
 )
 from gic.hw.its.params import ItsParams
 from gic.hw.its.regmap import (
@@ -168,6 +175,8 @@ class ItsModel(RegisterFile):
     stats : dict of str to int
         The ``GITS_STAT_*`` counters by name (``gic.hw.its.regmap.STAT_COUNTERS``);
         the ``TCACHE_*`` ones stay 0 since the model has no cache.
+    parity_injections : list of (CacheId, int, int)
+        ``(cache, index, bit)`` of every GITS_PARITY_INJECT write.
     """
 
     def __init__(self, params: ItsParams, memory: Memory, *, auto_execute: bool = True):
@@ -195,6 +204,8 @@ class ItsModel(RegisterFile):
         self._query_request = 0
         self._query_result = 0
         self._cache_disable = 0
+        self._err_parity = 0
+        self.parity_injections = []
 
         super().__init__(REGISTERS, {
             REG["GITS_CTLR"]: (self._read_ctlr, self._write_ctlr),
@@ -210,6 +221,8 @@ class ItsModel(RegisterFile):
             REG["GITS_QUERY"]: (lambda: self._query_request, self._write_query),
             REG["GITS_QUERY_RESULT"]: (lambda: self._query_result, None),
             REG["GITS_CACHE_CTL"]: (self._read_cache_ctl, self._write_cache_ctl),
+            REG["GITS_ERR_PARITY"]: (lambda: self._err_parity, self._clear_err_parity),
+            REG["GITS_PARITY_INJECT"]: (lambda: 0, self._write_parity_inject),
             **{REG[f"GITS_STAT_{name}"]: (partial(self.stats.get, name),
                                           partial(self._clear_stat, name))
                for name, _ in STAT_COUNTERS},
@@ -341,6 +354,22 @@ class ItsModel(RegisterFile):
 
     def _write_cache_ctl(self, value):
         self._cache_disable = unpack(CacheCtl, value)["disable"]
+
+    def _clear_err_parity(self, value):
+        self._err_parity = 0
+
+    def _write_parity_inject(self, value):
+        fields = unpack(ParityInject, value)
+        self.parity_injections.append((CacheId(fields["cache"]), fields["index"], fields["bit"]))
+
+    def parity_error(self, cache: CacheId, index: int) -> None:
+        """A look-up found entry ``index`` of ``cache`` with a parity error: record it in
+        GITS_ERR_PARITY, count it and pulse the error output (as the RTL does). The
+        translation is not affected: the look-up missed and memory answered."""
+        self._err_parity = self._first_record(self._err_parity, ErrParityRecord,
+                                              cache=CacheId(cache), index=index)
+        self._count("PARITY_ERRORS")
+        self.error_pulses += 1
 
     def _clear_stat(self, name, value):
         self.stats[name] = 0

@@ -101,7 +101,7 @@ def encodings_md():
         lines += _struct_md(layout, word=64)
     lines += ["## Codes", ""]
     lines += _enum_md(L.CmdError, digits=6)
-    for enum_class in (L.DropReason, L.GicOp, L.BaserType, L.PageSize):
+    for enum_class in (L.DropReason, L.GicOp, L.BaserType, L.PageSize, L.CacheId):
         lines += _enum_md(enum_class, digits=1)
     lines += ["## Memory tables", ""]
     for layout in (L.DeviceTableEntry, L.Level1Entry, L.IttEntry, L.CollectionTableEntry):
