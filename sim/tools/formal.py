@@ -25,6 +25,7 @@ __all__ = ["PROOF_MODULES", "BUILD_DIR", "FormalResult", "all_proofs", "find_pro
 
 PROOF_MODULES = (
     "gic.hw.bus.fifo",
+    "gic.hw.its.tcache_formal",
 )
 """The modules whose ``PROOFS`` ``its formal`` runs, in this order."""
 
