@@ -1,4 +1,5 @@
-"""``its bench``: correlate the TLM with the RTL, time both, explore the design space."""
+"""``its bench``: correlate the TLM with the RTL, time both, explore the design space;
+``its bench --calibrate``: measure the RTL's timing and fit the TLM's to it."""
 
 from dataclasses import replace
 from pathlib import Path
@@ -24,6 +25,11 @@ def add_parser(commands):
                        help="memory latency of a correlation run (repeatable; default 4 and 16)")
     bench.add_argument("--quick", action="store_true", help="short runs (a smoke test)")
     bench.add_argument("--tlm-only", action="store_true", help="do not run the RTL")
+    bench.add_argument("--calibrate", action="store_true",
+                       help="instead: measure the RTL on directed micro-workloads (a hit, "
+                            "misses at two memory latencies, each command, register "
+                            "accesses), fit the TLM's Timing to it, write OUT/timing.json "
+                            "and print field, default, measured, match")
     bench.add_argument("--out", type=Path, default=BUILD_DIR,
                        help=f"output folder (default {BUILD_DIR})")
     bench.set_defaults(run=run)
@@ -32,6 +38,8 @@ def add_parser(commands):
 
 def run(args, params, console):
     out = output_dir(args.out)
+    if args.calibrate:
+        return _calibrate(args, out, replace(BENCH_PARAMS, **dict(args.param)), console)
     report = out / "performance.md"
     summary = run_bench(latencies=tuple(args.latency or (4, 16)), rtl=not args.tlm_only,
                         quick=args.quick, out=out, docs=report,
@@ -49,3 +57,26 @@ def run(args, params, console):
     console.print(table)
     console.print(f"wrote {report}")
     return 0
+
+
+def _calibrate(args, out, params, console):
+    from gic.sim.tools.calibrate import LATENCIES, calibrate, write_json
+    latencies = tuple(args.latency or LATENCIES)
+    calibration = calibrate(params=params, latencies=latencies,
+                            on_step=lambda line: console.print(f"[dim]{line}[/dim]"))
+    path = write_json(calibration, out / "timing.json")
+    table = Table(title=f"TLM timing against the RTL ({path})")
+    for column in ("field", "default", "measured", "match", "how"):
+        table.add_column(column)
+    for name, default, measured, match in calibration.rows():
+        table.add_row(name, str(default), str(measured), match, calibration.how[name])
+    console.print(table)
+    console.print(f"TLM - RTL on {calibration.figures} figures with the fitted timing: "
+                  f"{calibration.error} cycles in all")
+    mismatches = calibration.mismatches()
+    if mismatches:
+        console.print("[red]defaults that differ from the RTL: " + ", ".join(
+            f"{name} {default} -> {value}" for name, (default, value) in mismatches.items())
+            + "[/red]")
+    console.print(f"wrote {path}")
+    return 1 if mismatches else 0

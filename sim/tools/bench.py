@@ -41,7 +41,7 @@ from gic.hw.its.regmap import REG
 from gic.sim.models.commands import encode_command, pack, unpack
 from gic.sim.driver.its import ItsDriver
 from gic.sim.models.memory import Memory
-from gic.sim.tlm.bus import WRITE_CYCLES, WRITE_STROBE, TlmBus
+from gic.sim.tlm.bus import TlmBus
 from gic.sim.tlm.its import TlmIts
 from gic.sim.tools.workloads import WORKLOADS, Workload, make
 
@@ -397,9 +397,9 @@ def _tlm_phase(its, ring, workload):
             yield kernel.at(begin)
             post_starts.append(begin - start)
             value = ring.post(its.memory.memory, post.commands)
-            yield kernel.at(begin + WRITE_STROBE)
+            yield kernel.at(begin + its.timing.reg_write_strobe)
             its.regs.write(REG["GITS_CWRITER"], value, 4)
-            free = begin + WRITE_CYCLES
+            free = begin + its.timing.reg_write_cycles
         yield kernel.at(free)
 
     done = kernel.env.all_of([
@@ -421,9 +421,10 @@ def _tlm_phase(its, ring, workload):
 
 
 def run_tlm(params, workloads, *, mem_latency, ack_delay=ACK_DELAY, indirect=None,
-            on_phase=None):
+            on_phase=None, timing=None):
     """Run ``workloads`` one after the other on one :class:`TlmIts`, as :func:`run_rtl` does
-    on the RTL. Returns a list of :class:`PhaseResult`.
+    on the RTL (with ``timing``, a :class:`gic.sim.tlm.timing.Timing`, the defaults when
+    None). Returns a list of :class:`PhaseResult`.
 
     Raises
     ------
@@ -431,7 +432,7 @@ def run_tlm(params, workloads, *, mem_latency, ack_delay=ACK_DELAY, indirect=Non
         If the TLM disagreed with the reference model (``TlmIts.mismatches``).
     """
     memory = Memory()
-    its = TlmIts(params, memory, mem_latency=mem_latency, ack_delay=ack_delay)
+    its = TlmIts(params, memory, mem_latency=mem_latency, ack_delay=ack_delay, timing=timing)
     bus = TlmBus(its)
     results = []
     for workload in workloads:
