@@ -129,11 +129,13 @@ class Cache(wiring.Component):
         Always ready; kept only if reserved and not invalidated since.
     inval : In(stream.Signature(InvalRequest))
         Always ready.
-    inject : In(stream.Signature(CacheInject, always_ready=True))
-        Flip one stored bit (an index or bit beyond the cache does nothing).
-    parity_error : Out(stream.Signature(8, always_ready=True))
+    inject : In(stream.Signature(CacheInject))
+        Flip one stored bit (an index or bit beyond the cache does nothing);
+        always ready.
+    parity_error : Out(stream.Signature(8))
         The index of a valid entry dropped for a parity error (at most one a
-        cycle; two cycles after an injection into it).
+        cycle; two cycles after an injection into it). Offered for one cycle:
+        ``ready`` is ignored.
 
     Raises
     ------
@@ -158,8 +160,8 @@ class Cache(wiring.Component):
             "reserve": In(1),
             "fill": In(stream.Signature(CacheFill(key_layout, value_layout))),
             "inval": In(stream.Signature(InvalRequest)),
-            "inject": In(stream.Signature(CacheInject, always_ready=True)),
-            "parity_error": Out(stream.Signature(8, always_ready=True)),
+            "inject": In(stream.Signature(CacheInject)),
+            "parity_error": Out(stream.Signature(8)),
         })
 
     @property
@@ -239,7 +241,7 @@ class Cache(wiring.Component):
             with m.If(failed[i] & (scrubbed == i)):
                 m.d.sync += valid[i].eq(0)
 
-        m.d.comb += [self.fill.ready.eq(1), self.inval.ready.eq(1)]
+        m.d.comb += [self.fill.ready.eq(1), self.inval.ready.eq(1), self.inject.ready.eq(1)]
         with m.If(self.fill.valid & reserved & ~self.inval.valid):
             for i in range(n):
                 with m.If(slot == i):

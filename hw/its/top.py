@@ -205,9 +205,15 @@ class Its(wiring.Component):
             regs.tcache_hit.eq(translator.tcache_hit),
             regs.tcache_miss.eq(translator.tcache_miss),
         ]
-        wiring.connect(m, regs.parity_inject, translator.parity_inject)
-        wiring.connect(m, translator.tcache_parity, regs.tcache_parity)
-        wiring.connect(m, translator.dcache_parity, regs.dcache_parity)
+        # (Streams without backpressure: the register block's ports are always ready.)
+        m.d.comb += [
+            translator.parity_inject.valid.eq(regs.parity_inject.valid),
+            translator.parity_inject.payload.eq(regs.parity_inject.payload),
+            regs.tcache_parity.valid.eq(translator.tcache_parity.valid),
+            regs.tcache_parity.payload.eq(translator.tcache_parity.payload),
+            regs.dcache_parity.valid.eq(translator.dcache_parity.valid),
+            regs.dcache_parity.payload.eq(translator.dcache_parity.payload),
+        ]
 
         # On-chip collections.
         wiring.connect(m, executor.coll_write, collections.write)

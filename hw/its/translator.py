@@ -130,14 +130,15 @@ class Translator(wiring.Component):
         Nothing accepted is still in flight (every outcome has been handed over).
     tcache_hit, tcache_miss : Out(1)
         One-cycle pulse per MSI looked up while enabled (queries do not count).
-    parity_inject : In(stream.Signature(ParityInject, always_ready=True))
-        GITS_PARITY_INJECT: flip a stored bit of a cache entry.
-    tcache_parity, dcache_parity : Out(stream.Signature(8, always_ready=True))
+    parity_inject : In(stream.Signature(ParityInject))
+        GITS_PARITY_INJECT: flip a stored bit of a cache entry; always ready.
+    tcache_parity, dcache_parity : Out(stream.Signature(8))
         The index of a translation-cache or device-cache entry dropped for a parity
         error (:class:`~gic.hw.its.tcache.Cache`: found by the caches' scrub, two cycles
         after an injection into a valid entry). A look-up never uses an entry with
         a parity error: it misses in that cache, walks and refills as any miss, so
-        a hit without error has the latency it had.
+        a hit without error has the latency it had. Not held: ``ready`` is ignored
+        (a report is offered for one cycle).
 
     Raises
     ------
@@ -163,9 +164,9 @@ class Translator(wiring.Component):
     idle: Out(1)
     tcache_hit: Out(1)
     tcache_miss: Out(1)
-    parity_inject: In(stream.Signature(ParityInject, always_ready=True))
-    tcache_parity: Out(stream.Signature(8, always_ready=True))
-    dcache_parity: Out(stream.Signature(8, always_ready=True))
+    parity_inject: In(stream.Signature(ParityInject))
+    tcache_parity: Out(stream.Signature(8))
+    dcache_parity: Out(stream.Signature(8))
 
     def __init__(self, params, *, queue_depth=8):
         if not isinstance(params, ItsParams):
@@ -226,6 +227,7 @@ class Translator(wiring.Component):
             m.d.comb += inval.kind.eq(InvalKind.ALL)
 
         # Parity: injections to the cache they name; errors out as the caches report them.
+        m.d.comb += self.parity_inject.ready.eq(1)
         for cache, cache_id, report in ((tcache, CacheId.TRANSLATION, self.tcache_parity),
                                         (dcache, CacheId.DEVICE, self.dcache_parity)):
             m.d.comb += [
