@@ -28,9 +28,11 @@ def add_parser(commands):
                     "The summary ends with 'checked: N commands, N MSIs, N memory faults, "
                     "N mismatches' (summed over every run) and 'coverage: NN.N% of M bins'. "
                     "--long: the ITS's random mix only, at least 100,000 commands over its "
-                    "runs; about 20 minutes with --jobs 2 on 2 cores (measured: see "
-                    "tb/README.md); --shard I/N splits it (or any regression) over machines "
-                    "and --merge joins their output folders.")
+                    "32 runs (measured: about 100 s of simulator CPU a run, so about 30 "
+                    "minutes with --jobs 2 on 2 free cores, 2 hours on 2 cores shared with "
+                    "other work; see tb/README.md); --shard I/N splits it (or any "
+                    "regression) over machines, --shard I/8 being 4 runs, and --merge joins "
+                    "their output folders.")
     regress.add_argument("--seeds", type=count(1), default=None,
                          help="random seeds 1..N (default 16)")
     regress.add_argument("--seed-list", type=_seed_list, default=None, metavar="S,S,...",
@@ -43,9 +45,9 @@ def add_parser(commands):
                          help="the ITS's random mix only (every seed, both policies), long: "
                               "at least COMMANDS commands over all its runs (default "
                               "100,000), rings with illegal commands mixed in, MSIs to random "
-                              "devices, AXI SLVERR/DECERR and latency spikes; about 20 min "
-                              "with --jobs 2 on 2 cores, or a quarter of it a shard with "
-                              "--shard I/4")
+                              "devices, AXI SLVERR/DECERR and latency spikes; about 30 min "
+                              "with --jobs 2 on 2 free cores (about 4 min a shard with "
+                              "--shard I/8)")
     regress.add_argument("--shard", default=None, metavar="I/N",
                          help="run only the I-th of N slices of the test list (sorted test "
                               "IDs, every N-th): one slice per machine")
