@@ -26,6 +26,7 @@ __all__ = ["PROOF_MODULES", "BUILD_DIR", "FormalResult", "all_proofs", "find_pro
 PROOF_MODULES = (
     "gic.hw.bus.fifo",
     "gic.hw.its.tcache_formal",
+    "gic.hw.its.forwarder_formal",
 )
 """The modules whose ``PROOFS`` ``its formal`` runs, in this order."""
 
