@@ -20,7 +20,8 @@ from amaranth.hdl import (Assert, Assume, Cat, Elaboratable, Module, ResetSignal
 from amaranth.lib import wiring
 
 __all__ = ["Proof", "FormalTop", "past", "assume_stable", "assert_stable",
-           "assume_stream_input", "assert_stream_output", "Counter"]
+           "assume_stream_input", "assert_stream_output", "Counter", "ModelQueue",
+           "input_ports"]
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ class FormalTop(Elaboratable):
 
 def input_ports(component):
     """The signals of ``component``'s ``In`` members (what drives the block from outside)."""
-    return [value for _path, member, value in component.signature.flatten(component)
+    return [Value.cast(value) for _path, member, value in component.signature.flatten(component)
             if member.flow == wiring.In]
 
 
@@ -123,8 +124,28 @@ def assert_stream_output(m, stream, *, name="out"):
 
 class Counter:
     """Up/down event counter for a property: ``value`` counts ``up`` events minus ``down``
-    events (both sampled every cycle), in ``bits`` bits."""
+    events (both sampled every cycle), of ``shape`` (default 4 bits; may be signed)."""
 
-    def __init__(self, m, *, up, down=0, bits=4, name):
-        self.value = Signal(bits, name=name)
+    def __init__(self, m, *, up, down=0, shape=4, name):
+        self.value = Signal(shape, name=name)
         m.d.sync += self.value.eq(self.value + up - down)
+
+
+class ModelQueue:
+    """A reference queue for properties: ``depth`` entries of ``width`` bits, shifted on
+    ``pop`` (the oldest is ``head``), appended on ``push``; ``count`` entries held. The
+    properties must keep ``push`` off when full and ``pop`` off when empty."""
+
+    def __init__(self, m, *, width, depth, push, data, pop, name):
+        self.depth = depth
+        self.count = Signal(range(depth + 1), name=f"{name}_count")
+        self.entries = [Signal(width, name=f"{name}_entry{i}") for i in range(depth)]
+        self.head = self.entries[0]
+        m.d.sync += self.count.eq(self.count + push - pop)
+        with m.If(pop):
+            m.d.sync += [self.entries[i].eq(self.entries[i + 1]) for i in range(depth - 1)]
+        with m.If(push):
+            with m.Switch(self.count - pop):
+                for i in range(depth):
+                    with m.Case(i):
+                        m.d.sync += self.entries[i].eq(data)

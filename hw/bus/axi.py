@@ -817,3 +817,433 @@ class Axi4MemoryMaster(wiring.Component):
                 with m.Case(index):
                     m.d.comb += [client.resp.valid.eq(axi.bvalid),
                                  axi.bready.eq(client.resp.ready)]
+
+
+# -- formal proofs (gic.hw.formal, docs/formal.md) ---------------------------------------
+
+_MASTER = dict(id_width=1, max_outstanding=2)
+"""The small parameters of the memory master's proofs."""
+
+
+def _zero_extend(value, width):
+    return Cat(value, Const(0, width - len(value)))[:width]
+
+
+def _assume_axi_slave_channels(m, axi):
+    """A well-behaved slave holds R and B stable until they are taken."""
+    from gic.hw.formal import assume_stable
+    assume_stable(m, axi.rvalid, axi.rready,
+                  [axi.rid, axi.rdata, axi.rresp.as_value(), axi.rlast], name="R")
+    assume_stable(m, axi.bvalid, axi.bready, [axi.bid, axi.bresp.as_value()], name="B")
+
+
+def _assert_axi_master_channels(m, axi):
+    """AR, AW and W: valid held and the channel's signals stable until ready (AXI A3.2.1);
+    no burst crosses 4 KiB (A3.4.1); each write is one beat with WLAST, its W beat issued
+    with its AW, one W per AW."""
+    from amaranth.hdl import Assert, signed
+    from gic.hw.formal import Counter, assert_stable
+    assert_stable(m, axi.arvalid, axi.arready,
+                  [axi.arid, axi.araddr, axi.arlen, axi.arsize, axi.arburst.as_value(),
+                   axi.arlock, axi.arcache, axi.arprot, axi.arqos], name="AR")
+    assert_stable(m, axi.awvalid, axi.awready,
+                  [axi.awid, axi.awaddr, axi.awlen, axi.awsize, axi.awburst.as_value(),
+                   axi.awlock, axi.awcache, axi.awprot, axi.awqos], name="AW")
+    assert_stable(m, axi.wvalid, axi.wready, [axi.wdata, axi.wstrb, axi.wlast], name="W")
+    size = (len(axi.wdata) // 8).bit_length() - 1
+    beats_per_page = 4096 >> size
+    with m.If(axi.arvalid):
+        m.d.comb += [
+            Assert(axi.arsize == size, "ARSIZE is the bus width"),
+            Assert(axi.arburst == AxiBurst.INCR, "ARBURST is INCR"),
+            Assert(axi.araddr[size:12] + axi.arlen < beats_per_page,
+                   "no read burst crosses 4 KiB"),
+        ]
+    with m.If(axi.awvalid):
+        m.d.comb += [
+            Assert(axi.awsize == size, "AWSIZE is the bus width"),
+            Assert(axi.awlen == 0, "writes are single beats"),
+            Assert(axi.awaddr[size:12] + axi.awlen < beats_per_page,
+                   "no write burst crosses 4 KiB"),
+        ]
+    with m.If(axi.wvalid):
+        m.d.comb += Assert(axi.wlast, "WLAST on the last (only) beat of each write burst")
+    # W beats minus AW handshakes so far: W follows its AW one to one, issued together.
+    lead = Counter(m, up=axi.awvalid & axi.awready, down=axi.wvalid & axi.wready,
+                   shape=signed(3), name="aw_lead")
+    m.d.comb += Assert(lead.value + axi.awvalid == axi.wvalid,
+                       "each AW has exactly one W beat, issued with it")
+
+
+def _master_handshakes(fault=None):
+    """Axi4MemoryMaster(read_clients=2, write_clients=2, data_width=128, id_width=1,
+    max_outstanding=2), any client requests and slave responses (held stable until taken):
+    AR/AW/W valid and payload stable until ready; ARSIZE/AWSIZE, INCR; no burst crosses
+    4 KiB; writes one beat with WLAST, one W per AW; the write clients' completion streams
+    stable until ready. k-induction closes."""
+    from amaranth.hdl import Assert
+    from gic.hw.formal import (FormalTop, assert_stream_output, assume_stream_input)
+
+    dut = (fault or Axi4MemoryMaster)(read_clients=2, write_clients=2, data_width=128,
+                                      **_MASTER)
+
+    def build(m):
+        m.submodules.dut = dut
+        _assume_axi_slave_channels(m, dut.axi)
+        for index, client in enumerate(dut.read):
+            assume_stream_input(m, client.req, name=f"read{index}_req")
+        for index, client in enumerate(dut.write):
+            assume_stream_input(m, client.req, name=f"write{index}_req")
+            assert_stream_output(m, client.resp, name=f"write{index}_resp")
+        _assert_axi_master_channels(m, dut.axi)
+
+    return FormalTop(build, dut=dut)
+
+
+def _master_reads(fault=None, *, data=False, data_width=128):
+    """Axi4MemoryMaster(read_clients=2, write_clients=0, data_width=128, id_width=1,
+    max_outstanding=2) against a well-behaved slave (R held until taken, only for an ID
+    with a burst outstanding, in order per ID, RLAST on each burst's last beat) and
+    clients asking for 8-byte aligned addresses: per client, at most ``max_outstanding``
+    requests in flight beyond the one in its slot, at most two bursts per request on AR;
+    each request answered by exactly ``count + 1`` doublewords, ``last`` on the final one
+    (one completion per request, none without one); the clients' data streams stable
+    until ready; AR stable, no burst across 4 KiB. Bounded (11 cycles: two requests per
+    client, a split one included): the in-flight FIFOs keep their entries in memories the
+    properties cannot see, so k-induction does not close; deeper searches grow fast
+    (12 cycles take about a minute).
+
+    With ``data``: see :func:`_master_read_data`."""
+    from amaranth.hdl import Assert, Assume, Cat, Const, Mux, Signal
+    from gic.hw.formal import (FormalTop, ModelQueue, assert_stable, assert_stream_output,
+                               assume_stable, assume_stream_input)
+
+    dut = (fault or Axi4MemoryMaster)(read_clients=2, write_clients=0, data_width=data_width,
+                                      **_MASTER)
+    outstanding = _MASTER["max_outstanding"]
+
+    def build(m):
+        m.submodules.dut = dut
+        axi = dut.axi
+        size = (len(axi.rdata) // 8).bit_length() - 1
+        lanes = len(axi.rdata) // 64
+        assume_stable(m, axi.rvalid, axi.rready,
+                      [axi.rid, axi.rdata, axi.rresp.as_value(), axi.rlast], name="R")
+        assert_stable(m, axi.arvalid, axi.arready,
+                      [axi.arid, axi.araddr, axi.arlen, axi.arsize, axi.arburst.as_value(),
+                       axi.arcache], name="AR")
+        with m.If(axi.arvalid):
+            m.d.comb += Assert(axi.araddr[size:12] + axi.arlen < (4096 >> size),
+                               "no read burst crosses 4 KiB")
+        # The slave: per ID, the bursts accepted on AR (address, length) and the beat
+        # within the oldest one.
+        ar_take = axi.arvalid & axi.arready
+        r_take = axi.rvalid & axi.rready
+        bursts, beats = [], []
+        for ident in range(1 << len(axi.arid)):
+            beat = Signal(8, name=f"slave_id{ident}_beat")
+            here = r_take & (axi.rid == ident)
+            queue = ModelQueue(m, width=8 + (len(axi.araddr) if data else 0),
+                               depth=2 * outstanding, push=ar_take & (axi.arid == ident),
+                               data=Cat(axi.arlen, axi.araddr if data else Const(0, 0)),
+                               pop=here & axi.rlast,
+                               name=f"slave_id{ident}")
+            with m.If(here):
+                m.d.sync += beat.eq(Mux(axi.rlast, 0, beat + 1))
+            m.d.comb += Assert(queue.count + (ar_take & (axi.arid == ident)) <= queue.depth,
+                               "at most two bursts on AR per request in flight")
+            bursts.append(queue)
+            beats.append(beat)
+        with m.If(axi.rvalid):
+            with m.Switch(axi.rid):
+                for ident, (queue, beat) in enumerate(zip(bursts, beats)):
+                    with m.Case(ident):
+                        length = queue.head[:8]
+                        beat_addr = Cat(Const(0, size), queue.head[8 + size:] + beat)
+                        m.d.comb += [
+                            Assume(queue.count > 0, "R only for an outstanding burst"),
+                            Assume(axi.rlast == (beat == length), "RLAST on the last beat"),
+                        ]
+                        if data:
+                            m.d.comb += Assume(
+                                axi.rdata == Cat(*[_zero_extend((beat_addr + 8 * lane)[:ADDR_BITS],
+                                                                64) for lane in range(lanes)]),
+                                "each doubleword of memory holds its address")
+        # The clients: their requests (address, count) in flight and the doublewords
+        # delivered of the oldest.
+        for index, client in enumerate(dut.read):
+            req, resp = client.req, client.resp
+            assume_stream_input(m, req, name=f"read{index}_req")
+            m.d.comb += Assume(req.payload.addr[:3] == 0, "requests are 8-byte aligned")
+            if data:
+                m.d.comb += Assume(req.payload.addr[13:] == 0,
+                                   "in the first two 4 KiB pages (the search's size)")
+            assert_stream_output(m, resp, name=f"read{index}_resp")
+            taken = resp.valid & resp.ready
+            queue = ModelQueue(m, width=3 + (len(req.payload.addr) if data else 0),
+                               depth=outstanding + 1, push=req.valid & req.ready,
+                               data=Cat(req.payload.count,
+                                        req.payload.addr if data else Const(0, 0)),
+                               pop=taken & resp.payload.last, name=f"read{index}_model")
+            delivered = Signal(3, name=f"read{index}_delivered")
+            with m.If(taken):
+                m.d.sync += delivered.eq(Mux(resp.payload.last, 0, delivered + 1))
+            count = queue.head[:3]
+            addr = queue.head[3:]
+            m.d.comb += Assert(queue.count <= outstanding + ~req.ready,
+                               "at most max_outstanding requests in flight per client")
+            with m.If(resp.valid):
+                m.d.comb += [
+                    Assert(queue.count > 0, "no data without a request"),
+                    Assert(resp.payload.last == (delivered == count),
+                           "count + 1 doublewords per request, last on the final one"),
+                ]
+                if data:
+                    m.d.comb += Assert(resp.payload.data == (addr + 8 * delivered)[:ADDR_BITS],
+                                       "the doublewords asked for, in address order")
+
+    return FormalTop(build, dut=dut)
+
+
+def _master_writes(fault=None):
+    """Axi4MemoryMaster(read_clients=0, write_clients=2, data_width=128, id_width=1,
+    max_outstanding=2) against a slave that answers B only for an ID with a write
+    outstanding and takes at most 4 writes ahead of their answers: per client, one
+    completion per write taken and none without one (the writes taken and not answered
+    are those on AW or beyond); WSTRB selects the request's doubleword of the beat; the
+    completion streams stable until ready; and the AW/W rules. k-induction closes."""
+    from amaranth.hdl import Assert, Assume, Const, Signal
+    from gic.hw.formal import FormalTop, Counter, assume_stable, assume_stream_input, \
+        assert_stream_output
+
+    dut = (fault or Axi4MemoryMaster)(read_clients=0, write_clients=2, data_width=128,
+                                      **_MASTER)
+
+    def build(m):
+        m.submodules.dut = dut
+        axi = dut.axi
+        assume_stable(m, axi.bvalid, axi.bready, [axi.bid, axi.bresp.as_value()], name="B")
+        _assert_axi_master_channels(m, axi)
+        aw_take = axi.awvalid & axi.awready
+        b_take = axi.bvalid & axi.bready
+        pending = []
+        for ident in range(1 << len(axi.awid)):
+            on_bus = Counter(m, up=aw_take & (axi.awid == ident),
+                             down=b_take & (axi.bid == ident), name=f"slave_id{ident}_writes")
+            pending.append(on_bus.value)
+            with m.If(axi.bvalid & (axi.bid == ident)):
+                m.d.comb += Assume(on_bus.value > 0, "B only for an outstanding write")
+        total = sum(pending)
+        with m.If(aw_take):
+            m.d.comb += Assume(total < 4, "the slave takes at most 4 writes ahead of B")
+        m.d.comb += Assert(total <= 4, "(invariant of the slave's limit: no counter wraps)")
+        with m.If(axi.wvalid):
+            m.d.comb += Assert(axi.wstrb == (Const(0xFF, 16) << (axi.awaddr[3] * 8))[:16],
+                               "WSTRB selects the request's doubleword")
+        for index, client in enumerate(dut.write):
+            req, resp = client.req, client.resp
+            assume_stream_input(m, req, name=f"write{index}_req")
+            m.d.comb += Assume(req.payload.addr[:3] == 0, "requests are 8-byte aligned")
+            assert_stream_output(m, resp, name=f"write{index}_resp")
+            taken = Counter(m, up=req.valid & req.ready, down=resp.valid & resp.ready,
+                            name=f"write{index}_taken")
+            m.d.comb += Assert(taken.value == pending[index] + (axi.awvalid & (axi.awid == index)),
+                               "the writes taken and not answered are on AW or beyond")
+            with m.If(resp.valid):
+                m.d.comb += Assert(taken.value > 0, "no completion without a write")
+
+    return FormalTop(build, dut=dut)
+
+
+def _bridge_handshakes(fault=None):
+    """Axi4LiteRegisterBridge(addr_width=8, data_width=32), any master holding AW, W and AR
+    stable until ready: R and B stable until ready; one access at a time on the register
+    bus, strobes one cycle long; the requests taken and unanswered are exactly those held
+    (AW, W) or being served (AR): one response per request, none without one.
+    k-induction closes."""
+    return _bridge(data=False, fault=fault)
+
+
+def _bridge_data():
+    """Axi4LiteRegisterBridge(addr_width=8, data_width=32), as axil_bridge_handshakes and:
+    the write strobe carries the W beat's WSTRB and WDATA at the AW address (aligned), the
+    read strobe the AR address; RDATA/RRESP and BRESP are the register block's answer
+    (``err`` is SLVERR). Bounded: the held AW/W are registers the properties cannot see."""
+    return _bridge(data=True)
+
+
+def _bridge(*, data, fault=None):
+    """Axi4LiteRegisterBridge(addr_width=8, data_width=32) and any master that holds AW, W
+    and AR stable until ready. Always: R and B stable until ready; one access at a time on
+    the register bus, each strobe one cycle; the requests taken and not answered are those
+    the bridge holds (AW/W) or is serving (AR): one response per request, none without one.
+    With ``data``: the write strobe carries the W beat's WSTRB and WDATA and the AW address
+    (aligned), the read strobe the AR address; RDATA/RRESP and BRESP are the register
+    block's answer (``err`` -> SLVERR)."""
+    from amaranth.hdl import Assert, Signal
+    from gic.hw.formal import Counter, FormalTop, assert_stable, assume_stable, past
+
+    dut = (fault or Axi4LiteRegisterBridge)(addr_width=8, data_width=32)
+
+    def build(m):
+        m.submodules.dut = dut
+        axil, regs = dut.axil, dut.regs
+        assume_stable(m, axil.awvalid, axil.awready, [axil.awaddr, axil.awprot], name="AW")
+        assume_stable(m, axil.wvalid, axil.wready, [axil.wdata, axil.wstrb], name="W")
+        assume_stable(m, axil.arvalid, axil.arready, [axil.araddr, axil.arprot], name="AR")
+        assert_stable(m, axil.rvalid, axil.rready, [axil.rdata, axil.rresp.as_value()],
+                      name="R")
+        assert_stable(m, axil.bvalid, axil.bready, axil.bresp.as_value(), name="B")
+        aw_take = axil.awvalid & axil.awready
+        w_take = axil.wvalid & axil.wready
+        ar_take = axil.arvalid & axil.arready
+        b_take = axil.bvalid & axil.bready
+        r_take = axil.rvalid & axil.rready
+        aws = Counter(m, up=aw_take, down=b_take, name="aw_unanswered")
+        ws = Counter(m, up=w_take, down=b_take, name="w_unanswered")
+        ars = Counter(m, up=ar_take, down=r_take, name="ar_unanswered")
+        was_r_stb = past(m, regs.r_stb, name="was_r_stb")
+        was_w_stb = past(m, regs.w_stb, name="was_w_stb")
+        m.d.comb += [
+            Assert(~(regs.r_stb & regs.w_stb), "one access at a time"),
+            Assert(~(was_r_stb & regs.r_stb) & ~(was_w_stb & regs.w_stb),
+                   "a strobe lasts one cycle"),
+            Assert(~(axil.rvalid & axil.bvalid), "one response at a time"),
+            Assert(aws.value == ~axil.awready + axil.bvalid,
+                   "AW taken and unanswered: the one held, and the one answered on B"),
+            Assert(ws.value == ~axil.wready + axil.bvalid,
+                   "W taken and unanswered: the one held, and the one answered on B"),
+            Assert(ars.value == regs.r_stb + was_r_stb + axil.rvalid,
+                   "AR taken and unanswered: the one being read or answered on R"),
+        ]
+        if data:
+            awaddr = Signal.like(axil.awaddr, name="last_awaddr")
+            wdata = Signal.like(axil.wdata, name="last_wdata")
+            wstrb = Signal.like(axil.wstrb, name="last_wstrb")
+            araddr = Signal.like(axil.araddr, name="last_araddr")
+            with m.If(aw_take):
+                m.d.sync += awaddr.eq(axil.awaddr)
+            with m.If(w_take):
+                m.d.sync += [wdata.eq(axil.wdata), wstrb.eq(axil.wstrb)]
+            with m.If(ar_take):
+                m.d.sync += araddr.eq(axil.araddr)
+            answer = Signal.like(regs.r_data, name="answer")
+            error = Signal(name="answer_err")
+            with m.If(was_r_stb):
+                m.d.sync += [answer.eq(regs.r_data), error.eq(regs.err)]
+            with m.If(was_w_stb):
+                m.d.sync += error.eq(regs.err)
+            with m.If(regs.w_stb):
+                m.d.comb += [
+                    Assert(regs.w_strb == wstrb, "WSTRB passed through"),
+                    Assert(regs.w_data == wdata, "WDATA passed through"),
+                    Assert(regs.addr == Cat(Const(0, 2), awaddr[2:]), "the AW address, aligned"),
+                ]
+            with m.If(regs.r_stb):
+                m.d.comb += Assert(regs.addr == Cat(Const(0, 2), araddr[2:]),
+                                   "the AR address, aligned")
+            with m.If(axil.rvalid):
+                m.d.comb += [
+                    Assert(axil.rdata == answer, "RDATA is the register's value"),
+                    Assert(axil.rresp.as_value() == Mux(error, AxiResp.SLVERR.value,
+                                                        AxiResp.OKAY.value),
+                           "RRESP: err is SLVERR"),
+                ]
+            with m.If(axil.bvalid):
+                m.d.comb += Assert(axil.bresp.as_value() == Mux(error, AxiResp.SLVERR.value,
+                                                                       AxiResp.OKAY.value),
+                                   "BRESP: err is SLVERR")
+
+    return FormalTop(build, dut=dut)
+
+
+class _WDropsAfterAw(Axi4MemoryMaster):
+    """Mutant: W valid follows AW valid, so W drops when AW is taken first."""
+
+    def elaborate(self, platform):
+        m = super().elaborate(platform)
+        m.d.comb += self.axi.wvalid.eq(self.axi.awvalid)
+        return m
+
+
+class _LastEveryDoubleword(Axi4MemoryMaster):
+    """Mutant: read client 0 sees ``last`` on every doubleword."""
+
+    def elaborate(self, platform):
+        m = super().elaborate(platform)
+        m.d.comb += self.read[0].resp.payload.last.eq(1)
+        return m
+
+
+class _DataFromTheBus(Axi4MemoryMaster):
+    """Mutant: read client 0 takes its data from RDATA on the bus, not from the beat it is
+    given (the one at the head of the R FIFO)."""
+
+    def elaborate(self, platform):
+        m = super().elaborate(platform)
+        m.d.comb += self.read[0].resp.payload.data.eq(self.axi.rdata[:64])
+        return m
+
+
+def _master_read_data():
+    """Axi4MemoryMaster(read_clients=2, write_clients=0, data_width=64, id_width=1,
+    max_outstanding=2) as axi_master_reads, with a slave whose memory holds at each
+    doubleword its own address and requests in the first 8 KiB (two pages, so a request
+    split at 4 KiB is in reach): each client gets the doublewords it asked for, in address
+    order. Bounded (9 cycles: the search with the data in it grows fast, the 10th cycle
+    alone takes minutes)."""
+    return _master_reads(data=True, data_width=64)
+
+
+class _BReadyAlways(Axi4MemoryMaster):
+    """Mutant: B taken whether or not its client takes the completion (completions lost)."""
+
+    def elaborate(self, platform):
+        m = super().elaborate(platform)
+        m.d.comb += self.axi.bready.eq(1)
+        return m
+
+
+class _StrobesAllBytes(Axi4LiteRegisterBridge):
+    """Mutant: every write strobes all bytes (WSTRB not passed through)."""
+
+    def elaborate(self, platform):
+        m = super().elaborate(platform)
+        m.d.comb += self.regs.w_strb.eq((1 << len(self.regs.w_strb)) - 1)
+        return m
+
+
+class _AwReadyAlways(Axi4LiteRegisterBridge):
+    """Mutant: AW taken while one is held (the held address is overwritten, a request lost)."""
+
+    def elaborate(self, platform):
+        m = super().elaborate(platform)
+        m.d.comb += self.axil.awready.eq(1)
+        return m
+
+
+def _proofs():
+    from gic.hw.formal import Proof
+    master = "Axi4MemoryMaster(2 clients, 128-bit, id_width=1, max_outstanding=2)"
+    bridge = "Axi4LiteRegisterBridge(addr_width=8, data_width=32)"
+    return [
+        Proof("axi_master_handshakes", master + " R+W", _master_handshakes,
+              mode="prove", depth=6,
+              mutant=lambda: _master_handshakes(fault=_WDropsAfterAw)),
+        Proof("axi_master_reads", master + " R", _master_reads, mode="bmc", depth=11,
+              mutant=lambda: _master_reads(fault=_LastEveryDoubleword)),
+        Proof("axi_master_read_data",
+              "Axi4MemoryMaster(2 clients, 64-bit, id_width=1, max_outstanding=2) R",
+              _master_read_data, mode="bmc", depth=9,
+              mutant=lambda: _master_reads(fault=_DataFromTheBus, data=True, data_width=64)),
+        Proof("axi_master_writes", master + " W", _master_writes, mode="prove", depth=6,
+              mutant=lambda: _master_writes(fault=_BReadyAlways)),
+        Proof("axil_bridge_handshakes", bridge, _bridge_handshakes, mode="prove", depth=6,
+              mutant=lambda: _bridge_handshakes(fault=_AwReadyAlways)),
+        Proof("axil_bridge_data", bridge, _bridge_data, mode="bmc", depth=14,
+              mutant=lambda: _bridge(data=True, fault=_StrobesAllBytes)),
+    ]
+
+
+PROOFS = _proofs()
+"""This module's formal proofs (gic.sim.tools.formal)."""

@@ -11,6 +11,7 @@ import importlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -25,6 +26,7 @@ __all__ = ["PROOF_MODULES", "BUILD_DIR", "FormalResult", "all_proofs", "find_pro
 
 PROOF_MODULES = (
     "gic.hw.bus.fifo",
+    "gic.hw.bus.axi",
     "gic.hw.its.tcache_formal",
     "gic.hw.its.forwarder_formal",
 )
@@ -111,11 +113,13 @@ mode {mode}
 depth {depth}
 
 [engines]
-smtbmc boolector
+smtbmc --nopresat boolector
 
 [script]
 read_rtlil {name}.il
 prep -top top
+memory_map
+opt -fast
 
 [files]
 {name}.il
@@ -145,16 +149,27 @@ def run_proof(proof, out=BUILD_DIR, *, mutant=False, timeout=600):
     folder, name, asserts = write_proof(proof, out, mutant=mutant)
     env = _environment(out)
     start = time.monotonic()
-    try:
-        done = subprocess.run([_tool("yowasp-sby"), "-f", f"{name}.sby"], cwd=folder, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              timeout=timeout)
-        log = done.stdout
-        (folder / "sby.log").write_text(log)
-        status = (folder / name / "status").read_text().split()[0] \
-            if (folder / name / "status").exists() else "ERROR"
-    except subprocess.TimeoutExpired:
-        status = "TIMEOUT"
+    status_file = folder / name / "status"
+    if status_file.exists():
+        status_file.unlink()
+    with open(folder / "sby.log", "w") as log:
+        # Its own session, so that a timeout stops sby, smtbmc and the solver, nothing else.
+        process = subprocess.Popen([_tool("yowasp-sby"), "-f", f"{name}.sby"], cwd=folder,
+                                   env=env, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+        try:
+            process.wait(timeout=timeout)
+            status = status_file.read_text().split()[0] if status_file.exists() else "ERROR"
+        except subprocess.TimeoutExpired:
+            status = "TIMEOUT"
+        finally:
+            if process.poll() is None:          # timed out, or we are being stopped
+                process.terminate()             # sby stops its engines (own sessions)
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
     return FormalResult(name=name, block=proof.block, mode=proof.mode, depth=proof.depth,
                         asserts=asserts, status=status, seconds=time.monotonic() - start,
                         folder=folder)
