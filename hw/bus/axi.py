@@ -1224,19 +1224,19 @@ class _AwReadyAlways(Axi4LiteRegisterBridge):
 
 def _proofs():
     from gic.hw.formal import Proof
-    master = "Axi4MemoryMaster(2 clients, 128-bit, id_width=1, max_outstanding=2)"
+    master = "Axi4MemoryMaster({}, {}-bit, 1-bit IDs, max_outstanding=2)".format
     bridge = "Axi4LiteRegisterBridge(addr_width=8, data_width=32)"
     return [
-        Proof("axi_master_handshakes", master + " R+W", _master_handshakes,
+        Proof("axi_master_handshakes", master("2 read + 2 write", 128), _master_handshakes,
               mode="prove", depth=6,
               mutant=lambda: _master_handshakes(fault=_WDropsAfterAw)),
-        Proof("axi_master_reads", master + " R", _master_reads, mode="bmc", depth=11,
+        Proof("axi_master_reads", master("2 read", 128), _master_reads, mode="bmc", depth=11,
               mutant=lambda: _master_reads(fault=_LastEveryDoubleword)),
         Proof("axi_master_read_data",
-              "Axi4MemoryMaster(2 clients, 64-bit, id_width=1, max_outstanding=2) R",
+              master("2 read", 64),
               _master_read_data, mode="bmc", depth=9,
               mutant=lambda: _master_reads(fault=_DataFromTheBus, data=True, data_width=64)),
-        Proof("axi_master_writes", master + " W", _master_writes, mode="prove", depth=6,
+        Proof("axi_master_writes", master("2 write", 128), _master_writes, mode="prove", depth=6,
               mutant=lambda: _master_writes(fault=_BReadyAlways)),
         Proof("axil_bridge_handshakes", bridge, _bridge_handshakes, mode="prove", depth=6,
               mutant=lambda: _bridge_handshakes(fault=_AwReadyAlways)),

@@ -37,10 +37,15 @@ def run(args, params, console):
     if unknown:
         raise UsageError(f"unknown proof {', '.join(unknown)} (known: {', '.join(sorted(known))})")
 
+    proofs = all_proofs()
+    name_width = max(len(proof.name) for proof in proofs)
+    block_width = max(len(proof.block) for proof in proofs)
+
     def echo(result):
         verdict = "PASS" if result.passed else result.status
         style = "green" if result.passed else "bold red"
-        console.print(f"{result.name:<24} {result.block:<44} {result.asserts:>3} asserts  "
+        console.print(f"{result.name:<{name_width}}  {result.block:<{block_width}}  "
+                      f"{result.asserts:>3} asserts  "
                       f"depth {result.depth:>2} {result.mode:<5} [{style}]{verdict:<7}[/] "
                       f"{result.seconds:6.1f} s"
                       + ("" if result.passed else f"  ({result.folder}/sby.log)"))
