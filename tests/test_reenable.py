@@ -10,7 +10,7 @@ import asyncio
 
 import pytest
 
-from gic.hw.its.layouts import DropReason, GitsBaser, GitsCtlr, GitsCwriter
+from gic.hw.its.layouts import GitsBaser, GitsCtlr
 from gic.hw.its.params import ItsParams
 from gic.hw.its.regmap import REG, stat_offset
 from gic.sim.driver.bus import ModelBus

@@ -22,7 +22,7 @@ from gic.hw.its.regmap import REG
 from gic.hw.its.tcache import TranslationCache
 from packet_order import MsiMarkingBus, compare_packets
 from gic.sim.tools import bench
-from gic.sim.driver.bus import ItsBus, ModelBus
+from gic.sim.driver.bus import ModelBus
 from gic.sim.cli import main
 from gic.sim.models.commands import pack, unpack
 from gic.sim.driver.its import ItsDriver, ItsStalled

@@ -9,7 +9,6 @@ Conventions: padding fields start with an underscore (reserved, RES0); a
 64-bit doubleword of a command is ``DWn`` in the comments.
 """
 
-from amaranth.hdl import unsigned
 from amaranth.lib import data, enum
 
 __all__ = [

@@ -69,7 +69,7 @@ class ItsParams:
                      " (LPIs start at INTID 8192; the 8-byte ITE holds 16-bit INTIDs)")
         _check_range("collection_bits", self.collection_bits, 1, 16)
         _check_range("hcc", self.hcc, 0, min(255, 1 << self.collection_bits),
-                     f" (GITS_TYPER.HCC is 8 bits and at most 2**collection_bits)")
+                     " (GITS_TYPER.HCC is 8 bits and at most 2**collection_bits)")
         _check_range("num_redistributors", self.num_redistributors, 1, 64)
         _check_power_of_two("tcache_entries", self.tcache_entries, 1, 256)
         _check_power_of_two("dcache_entries", self.dcache_entries, 1, 64)

@@ -6,7 +6,7 @@ import random
 import pytest
 from amaranth.hdl import Module
 from amaranth.lib import fifo, wiring
-from amaranth.lib.wiring import In, Out
+from amaranth.lib.wiring import In
 
 from gic.hw.bus.fifo import HeadRegisteredFIFO
 from gic.sim.rtlsim.harness import run_sim
