@@ -17,8 +17,11 @@ class Forwarder(wiring.Component):
     """Routes the packets of the translator and the executor to one stream per redistributor.
 
     Each redistributor has its own FIFO, so a redistributor that applies
-    backpressure holds up only its own packets. Per redistributor, packets
-    leave in the order the forwarder accepted them. When both inputs offer a
+    backpressure holds up only its own packets. Per redistributor and per input,
+    packets leave in the order the forwarder accepted them; a command's packet can
+    overtake a translated one still waiting in the ``lpi`` FIFO, so where that order
+    matters the executor waits for ``lpi_idle`` first (the formal proof
+    ``forwarder_order`` states it so, docs/formal.md). When both inputs offer a
     packet for the same redistributor in one cycle, the one that lost the
     previous such tie goes first (round robin), so neither input starves.
     Packets for a redistributor that does not exist are accepted and dropped,
