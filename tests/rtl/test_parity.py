@@ -59,6 +59,17 @@ def _cases(kind):
     return cache, keys, values, key_layout, width
 
 
+async def _fill(ctx, dut, key, value):
+    """Reserve an entry, then fill it with (key, value), as the translator does."""
+    ctx.set(dut.reserve, 1)
+    await ctx.tick()
+    ctx.set(dut.reserve, 0)
+    ctx.set(dut.fill.payload, {"key": key, "value": value})
+    ctx.set(dut.fill.valid, 1)
+    await ctx.tick()
+    ctx.set(dut.fill.valid, 0)
+
+
 def _as_int(layout, fields):
     return data.Layout.cast(layout).const(fields).as_value().value
 
@@ -82,22 +93,13 @@ def test_every_bit_of_every_entry(kind):
             value = ctx.get(dut.lookup.value)
             return {name: getattr(value, name) for name, _ in data.Layout.cast(value.shape())}
 
-        async def fill(key, value):
-            ctx.set(dut.reserve, 1)
-            await ctx.tick()
-            ctx.set(dut.reserve, 0)
-            ctx.set(dut.fill.payload, {"key": key, "value": value})
-            ctx.set(dut.fill.valid, 1)
-            await ctx.tick()
-            ctx.set(dut.fill.valid, 0)
-
         async def refill_all():
             ctx.set(dut.inval.payload, {"kind": InvalKind.ALL})
             ctx.set(dut.inval.valid, 1)
             await ctx.tick()
             ctx.set(dut.inval.valid, 0)
             for key, value in zip(keys, values):   # entry n holds keys[n]
-                await fill(key, value)
+                await _fill(ctx, dut, key, value)
 
         for index in range(len(keys)):
             for bit in range(width + 1):            # bit == width: beyond the entry
@@ -130,7 +132,7 @@ def test_every_bit_of_every_entry(kind):
                 if corrupted:
                     # Dropped: the refill of its key takes the free entry (nothing is
                     # evicted) and hits.
-                    await fill(keys[index], values[index])
+                    await _fill(ctx, dut, keys[index], values[index])
                     for n, key in enumerate(keys):
                         assert lookup(key) == values[n], (index, bit, n)
                     assert not ctx.get(dut.parity_error.valid)
@@ -145,13 +147,7 @@ def test_errors_in_two_entries_reported_one_a_cycle():
 
     async def testbench(ctx):
         for key, value in zip(keys, values):
-            ctx.set(dut.reserve, 1)
-            await ctx.tick()
-            ctx.set(dut.reserve, 0)
-            ctx.set(dut.fill.payload, {"key": key, "value": value})
-            ctx.set(dut.fill.valid, 1)
-            await ctx.tick()
-            ctx.set(dut.fill.valid, 0)
+            await _fill(ctx, dut, key, value)
         for index in (3, 1):
             ctx.set(dut.inject.payload, {"index": index, "bit": 20})
             ctx.set(dut.inject.valid, 1)
@@ -175,14 +171,8 @@ def test_no_report_without_injection():
         rng = random.Random(1)
         for _ in range(60):
             n = rng.randrange(len(keys))
-            ctx.set(dut.reserve, 1)
-            await ctx.tick()
-            ctx.set(dut.reserve, 0)
             value = {"pintid": rng.randrange(1 << 16), "rd": rng.randrange(256)}
-            ctx.set(dut.fill.payload, {"key": keys[n], "value": value})
-            ctx.set(dut.fill.valid, 1)
-            await ctx.tick()
-            ctx.set(dut.fill.valid, 0)
+            await _fill(ctx, dut, keys[n], value)
             ctx.set(dut.lookup.key, keys[n])
             assert ctx.get(dut.lookup.hit)
             await ctx.tick()
