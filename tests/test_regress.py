@@ -3,6 +3,8 @@
 
 import json
 import random
+import sys
+import time
 
 import pytest
 import yaml
@@ -229,3 +231,35 @@ def test_a_tiny_long_shard_counts_what_it_checked(tmp_path):
     assert format_counts(counts) + " (1 runs)" in console.lines
     assert console.lines[-1].startswith("coverage: ")
     assert "long mix:" in (runs[0].parent / "sim.log").read_text()
+
+
+# -- progress and argument checks of run_regress ----------------------------------------------
+
+def test_regress_checks_its_arguments_before_it_empties_its_folder(tmp_path):
+    (tmp_path / "keep.txt").write_text("an earlier run")
+    for seeds, jobs in ((0, 2), ([], 2), (4, 0), (4, -1)):
+        with pytest.raises(ValueError):
+            regress.run_regress(seeds, jobs, out=tmp_path)
+    assert (tmp_path / "keep.txt").read_text() == "an earlier run"
+
+
+def test_regress_follows_the_tests_as_they_finish(tmp_path):
+    """pytest-xdist's -v lines (as a stand-in pytest prints them) become a line each in
+    tests.log and on a non-terminal console, with the running counts."""
+    script = "\n".join([
+        "print('created: 2/2 workers')", "print('2 workers [3 items]')",
+        "print('[gw0] [ 33%] PASSED tb/its/test_its.py::test_directed[skip-run_discard] ')",
+        "print('[gw1] [ 66%] FAILED tb/gic/test_gic.py::test_random[skip-3] ')",
+        "print('[gw0] [100%] PASSED tb/its/test_its.py::test_random[stall-1] ')",
+        "raise SystemExit(1)"])
+    console = _Lines()
+    status = regress._run_with_progress([sys.executable, "-c", script], None, tmp_path,
+                                        console, time.monotonic())
+    assert status == 1
+    log = (tmp_path / "tests.log").read_text().splitlines()
+    assert len(log) == 3 and log == console.lines
+    assert "PASSED" in log[0] and "test_directed[skip-run_discard]" in log[0]
+    assert "(1 done: 1 passed, 0 failed)" in log[0]
+    assert "FAILED" in log[1] and "(2 done: 1 passed, 1 failed)" in log[1]
+    assert "(3 done: 2 passed, 1 failed)" in log[2]
+    assert "2 workers [3 items]" in (tmp_path / "pytest.log").read_text()
